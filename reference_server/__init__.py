@@ -1,0 +1,1 @@
+"""Reference OCR inference server: DB detection + batched CRNN recognition on Paddle Inference."""

@@ -1,0 +1,138 @@
+"""The two OCR networks, written with paddle.nn the way PaddleOCR's mobile models are shaped.
+
+- `DBDetector`: a DB-style text detector. A small convolutional backbone (strides 2 to 32),
+  a feature pyramid merged at stride 4, and a probability-map head that upsamples back to the
+  input size with two transposed convolutions.
+- `CRNNRecognizer`: a CRNN-style recogniser. Convolutions over 48-pixel-high crops, a mean over
+  the height axis, a transformer encoder as sequence mixer, and a CTC head with softmax.
+
+The weights are not trained yet. So that every stage of the pipeline still runs on outputs
+shaped like a trained model's, the detector's last layer starts near zero and its logit is added
+to a fixed "ink" prior computed inside the graph (a dilated darkness map), which puts boxes on
+dark text lines; and the recogniser's head is initialised to be confident with a blank bias, so
+that CTC decoding yields short lines that pass the score filter. The compute per request is the
+networks' real compute.
+
+Paddle 3.3 pitfalls (shared/FIELD_NOTES.md): `forward(self, x)` must take `self` first for
+jit.save; F.interpolate fails on the oneDNN executor (see `upsample_nearest`); LSTM and AdaptiveAvgPool2D((1, None)) fail at predictor run time, so
+the recogniser uses a mean over the height axis and a TransformerEncoderLayer.
+"""
+
+from __future__ import annotations
+
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from reference_server.charset import NUM_CLASSES
+from reference_server.models.presets import Preset
+
+# Slope of the ink prior's logit per unit of normalised darkness (see module docstring).
+INK_PRIOR_GAIN = 3.0
+# Recogniser head initialisation (see module docstring).
+HEAD_LOGIT_STD = 4.0
+BLANK_BIAS = 10.0
+
+
+def upsample_nearest(x, factor: int):
+    """Nearest-neighbour upsampling. `F.interpolate` exports, but Paddle 3.3's oneDNN executor
+    rejects its float scale attribute at run time (ConvertPirAttribute2RuntimeAttribute ...
+    ArrayAttribute<DoubleAttribute>), with `scale_factor` or `size` alike; repeat_interleave runs."""
+    return paddle.repeat_interleave(paddle.repeat_interleave(x, factor, axis=2), factor, axis=3)
+
+
+class ConvBNAct(nn.Layer):
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int | tuple[int, int] = 1, groups: int = 1):
+        super().__init__()
+        self.conv = nn.Conv2D(cin, cout, kernel, stride=stride, padding=kernel // 2, groups=groups, bias_attr=False)
+        self.bn = nn.BatchNorm2D(cout)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class Stage(nn.Layer):
+    """A downsampling conv followed by a depthwise-separable block, as in mobile backbones."""
+
+    def __init__(self, cin: int, cout: int, stride: int | tuple[int, int]):
+        super().__init__()
+        self.down = ConvBNAct(cin, cout, 3, stride)
+        self.dw = ConvBNAct(cout, cout, 3, 1, groups=cout)
+        self.pw = ConvBNAct(cout, cout, 1)
+
+    def forward(self, x):
+        return self.pw(self.dw(self.down(x)))
+
+
+class DBDetector(nn.Layer):
+    def __init__(self, preset: Preset):
+        super().__init__()
+        c = preset.det_channels
+        self.stages = nn.LayerList([Stage(3 if i == 0 else c[i - 1], c[i], 2) for i in range(len(c))])
+        f = preset.det_fpn
+        # Lateral 1x1 convs for strides 4, 8, 16, 32; smoothing convs to f // 4 channels each.
+        self.laterals = nn.LayerList([nn.Conv2D(ch, f, 1) for ch in c[1:]])
+        self.smooth = nn.LayerList([nn.Conv2D(f, f // 4, 3, padding=1) for _ in c[1:]])
+        q = f // 4
+        self.head_conv = ConvBNAct(f, q, 3)
+        self.head_up1 = nn.Conv2DTranspose(q, q, 2, stride=2)
+        self.head_bn = nn.BatchNorm2D(q)
+        small = paddle.ParamAttr(initializer=nn.initializer.Normal(0.0, 1e-3))
+        self.head_up2 = nn.Conv2DTranspose(q, 1, 2, stride=2, weight_attr=small)
+
+    def forward(self, x):
+        feats = []
+        h = x
+        for stage in self.stages:
+            h = stage(h)
+            feats.append(h)
+        pyramid = [lat(ft) for lat, ft in zip(self.laterals, feats[1:])]  # strides 4, 8, 16, 32
+        for i in range(len(pyramid) - 1, 0, -1):  # top-down pathway
+            pyramid[i - 1] = pyramid[i - 1] + upsample_nearest(pyramid[i], 2)
+        merged = [self.smooth[0](pyramid[0])]
+        for i in range(1, len(pyramid)):
+            merged.append(upsample_nearest(self.smooth[i](pyramid[i]), 2**i))
+        fused = paddle.concat(merged, axis=1)
+        h = self.head_conv(fused)
+        h = F.relu(self.head_bn(self.head_up1(h)))
+        head_logit = self.head_up2(h)
+        # Ink prior: darkness (negated normalised grey), dilated so letters merge into lines.
+        dark = -paddle.mean(x, axis=1, keepdim=True)
+        dilated = F.max_pool2d(dark, kernel_size=(3, 9), stride=1, padding=(1, 4))
+        return F.sigmoid(head_logit + INK_PRIOR_GAIN * dilated)
+
+
+class CRNNRecognizer(nn.Layer):
+    def __init__(self, preset: Preset):
+        super().__init__()
+        c = preset.rec_channels
+        # The first two stages halve height and width; later ones halve the height only.
+        strides = [(2, 2), (2, 2)] + [(2, 1)] * (len(c) - 2)
+        self.stages = nn.LayerList([Stage(3 if i == 0 else c[i - 1], c[i], strides[i]) for i in range(len(c))])
+        self.proj = nn.Linear(c[-1], preset.rec_hidden)
+        self.mixer = nn.LayerList(
+            [
+                nn.TransformerEncoderLayer(preset.rec_hidden, preset.rec_heads, preset.rec_hidden * 2, dropout=0.0)
+                for _ in range(preset.rec_layers)
+            ]
+        )
+        # Logits with a spread of about HEAD_LOGIT_STD over the classes: a confident argmax.
+        confident = paddle.ParamAttr(initializer=nn.initializer.Normal(0.0, HEAD_LOGIT_STD / preset.rec_hidden**0.5))
+        self.head = nn.Linear(preset.rec_hidden, NUM_CLASSES, weight_attr=confident)
+        # A blank bias: an untrained CTC head that emits mostly blanks, like a trained one between letters.
+        self.blank_bias = self.create_parameter([NUM_CLASSES], default_initializer=nn.initializer.Constant(0.0))
+        with paddle.no_grad():
+            bias = paddle.zeros([NUM_CLASSES])
+            bias[0] = BLANK_BIAS
+            self.blank_bias.set_value(bias)
+
+    def forward(self, x):
+        h = x
+        for stage in self.stages:
+            h = stage(h)
+        h = paddle.mean(h, axis=2)  # [N, C, T]
+        h = paddle.transpose(h, [0, 2, 1])  # [N, T, C]
+        h = self.proj(h)
+        for layer in self.mixer:
+            h = layer(h)
+        return F.softmax(self.head(h) + self.blank_bias, axis=-1)  # [N, T, classes]

@@ -1,0 +1,117 @@
+"""Processes the harness starts: started in their own session, stopped by pid on every exit path.
+
+Every process is stopped with SIGTERM, then SIGKILL after a grace period, and only by the pid we
+started (never by name). The process group is signalled so children go too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+
+from sla.errors import SlaError
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child process with a log file; a context manager that always stops it."""
+
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+
+    def start(self) -> "ManagedProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        try:
+            self.started_at = time.time()
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env, start_new_session=True,
+            )
+        except OSError as exc:
+            raise SlaError(f"could not start {self.name} ({self.argv[0]}): {exc}") from None
+        finally:
+            log.close()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def __enter__(self) -> "ManagedProcess":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_http_ok(process: ManagedProcess, url: str, timeout_s: float, what: str) -> float:
+    """Poll `url` until it answers 200; returns the Unix time it did. Fails fast if the process dies."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise SlaError(f"{process.name} exited before it was {what}; its log ({process.log_path}) ends:\n{process.log_tail()}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return time.time()
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise SlaError(f"{process.name} was not {what} within {timeout_s:.0f} s ({url}); its log ({process.log_path}) ends:\n{process.log_tail()}")
+
+
+def reference_server(
+    port: int, log_path: Path, options: dict[str, object] | None = None, host: str = LOOPBACK
+) -> ManagedProcess:
+    """The reference server as a managed process; `options` are its flags, e.g. {"threads": 2}."""
+    argv = [sys.executable, "-m", "reference_server", "--host", host, "--port", str(port)]
+    for key, value in (options or {}).items():
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(f"{v:g}" for v in value)
+        argv += ["--" + key.replace("_", "-"), str(value)]
+    return ManagedProcess("reference server", argv, log_path)

@@ -1,0 +1,36 @@
+"""Shared fixtures. Integration tests start the real reference server (uvicorn, tiny preset)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """One models directory per test session; the first server to start exports into it."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def start_server(model_dir, tmp_path_factory) -> Iterator[Callable[..., str]]:
+    """Start a reference server with options; returns its base URL. All are stopped at module end."""
+    started: list[ManagedProcess] = []
+
+    def start(**options) -> str:
+        port = free_port()
+        options = {"preset": "tiny", "model_dir": model_dir, **options}
+        server = reference_server(port, tmp_path_factory.mktemp("server") / "server.log", options)
+        started.append(server.start())
+        base = f"http://127.0.0.1:{port}"
+        wait_http_ok(server, f"{base}/readyz", 180, "ready")
+        return base
+
+    yield start
+    for server in started:
+        server.stop()
+        assert not server.alive()

@@ -1,0 +1,302 @@
+"""The Locust plugin: custom arguments, load-generator metrics, phase tracking, the run manifest.
+
+Hooks only on Locust's documented events (shared/FIELD_NOTES.md):
+- `init_command_line_parser`: --scenario, --metrics-port, --run-dir, --run-id, --metrics-linger, --plan.
+- `init`: on the master (or a lone local runner) load the scenario, start the metrics endpoint.
+- `request`: on workers (or the local runner) observe each request into the histogram set.
+- `report_to_master` / `worker_report`: carry each worker's histogram deltas on Locust's own stats
+  message, so the master's totals equal Locust's.
+- `quitting`: close the phase windows, write run.json and a final metrics snapshot, keep the
+  endpoint up for `--metrics-linger` seconds so Prometheus can take a last scrape.
+The master tells workers the current phase with a custom message (`sla_phase`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import locust
+from locust.runners import MasterRunner, WorkerRunner
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+
+from sla.buckets import latency_buckets
+from sla.errors import SlaError
+from sla.loadgen.histograms import HistogramSet
+from sla.manifest import PhaseWindow, RunManifest
+from sla.payloads import Payload, load_corpus
+from sla.scenario import Scenario, load_scenario, users_over_time
+from sla.targets import check_loopback
+
+log = logging.getLogger("sla.loadgen")
+
+DEFAULT_SCENARIO = "scenarios/ramp_up.yaml"
+DEFAULT_METRICS_PORT = 9646
+DEFAULT_HOST = "http://127.0.0.1:8866"
+OUTCOMES = ("success", "failure")
+PHASE_MESSAGE = "sla_phase"
+PAYLOAD_CACHE = Path(".cache/payloads")
+EXIT_COULD_NOT_RUN = 3
+
+
+@dataclass
+class LoadgenState:
+    """Per-process plugin state, kept on the Locust environment (`environment.sla`)."""
+
+    scenario: Scenario
+    run_id: str
+    run_dir: Path
+    hist: HistogramSet
+    phase: str = ""
+    windows: list[PhaseWindow] = field(default_factory=list)
+    first_request: tuple[float, float] | None = None  # (Unix time it ended, seconds)
+    first_reported: bool = False
+    corpus: list[Payload] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    started_at: float = 0.0
+    workers: set[str] = field(default_factory=set)  # ids of workers that reported (master)
+
+    def load_corpus(self) -> None:
+        if self.corpus:
+            return
+        classes = load_corpus(list(self.scenario.mix), self.scenario.variants, PAYLOAD_CACHE)
+        for name, items in classes.items():
+            for payload in items:
+                self.corpus.append(payload)
+                self.weights.append(self.scenario.mix[name] / len(items))
+
+    def enter_phase(self, index: int, now: float) -> None:
+        """Close the open window (if any) and open the window of phase `index`, as executed."""
+        if self.windows and self.windows[-1].end == 0.0:
+            self.windows[-1].end = now
+        phase = self.scenario.phases[index]
+        self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration))
+        self.phase = phase.name
+
+    def begin(self, now: float) -> None:
+        """A new test starts (headless: once; web UI: each time Start is pressed)."""
+        self.windows, self.phase, self.first_request, self.first_reported = [], "", None, False
+        self.workers = set()
+        self.started_at = now
+
+    def close(self, now: float) -> None:
+        if self.windows and self.windows[-1].end == 0.0:
+            self.windows[-1].end = now
+        self.phase = ""
+
+
+def add_arguments(parser: Any) -> None:
+    group = parser  # Locust's include_in_web_ui works on the parser itself, not on argument groups
+    group.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario YAML file (phases, payload mix)")
+    group.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT, help="loopback port of the load generator's Prometheus endpoint")
+    group.add_argument("--run-dir", default="", help="where run.json goes (default runs/<run id>)")
+    group.add_argument("--run-id", default="", help="run id (default: time and scenario name)")
+    group.add_argument("--metrics-linger", type=float, default=0.0, include_in_web_ui=False, help="seconds to keep the metrics endpoint up after the run, for a last scrape")
+    group.add_argument("--extra-buckets", default="", include_in_web_ui=False, help="extra histogram boundaries in seconds, comma-separated (SLA thresholds)")
+    group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")
+
+
+def new_run_id(scenario_name: str) -> str:
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{scenario_name}"
+
+
+def make_state(options: Any) -> LoadgenState:
+    scenario = load_scenario(options.scenario)
+    extra = [float(x) for x in options.extra_buckets.split(",") if x.strip()] if options.extra_buckets else []
+    try:
+        buckets = latency_buckets(extra)
+    except ValueError as exc:
+        raise SlaError(f"--extra-buckets {options.extra_buckets!r}: {exc}") from None
+    run_id = options.run_id or new_run_id(scenario.name)
+    run_dir = Path(options.run_dir) if options.run_dir else Path("runs") / run_id
+    hist = HistogramSet(buckets)
+    for phase in scenario.phases:  # every label combination exists at 0 from the start
+        for name in scenario.mix:
+            for outcome in OUTCOMES:
+                hist.ensure((phase.name, name, outcome))
+    return LoadgenState(scenario, run_id, run_dir, hist)
+
+
+def format_plan(scenario: Scenario) -> str:
+    lines = [f"scenario {scenario.name} ({scenario.path}): {len(scenario.phases)} phases, {scenario.duration:.0f} s"]
+    t = 0.0
+    for phase in scenario.phases:
+        users, rate = phase.shape_tick()
+        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<8} {users} users at {rate:g}/s")
+        t += phase.duration
+    step = max(1.0, round(scenario.duration / 20))
+    lines.append("  users over time:")
+    for at, users in users_over_time(scenario.phases, step):
+        lines.append(f"  {at:7.0f}s {users:6.1f} " + "#" * int(round(users)))
+    return "\n".join(lines)
+
+
+class _Collector:
+    """Exposes the master's state at scrape time."""
+
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+
+    def collect(self):
+        state: LoadgenState = self.environment.sla
+        yield state.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it.", state.run_id)
+        runner = self.environment.runner
+        yield GaugeMetricFamily("loadgen_users", "Users running now.", value=runner.user_count if runner else 0)
+        workers = runner.worker_count if isinstance(runner, MasterRunner) else 1
+        yield GaugeMetricFamily("loadgen_workers", "Load-generator processes sending requests.", value=workers)
+        phase = GaugeMetricFamily("loadgen_phase", "1 for the phase running now.", labels=["run_id", "phase"])
+        for p in state.scenario.phases:
+            phase.add_metric([state.run_id, p.name], 1.0 if p.name == state.phase else 0.0)
+        yield phase
+        duration, ended = (state.first_request[1], state.first_request[0]) if state.first_request else (0.0, 0.0)
+        yield GaugeMetricFamily("loadgen_first_request_duration_seconds", "The run's first request (0 before).", value=duration)
+        yield GaugeMetricFamily("loadgen_first_request_timestamp_seconds", "When the first request ended (0 before).", value=ended)
+
+
+def _fail(environment: Any, message: str) -> None:
+    print(f"sla: error: {message}", file=sys.stderr)
+    environment.process_exit_code = EXIT_COULD_NOT_RUN
+    sys.exit(EXIT_COULD_NOT_RUN)
+
+
+def install(events: Any) -> None:
+    """Hang the plugin on a Locust `events` object (the locustfile calls this once).
+
+    A Locust process has one environment; `init` keeps it here so the listeners that are not
+    handed it (request, report_to_master, worker_report) find the plugin state.
+    """
+    process: dict[str, Any] = {}
+
+    def current() -> LoadgenState | None:
+        env = process.get("environment")
+        return getattr(env, "sla", None) if env is not None else None
+
+    @events.init_command_line_parser.add_listener
+    def _(parser: Any) -> None:
+        add_arguments(parser)
+
+    @events.init.add_listener
+    def on_init(environment: Any, **_: Any) -> None:
+        process["environment"] = environment
+        environment.sla = None
+        runner = environment.runner
+        if isinstance(runner, WorkerRunner):
+            runner.register_message(PHASE_MESSAGE, on_phase_message)
+            return  # the scenario arrives with the master's options, at test_start
+        options = environment.parsed_options
+        try:
+            state = make_state(options)
+        except SlaError as exc:
+            _fail(environment, str(exc))
+            return
+        environment.sla = state
+        if options.plan:
+            print(format_plan(state.scenario))
+            sys.exit(0)
+        if not environment.host:
+            environment.host = state.scenario.target.host or DEFAULT_HOST
+        try:
+            check_loopback(environment.host)
+        except SlaError as exc:
+            _fail(environment, str(exc))
+        registry = CollectorRegistry()
+        registry.register(_Collector(environment))
+        environment.sla_registry = registry
+        try:
+            environment.sla_http = start_http_server(options.metrics_port, addr="127.0.0.1", registry=registry)
+        except OSError as exc:
+            _fail(environment, f"--metrics-port {options.metrics_port}: cannot listen on 127.0.0.1:{options.metrics_port} ({exc.strerror or exc}); pick a free port")
+        log.info("load-generator metrics on http://127.0.0.1:%d/metrics, run %s", options.metrics_port, state.run_id)
+
+    def on_phase_message(environment: Any, msg: Any, **_: Any) -> None:
+        process["phase"] = msg.data  # may come before test_start has built the worker's state
+        if environment.sla is not None:
+            environment.sla.phase = msg.data
+
+    @events.test_start.add_listener
+    def on_test_start(environment: Any, **_: Any) -> None:
+        """Workers take the scenario from the master's options (they arrive with the spawn message)."""
+        if isinstance(environment.runner, MasterRunner):
+            return
+        state: LoadgenState | None = environment.sla
+        if state is None or str(state.scenario.path) != environment.parsed_options.scenario:
+            environment.sla = state = make_state(environment.parsed_options)
+        state.phase = process.get("phase", state.phase)
+        state.load_corpus()
+
+    @events.request.add_listener
+    def on_request(response_time: float, name: str, exception: Any = None, **_: Any) -> None:
+        state = current()
+        if state is None:
+            return
+        seconds = response_time / 1000.0
+        state.hist.observe((state.phase, name, "failure" if exception else "success"), seconds)
+        if state.first_request is None:
+            state.first_request = (time.time(), seconds)
+
+    @events.report_to_master.add_listener
+    def on_report_to_master(data: dict, **_: Any) -> None:
+        state = current()
+        if state is None:
+            return
+        data["sla_hist"] = state.hist.take()
+        if state.first_request is not None and not state.first_reported:
+            data["sla_first"] = list(state.first_request)
+            state.first_reported = True
+
+    @events.worker_report.add_listener
+    def on_worker_report(client_id: str, data: dict, **_: Any) -> None:
+        state = current()
+        if state is None:
+            return
+        state.workers.add(client_id)
+        state.hist.merge(data.get("sla_hist", {}))
+        first = data.get("sla_first")
+        if first and (state.first_request is None or first[0] - first[1] < state.first_request[0] - state.first_request[1]):
+            state.first_request = (first[0], first[1])  # the earliest-started first request across workers
+
+    @events.quitting.add_listener
+    def on_quitting(environment: Any, **_: Any) -> None:
+        state: LoadgenState | None = environment.sla
+        if state is None or isinstance(environment.runner, WorkerRunner):
+            return
+        now = time.time()
+        state.close(now)
+        if state.windows:
+            write_run_files(environment, state, now)
+        linger = environment.parsed_options.metrics_linger
+        if linger > 0:
+            time.sleep(linger)
+        http = getattr(environment, "sla_http", None)
+        if http:
+            http[0].shutdown()
+
+
+def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
+    runner = environment.runner
+    first = state.first_request
+    manifest = RunManifest(
+        run_id=state.run_id,
+        scenario={"path": str(state.scenario.path), "name": state.scenario.name, "sha256": state.scenario.sha256},
+        target=environment.host,
+        phases=state.windows,
+        started_at=state.started_at,
+        ended_at=now,
+        loadgen={
+            "locust_version": locust.__version__,
+            "workers": len(state.workers) if isinstance(runner, MasterRunner) else 1,
+            "metrics_port": environment.parsed_options.metrics_port,
+            "first_request_end": first[0] if first else None,
+            "first_request_seconds": first[1] if first else None,
+            "requests": state.hist.count(),
+        },
+    )
+    path = manifest.write(state.run_dir)
+    (state.run_dir / "loadgen_metrics.prom").write_bytes(generate_latest(environment.sla_registry))
+    log.info("run manifest written to %s", path)

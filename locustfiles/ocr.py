@@ -7,9 +7,9 @@ Custom arguments: --scenario, --metrics-port, --run-dir, --run-id, --extra-bucke
 
 from locust import events
 
-from sla.loadgen import OcrUser as _OcrUser
-from sla.loadgen import ScenarioShape as _ScenarioShape
-from sla.loadgen import install
+from sla.loadgen.plugin import install
+from sla.loadgen.shape import ScenarioShape as _ScenarioShape
+from sla.loadgen.user import OcrUser as _OcrUser
 
 install(events)
 

@@ -1,7 +1,4 @@
-"""The Locust side of the harness: the OCR user, the scenario shape, and the metrics plugin."""
-
-from sla.loadgen.plugin import install
-from sla.loadgen.shape import ScenarioShape
-from sla.loadgen.user import OcrUser
-
-__all__ = ["OcrUser", "ScenarioShape", "install"]
+"""The Locust side of the harness. Locust-importing modules: `user` (the OCR user), `shape` (the
+scenario shape), `plugin` (metrics, phases, manifest). `histograms` and `checks` are pure and
+import without Locust (importing Locust monkey-patches the process with gevent).
+"""

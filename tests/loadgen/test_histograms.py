@@ -1,0 +1,49 @@
+import pytest
+
+from sla.loadgen.histograms import HistogramSet
+
+BUCKETS = (0.1, 0.2, 0.5)
+KEY = ("steady", "small-plain-png", "success")
+
+
+def _buckets(family):
+    return {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
+
+
+def test_observations_land_in_cumulative_le_buckets():
+    h = HistogramSet(BUCKETS)
+    for v in (0.05, 0.1, 0.15, 0.7):
+        h.observe(KEY, v)
+    fam = h.family("x_seconds", "doc", "run1")
+    assert _buckets(fam) == {"0.1": 2, "0.2": 3, "0.5": 3, "+Inf": 4}
+    count = next(s for s in fam.samples if s.name == "x_seconds_count")
+    assert count.value == 4 and count.labels["run_id"] == "run1" and count.labels["phase"] == "steady"
+
+
+def test_worker_deltas_merge_into_exactly_the_same_totals():
+    master, worker_a, worker_b = HistogramSet(BUCKETS), HistogramSet(BUCKETS), HistogramSet(BUCKETS)
+    for v in (0.05, 0.3):
+        worker_a.observe(KEY, v)
+    worker_b.observe(KEY, 0.15)
+    master.merge(worker_a.take())
+    master.merge(worker_b.take())
+    worker_a.observe(KEY, 0.6)
+    master.merge(worker_a.take())  # only the new observation: take() reset the worker
+    assert master.count(KEY) == 4
+    assert master.series[KEY][1] == pytest.approx(1.1)
+    assert worker_a.count() == 0
+
+
+def test_zero_series_exist_before_any_request():
+    h = HistogramSet(BUCKETS)
+    h.ensure(("warmup", "small-plain-png", "failure"))
+    fam = h.family("x_seconds", "doc", "r")
+    assert _buckets(fam)["+Inf"] == 0
+    assert h.take() == {}  # nothing to send while empty
+
+
+def test_mismatched_bucket_layouts_are_refused():
+    a, b = HistogramSet(BUCKETS), HistogramSet((0.1,))
+    b.observe(KEY, 0.05)
+    with pytest.raises(ValueError, match="bucket layout mismatch"):
+        a.merge(b.take())

@@ -1,0 +1,114 @@
+from pathlib import Path
+
+import pytest
+
+from sla.scenario import load_scenario, users_over_time
+from sla.validation import FileProblems
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def users_at(plan, t):
+    return dict(plan)[t]
+
+
+# Users over time (1 s steps) at chosen instants, for every shipped scenario.
+PLANS = {
+    "smoke.yaml": (20, {0: 0, 1: 2, 5: 2, 6: 4, 19: 4, 20: 4}),
+    "cold_start.yaml": (20, {0: 0, 1: 1, 4: 1, 5: 1, 6: 8, 20: 8}),
+    "ramp_up.yaml": (120, {0: 0, 10: 2, 30: 6, 59: 11.8, 60: 12, 119: 12}),
+    "sustained.yaml": (620, {0: 0, 2: 2, 4: 4, 20: 4, 21: 6, 22: 8, 619: 8}),
+    "spike.yaml": (80, {0: 0, 1: 2, 29: 2, 30: 2, 31: 16, 49: 16, 50: 16, 51: 2, 80: 2}),
+    "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 1829: 3}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_every_shipped_scenario_plans_its_users_over_time(name):
+    scenario = load_scenario(SCENARIOS / name)
+    total, expected = PLANS[name]
+    assert scenario.duration == total
+    plan = users_over_time(scenario.phases)
+    assert plan[-1][0] == total
+    for t, users in expected.items():
+        assert users_at(plan, t) == pytest.approx(users), f"{name} at {t}s"
+
+
+def test_every_shipped_scenario_file_is_covered():
+    assert sorted(p.name for p in SCENARIOS.glob("*.yaml")) == sorted(PLANS)
+
+
+def test_phase_index_follows_the_cumulative_durations():
+    scenario = load_scenario(SCENARIOS / "spike.yaml")
+    assert [scenario.phase_index_at(t) for t in (0, 29.9, 30, 49.9, 50, 79.9, 80)] == [0, 0, 1, 1, 2, 2, None]
+
+
+def test_cold_start_scenario_asks_for_a_fresh_server_and_healthz():
+    target = load_scenario(SCENARIOS / "cold_start.yaml").target
+    assert target.fresh and target.start_when == "healthz"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+BAD = """
+name: bad
+colour: blue
+payloads:
+  mix: {small-plain-png: 1, huge-plain-png: 2}
+request: {timeout: fast}
+phases:
+  - {name: a, kind: users, duration: -5s, users: 2}
+  - {name: b, kind: teleport, duration: 5s}
+  - {name: c, kind: users, duration: 5s, users: two, speed: 3}
+  - {kind: users, duration: 5s, users: 1}
+  - {name: a, kind: users, duration: 1m, users: 1}
+"""
+
+
+def test_every_problem_is_reported_at_once_with_file_and_key_path(tmp_path):
+    path = write(tmp_path, BAD)
+    with pytest.raises(FileProblems) as exc:
+        load_scenario(path)
+    message = str(exc.value)
+    assert str(path) in message
+    expected = [
+        "colour: unknown key",
+        "payloads.mix.huge-plain-png: unknown payload class",
+        "request.timeout: 'fast' is not a duration",
+        "phases[0].duration: '-5s' must be positive",
+        "phases[1].kind: 'teleport' is not a phase kind; accepted kinds: users",
+        "phases[2].users: got str 'two', not a whole number",
+        "phases[2].speed: unknown key; accepted keys here: name, kind, duration, users, spawn_rate",
+        "phases[3].name: missing",
+        "phases[4].name: 'a' is used by an earlier phase",
+    ]
+    for fragment in expected:
+        assert fragment in message
+    assert len(exc.value.problems) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "the file is empty"),
+        ("name: [unclosed", "not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("name: x\npayloads: {mix: {small-plain-png: 1}}\n", "phases: missing or empty"),
+        ("name: x\nphases: [{name: a, kind: users, duration: 5s, users: 1}]\n", "payloads.mix: missing"),
+        ("name: x\ntarget: {fresh: maybe}\npayloads: {mix: {small-plain-png: 1}}\nphases: [{name: a, kind: users, duration: 5s, users: 1}]\n", "target.fresh"),
+        ("name: x\ntarget: {server: {threds: 2}}\npayloads: {mix: {small-plain-png: 1}}\nphases: [{name: a, kind: users, duration: 5s, users: 1}]\n", "target.server.threds: unknown key"),
+    ],
+)
+def test_malformed_files_are_rejected_with_what_is_accepted(tmp_path, text, fragment):
+    with pytest.raises(FileProblems) as exc:
+        load_scenario(write(tmp_path, text))
+    assert fragment in str(exc.value)
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileProblems, match="cannot read the scenario file"):
+        load_scenario(tmp_path / "nope.yaml")

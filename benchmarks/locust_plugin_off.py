@@ -1,0 +1,25 @@
+"""The OCR request without the sla plugin: same FastHttpUser, same payload, same response check.
+Used by bench_loadgen.py to measure what the plugin costs."""
+
+import time
+
+from locust import FastHttpUser, task
+
+from sla.loadgen.checks import response_problem
+from sla.payloads import make_payload
+
+PAYLOAD = make_payload("small-plain-png")
+
+
+class PlainOcrUser(FastHttpUser):
+    @task
+    def ocr(self) -> None:
+        started = time.perf_counter()
+        with self.client.post("/v1/ocr", data=PAYLOAD.data, headers={"Content-Type": PAYLOAD.content_type},
+                              name=PAYLOAD.name, catch_response=True) as resp:
+            problem = response_problem(resp.status_code, resp.content, time.perf_counter() - started, 30.0,
+                                       getattr(resp, "error", None))
+            if problem:
+                resp.failure(problem)
+            else:
+                resp.success()

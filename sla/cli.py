@@ -1,13 +1,16 @@
-"""The `sla` command. Verbs: demo (more come with later issues).
+"""The `sla` command: run, check, plan, demo.
 
-Exit codes (shared/DESIGN.md): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run.
+Exit codes (shared/DESIGN.md): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
+a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sla.errors import SlaError
 
@@ -15,27 +18,65 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sla", description="SLA gate for Paddle inference services.")
+    parser = argparse.ArgumentParser(
+        prog="sla", description="SLA gate for Paddle inference services.",
+        epilog="exit codes: 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run, 130 interrupted",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    run = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
+    run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
+    run.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/ocr.yaml)")
+    run.add_argument("--host", help="a running server to aim at (loopback); default: start the reference server")
+    run.add_argument("--prometheus", help="URL of a running Prometheus; default: start one for the run")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")
+    run.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
+    run.add_argument("--metrics-port", type=int, help="load-generator metrics port (default: a free one; fix it for an existing Prometheus)")
+    check = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
+    check.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
+    check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
+    check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
+    check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time), send nothing")
+    plan.add_argument("scenario", type=Path)
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "run":
+        from sla.gate import RunOptions, run_gate
+
+        return run_gate(RunOptions(args.scenario, args.sla, args.host, args.prometheus, args.out, args.run_id, args.metrics_port))
+    if args.verb == "check":
+        from sla.gate import check_run
+
+        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus)
+    if args.verb == "plan":
+        from sla.scenario import format_plan, load_scenario
+
+        print(format_plan(load_scenario(args.scenario)))
+        return 0
+    from sla.demo import run_demo
+
+    return run_demo(sys.stdout, preset=args.preset)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops what we started, like Ctrl-C
     try:
-        if args.verb == "demo":
-            from sla.demo import run_demo
-
-            return run_demo(sys.stdout, preset=args.preset)
+        return dispatch(args)
     except SlaError as exc:
         print(f"sla: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sla: interrupted; everything started was stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return 3
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,7 @@ class RunManifest:
     @classmethod
     def read(cls, run_dir: Path) -> "RunManifest":
         return cls.from_json(json.loads((Path(run_dir) / MANIFEST_NAME).read_text()))
+
+
+def new_run_id(scenario_name: str) -> str:
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{scenario_name}"

@@ -17,7 +17,6 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,9 @@ from prometheus_client.core import GaugeMetricFamily
 from sla.buckets import latency_buckets
 from sla.errors import SlaError
 from sla.loadgen.histograms import HistogramSet
-from sla.manifest import PhaseWindow, RunManifest
+from sla.manifest import PhaseWindow, RunManifest, new_run_id
 from sla.payloads import Payload, load_corpus
-from sla.scenario import Scenario, load_scenario, users_over_time
+from sla.scenario import Scenario, format_plan, load_scenario
 from sla.targets import check_loopback
 
 log = logging.getLogger("sla.loadgen")
@@ -102,10 +101,6 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")
 
 
-def new_run_id(scenario_name: str) -> str:
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{scenario_name}"
-
-
 def make_state(options: Any) -> LoadgenState:
     scenario = load_scenario(options.scenario)
     extra = [float(x) for x in options.extra_buckets.split(",") if x.strip()] if options.extra_buckets else []
@@ -121,20 +116,6 @@ def make_state(options: Any) -> LoadgenState:
             for outcome in OUTCOMES:
                 hist.ensure((phase.name, name, outcome))
     return LoadgenState(scenario, run_id, run_dir, hist)
-
-
-def format_plan(scenario: Scenario) -> str:
-    lines = [f"scenario {scenario.name} ({scenario.path}): {len(scenario.phases)} phases, {scenario.duration:.0f} s"]
-    t = 0.0
-    for phase in scenario.phases:
-        users, rate = phase.shape_tick()
-        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<8} {users} users at {rate:g}/s")
-        t += phase.duration
-    step = max(1.0, round(scenario.duration / 20))
-    lines.append("  users over time:")
-    for at, users in users_over_time(scenario.phases, step):
-        lines.append(f"  {at:7.0f}s {users:6.1f} " + "#" * int(round(users)))
-    return "\n".join(lines)
 
 
 class _Collector:

@@ -14,7 +14,7 @@ def users_at(plan, t):
 
 # Users over time (1 s steps) at chosen instants, for every shipped scenario.
 PLANS = {
-    "smoke.yaml": (20, {0: 0, 1: 2, 5: 2, 6: 4, 19: 4, 20: 4}),
+    "smoke.yaml": (25, {0: 0, 1: 2, 5: 2, 6: 4, 24: 4, 25: 4}),
     "cold_start.yaml": (20, {0: 0, 1: 1, 4: 1, 5: 1, 6: 8, 20: 8}),
     "ramp_up.yaml": (120, {0: 0, 10: 2, 30: 6, 59: 11.8, 60: 12, 119: 12}),
     "sustained.yaml": (620, {0: 0, 2: 2, 4: 4, 20: 4, 21: 6, 22: 8, 619: 8}),

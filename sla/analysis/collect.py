@@ -1,0 +1,194 @@
+"""Measurements from Prometheus, through prometheus-api-client (the only way this package reads it).
+
+Pitfalls handled (shared/FIELD_NOTES.md): every query is an instant query with explicit `@` times
+(never the client's import-time defaults); connection errors become an SlaError (exit 3);
+`check_prometheus_connection` only GETs `/`, so readiness is `GET /-/ready`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+
+from sla.analysis import promql
+from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall
+from sla.analysis.stats import Buckets
+from sla.errors import SlaError
+from sla.manifest import PhaseWindow, RunManifest
+from sla.slafile import Objective, SlaSpec
+
+SCRAPE_INTERVAL_S = 1.0
+MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
+SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+class PromReader:
+    """Instant queries with a small cache; errors name the URL and the query."""
+
+    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.client = PrometheusConnect(url=self.url, disable_ssl=True, timeout=timeout_s)
+        self._cache: dict[str, list[dict[str, Any]]] = {}
+
+    def check_ready(self) -> None:
+        try:
+            resp = requests.get(f"{self.url}/-/ready", timeout=5)
+        except requests.RequestException as exc:
+            raise SlaError(f"Prometheus at {self.url} is unreachable: {exc}") from None
+        if resp.status_code != 200:
+            raise SlaError(f"Prometheus at {self.url} is not ready: HTTP {resp.status_code} from /-/ready")
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        if expr not in self._cache:
+            try:
+                self._cache[expr] = self.client.custom_query(expr)
+            except (PrometheusApiClientException, requests.RequestException) as exc:
+                raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
+        return self._cache[expr]
+
+    def scalar(self, expr: str) -> float | None:
+        result = self.query(expr)
+        if not result:
+            return None
+        value = float(result[0]["value"][1])
+        return value if math.isfinite(value) else None
+
+    def vector(self, expr: str, label: str) -> dict[str, float]:
+        return {r["metric"].get(label, ""): float(r["value"][1]) for r in self.query(expr)}
+
+    def buckets(self, expr: str) -> Buckets | None:
+        pairs = {float(le): max(v, 0.0) for le, v in self.vector(expr, "le").items() if le}
+        return Buckets.from_pairs(pairs) if pairs else None
+
+
+@dataclass
+class Analysis:
+    verdict: str
+    results: list[ObjectiveResult]
+    phases: dict[str, dict[str, float | None]]  # per-phase summary: the basis of baselines
+    notes: list[str]
+
+
+class Analyzer:
+    def __init__(self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None) -> None:
+        self.reader = reader
+        self.manifest = manifest
+        self.final = float(manifest.loadgen.get("final_scrape_at") or manifest.ended_at)
+        self.baseline = baseline
+
+    def window(self, phase: str) -> PhaseWindow | None:
+        return next((w for w in self.manifest.phases if w.name == phase), None)
+
+    # -- validity -------------------------------------------------------------------------
+    def _validity(self, job: str, start: float, end: float, counter: str, **labels: str) -> tuple[str, ...]:
+        problems = []
+        samples = self.reader.scalar(promql.scrape_samples(job, start, end))
+        expected = (end - start) / SCRAPE_INTERVAL_S
+        if samples is None:
+            problems.append(f"no scrapes of job {job!r} in the window")
+        elif samples < MIN_SCRAPE_SHARE * expected:
+            problems.append(f"scrape gaps: {samples:.0f} scrapes of job {job!r} where {expected:.0f} were expected")
+        if self.reader.scalar(promql.scrape_down(job, start, end)) == 0:
+            problems.append(f"job {job!r} was down (up == 0) during the window")
+        resets = self.reader.scalar(promql.restarts(counter, start, end, **labels))
+        if resets:
+            problems.append(f"counter reset in the window: the {job} restarted")
+        return tuple(problems)
+
+    def _loadgen_validity(self, w: PhaseWindow) -> tuple[str, ...]:
+        counter = "loadgen_request_duration_seconds_count"
+        return self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
+
+    def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
+        return self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
+
+    # -- measurements ---------------------------------------------------------------------
+    def measure(self, o: Objective) -> Measurement:
+        if o.phase is None:
+            return self._cold_start(o)
+        w = self.window(o.phase)
+        if w is None:
+            return Measurement(promql="", validity=(f"the run has no executed phase {o.phase!r}",))
+        window = (w.start, w.end)
+        baseline = self._baseline_value(o)
+        if o.source == "server":
+            validity = self._server_validity(w)
+            if o.kind in ("latency", "stage_latency", "baseline_latency"):
+                q = promql.server_buckets(w.start, w.end, o.stage)
+                return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline)
+            q = promql.server_codes(w.start, w.end)
+            codes = self.reader.vector(q, "code")
+            total = sum(codes.values()) if codes else None
+            ok = codes.get("200", 0.0) if codes else None
+            if o.kind in ("throughput", "baseline_throughput"):
+                return Measurement(q, window, count=ok, duration=w.end - w.start, validity=validity, baseline=baseline)
+            return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity)
+        validity = self._loadgen_validity(w)
+        if o.kind in ("latency", "baseline_latency"):
+            q = promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final)
+            return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline)
+        q = promql.loadgen_counts(self.manifest.run_id, o.phase, self.final)
+        outcomes = self.reader.vector(q, "outcome")
+        ok, failed = outcomes.get("success"), outcomes.get("failure", 0.0)
+        if o.kind in ("throughput", "baseline_throughput"):
+            return Measurement(q, window, count=ok, duration=w.end - w.start, validity=validity, baseline=baseline)
+        total = (ok or 0.0) + failed if outcomes else None
+        return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity)
+
+    def _cold_start(self, o: Objective) -> Measurement:
+        if o.kind == "time_to_ready":
+            q = promql.time_to_ready(self.final)
+        elif o.source == "server":
+            q = promql.gauge("ocr_first_request_duration_seconds", self.final)
+        else:
+            q = promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)
+        return Measurement(q, None, value=self.reader.scalar(q))
+
+    def _baseline_value(self, o: Objective) -> float | None:
+        if not o.kind.startswith("baseline_") or self.baseline is None:
+            return None
+        phase = self.baseline.get("phases", {}).get(o.phase or "", {})
+        key = "throughput" if o.kind == "baseline_throughput" else f"p{o.percentile:g}"
+        value = phase.get(key)
+        return float(value) if value is not None else None
+
+    def phase_summary(self, w: PhaseWindow) -> dict[str, float | None]:
+        """What users saw in a phase: percentiles, throughput, error rate, requests."""
+        buckets = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, w.name, self.final))
+        outcomes = self.reader.vector(promql.loadgen_counts(self.manifest.run_id, w.name, self.final), "outcome")
+        ok, failed = outcomes.get("success", 0.0), outcomes.get("failure", 0.0)
+        total = ok + failed
+        summary: dict[str, float | None] = {
+            f"p{p:g}": (buckets.quantile(p / 100) if buckets and buckets.total else None) for p in SUMMARY_PERCENTILES
+        }
+        summary.update(
+            requests=total, throughput=ok / (w.end - w.start) if w.end > w.start else None,
+            error_rate=failed / total if total else None, duration=w.end - w.start,
+        )
+        return summary
+
+    def run(self, sla: SlaSpec) -> Analysis:
+        notes = []
+        objectives = list(sla.objectives)
+        if self.baseline is None and sla.baseline_objectives:
+            notes.append(f"{len(sla.baseline_objectives)} baseline objective(s) not judged: no --baseline given")
+            objectives = [o for o in objectives if not o.kind.startswith("baseline_")]
+        results = [evaluate(o, self.measure(o)) for o in objectives]
+        phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
+        return Analysis(overall(results), results, phases, notes)
+
+
+def load_baseline(path: Path | str) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SlaError(f"--baseline {path}: cannot read a result.json ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("phases"), dict):
+        raise SlaError(f"--baseline {path}: not a result.json written by sla run/check (no 'phases')")
+    return doc

@@ -1,0 +1,85 @@
+"""PromQL for verdicts (pure strings). Every query is pinned with the `@` modifier.
+
+Two ways of cutting a window, both without `increase()`'s extrapolation (shared/FIELD_NOTES.md:
+a window read with increase() is scaled to its edges, which inflates sample counts):
+- load-generator series carry a `phase` label and exist at 0 before the run: their value at the
+  final scrape (`@ final`) is the exact count of that phase.
+- server series are not phase-labelled: the phase is the difference of the cumulative counters at
+  the executed window's edges (`x @ end - x @ start`), exact to one scrape interval.
+Validity (scrape gaps, target down, restarts) uses range functions `[<D>s] @ <end>`.
+"""
+
+from __future__ import annotations
+
+import math
+
+LOADGEN_JOB = "loadgen"
+SERVER_JOB = "server"
+
+
+def _at(t: float) -> str:
+    return f"@ {t:.3f}"
+
+
+def _labels(**labels: str) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def window_seconds(start: float, end: float) -> int:
+    return max(1, int(math.ceil(end - start)))
+
+
+def loadgen_buckets(run_id: str, phase: str, final: float) -> str:
+    sel = _labels(run_id=run_id, phase=phase, outcome="success")
+    return f"sum by (le) (loadgen_request_duration_seconds_bucket{sel} {_at(final)})"
+
+
+def loadgen_counts(run_id: str, phase: str, final: float) -> str:
+    sel = _labels(run_id=run_id, phase=phase)
+    return f"sum by (outcome) (loadgen_request_duration_seconds_count{sel} {_at(final)})"
+
+
+def loadgen_total(run_id: str) -> str:
+    return f"sum(loadgen_request_duration_seconds_count{_labels(run_id=run_id)})"
+
+
+def server_delta(metric: str, by: str, start: float, end: float, **labels: str) -> str:
+    sel = _labels(**labels) if labels else ""
+    return f"sum by ({by}) ({metric}{sel} {_at(end)}) - sum by ({by}) ({metric}{sel} {_at(start)})"
+
+
+def server_buckets(start: float, end: float, stage: str | None = None) -> str:
+    if stage is None:
+        return server_delta("ocr_request_duration_seconds_bucket", "le", start, end)
+    return server_delta("ocr_stage_duration_seconds_bucket", "le", start, end, stage=stage)
+
+
+def server_codes(start: float, end: float) -> str:
+    return server_delta("ocr_requests_total", "code", start, end)
+
+
+def gauge(metric: str, at: float, job: str | None = None) -> str:
+    sel = _labels(job=job) if job else ""
+    return f"max({metric}{sel} {_at(at)})"
+
+
+def time_to_ready(at: float) -> str:
+    return f"{gauge('ocr_ready_timestamp_seconds', at)} - {gauge('process_start_time_seconds', at, SERVER_JOB)}"
+
+
+def scrape_samples(job: str, start: float, end: float) -> str:
+    return f"min(count_over_time(up{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"
+
+
+def scrape_down(job: str, start: float, end: float) -> str:
+    return f"min(min_over_time(up{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"
+
+
+def restarts(metric: str, start: float, end: float, **labels: str) -> str:
+    sel = _labels(**labels) if labels else ""
+    return f"sum(resets({metric}{sel}[{window_seconds(start, end)}s] {_at(end)}))"
+
+
+def quantile_of(buckets_query: str, percentile: float) -> str:
+    """The equivalent histogram_quantile expression, shown beside the exact fraction."""
+    return f"histogram_quantile({percentile / 100:g}, {buckets_query})"

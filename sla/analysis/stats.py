@@ -1,0 +1,94 @@
+"""Arithmetic over classic histograms (pure): exact fractions at bucket boundaries, Prometheus'
+interpolated quantile, and MLPerf's early-stopping sample counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+CONFIDENCE = 0.99  # MLPerf LoadGen's early-stopping confidence
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Cumulative counts by upper bound (ascending, last is +Inf), over one window."""
+
+    bounds: tuple[float, ...]
+    counts: tuple[float, ...]
+
+    @classmethod
+    def from_pairs(cls, pairs: dict[float, float]) -> "Buckets":
+        ordered = sorted(pairs.items())
+        return cls(tuple(b for b, _ in ordered), tuple(c for _, c in ordered))
+
+    @property
+    def total(self) -> float:
+        return self.counts[-1] if self.counts else 0.0
+
+    def count_le(self, bound: float) -> float | None:
+        """Observations <= `bound` when `bound` is a boundary, else None."""
+        for b, c in zip(self.bounds, self.counts):
+            if math.isclose(b, bound, rel_tol=1e-9):
+                return c
+        return None
+
+    def bracket(self, value: float) -> tuple[float, float, float, float]:
+        """(lower bound, count <= lower, upper bound, count <= upper) of the bucket holding `value`."""
+        lower, lower_count = 0.0, 0.0
+        for b, c in zip(self.bounds, self.counts):
+            if value <= b:
+                return lower, lower_count, b, c
+            lower, lower_count = b, c
+        return lower, lower_count, math.inf, self.total
+
+    def quantile(self, q: float) -> float:
+        """Prometheus' histogram_quantile: linear interpolation inside the bucket (NaN if empty).
+
+        A quantile in the +Inf bucket returns the highest finite bound, as Prometheus does.
+        """
+        total = self.total
+        if total <= 0 or not self.bounds:
+            return math.nan
+        rank = q * total
+        prev_bound, prev_count = 0.0, 0.0
+        for b, c in zip(self.bounds, self.counts):
+            if c >= rank:
+                if math.isinf(b):
+                    return prev_bound
+                if c == prev_count:
+                    return b
+                return prev_bound + (b - prev_bound) * (rank - prev_count) / (c - prev_count)
+            prev_bound, prev_count = b, c
+        return prev_bound
+
+
+def _log_binom_cdf(k: int, n: int, p: float) -> float:
+    """log P(X <= k) for X ~ Binomial(n, p)."""
+    terms = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+        for i in range(0, min(k, n) + 1)
+    ]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+@lru_cache(maxsize=4096)
+def min_samples(quantile: float, overs: int, confidence: float = CONFIDENCE) -> int:
+    """Fewest samples for which `overs` observations above the limit still support "the `quantile`
+    quantile is within the limit" at `confidence` (MLPerf early stopping): the smallest n with
+    P(Binomial(n, 1 - quantile) <= overs) <= 1 - confidence. For P99: 459 with 0 over, 662 with 1.
+    """
+    p_over = 1.0 - quantile
+    target = math.log(1.0 - confidence)
+    lo, hi = overs + 1, max(overs + 2, 16)
+    while _log_binom_cdf(overs, hi, p_over) > target:
+        lo, hi = hi, hi * 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _log_binom_cdf(overs, mid, p_over) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

@@ -1,0 +1,200 @@
+"""`sla run` and `sla check`: the one orchestration path of the gate.
+
+run:   validate scenario + SLA -> Prometheus (started, or the given one) -> Locust headless (it waits
+       for the target) -> reference server (started fresh, unless --host) -> progress while the
+       phases run -> the final scrape -> analysis -> reports -> exit code.
+check: the manifest of an earlier run + its kept Prometheus data (or the given Prometheus) ->
+       analysis against the SLA (the run's, or another) and an optional baseline -> reports.
+Everything started is stopped on success, failure and Ctrl-C (an ExitStack of managed processes).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+import requests
+import yaml
+
+from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline
+from sla.analysis.evaluate import EXIT_CODES
+from sla.analysis.promql import loadgen_total
+from sla.errors import SlaError
+from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
+from sla.processes import LOOPBACK, ManagedProcess, free_port, reference_server
+from sla.progress import Progress
+from sla.prometheus import scrape_config, start_prometheus
+from sla.reports import summary_table, write_reports
+from sla.scenario import Scenario, load_scenario
+from sla.slafile import SlaSpec, load_sla
+from sla.targets import check_loopback
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
+DEFAULT_SLA = ROOT / "sla" / "thresholds" / "ocr.yaml"
+METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
+PROGRESS_EVERY_S = 2.0
+LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
+
+
+@dataclass
+class RunOptions:
+    scenario: Path
+    sla: Path | None = None
+    host: str | None = None
+    prometheus: str | None = None
+    out: Path = Path("runs")
+    run_id: str | None = None
+    metrics_port: int | None = None
+
+
+def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
+    scenario = load_scenario(scenario_path)
+    sla = load_sla(sla_path or DEFAULT_SLA, [p.name for p in scenario.phases], scenario.name)
+    return scenario, sla
+
+
+def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
+    scenario, sla = load_inputs(opts.scenario, opts.sla)
+    if opts.host:
+        check_loopback(opts.host)
+        if scenario.target.fresh:
+            raise SlaError(f"{scenario.path}: target.fresh is true (a cold start): run without --host so the gate starts a fresh server")
+    run_id = opts.run_id or new_run_id(scenario.name)
+    run_dir = opts.out / run_id
+    if (run_dir / MANIFEST_NAME).exists():
+        raise SlaError(f"{run_dir} already holds a run; choose another --run-id or --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics_port = opts.metrics_port or free_port()
+    server_port = None if opts.host else free_port()
+    host = opts.host or f"http://{LOOPBACK}:{server_port}"
+    loadgen_target = f"{LOOPBACK}:{metrics_port}"
+    server_target = host.split("://", 1)[1].rstrip("/")
+
+    with ExitStack() as stack:
+        if opts.prometheus:
+            reader = PromReader(opts.prometheus)
+            reader.check_ready()
+            print("using Prometheus at", opts.prometheus, "; it must scrape these jobs every second:", file=out)
+            print(yaml.safe_dump(scrape_config(loadgen_target, server_target)["scrape_configs"], sort_keys=False), file=out)
+            prom_url = opts.prometheus
+        else:
+            prom, prom_url = start_prometheus(run_dir / "prometheus", loadgen_target, server_target)
+            stack.callback(prom.stop)
+            reader = PromReader(prom_url)
+            print(f"Prometheus {prom_url} (data in {run_dir / 'prometheus'})", file=out)
+
+        buckets = ",".join(f"{t:g}" for t in sla.thresholds_s())
+        locust = ManagedProcess("locust", [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--scenario", str(scenario.path),
+            "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
+            "--metrics-linger", str(METRICS_LINGER_S), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+            *(["--extra-buckets", buckets] if buckets else []),
+        ], run_dir / "locust.log")
+        stack.callback(locust.stop)
+        locust.start()
+        server = None
+        if not opts.host:
+            options = dict(scenario.target.server)
+            options["extra_buckets"] = tuple(sorted({*options.get("extra_buckets", ()), *sla.thresholds_s()}))
+            server = reference_server(server_port, run_dir / "server.log", options)
+            stack.callback(server.stop)
+            server.start()
+            print(f"reference server {host} ({', '.join(f'{k}={v}' for k, v in scenario.target.server.items()) or 'defaults'}); log {server.log_path}", file=out)
+        print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
+        _watch(locust, server, scenario, f"http://{loadgen_target}/metrics", out)
+        code = locust.proc.returncode if locust.proc else None
+        if code not in LOCUST_EXIT_OK or not (run_dir / MANIFEST_NAME).exists():
+            raise SlaError(f"Locust did not complete the run (exit code {code}); {locust.log_path} ends:\n{locust.log_tail()}")
+        manifest = RunManifest.read(run_dir)
+        manifest.prometheus_url = prom_url
+        manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
+        if server is not None:
+            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port, "options": {k: str(v) for k, v in options.items()}}
+        final = final_scrape_time(reader, manifest)
+        notes = []
+        if final is None:
+            notes.append("Prometheus never held the run's final request count: the load-generator evidence is incomplete")
+        manifest.loadgen["final_scrape_at"] = final
+        manifest.write(run_dir)
+        analysis = Analyzer(reader, manifest).run(sla)
+        analysis.notes[:0] = notes
+        return _finish(run_dir, manifest, analysis, str(sla.path), out)
+
+
+def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scenario, metrics_url: str, out: TextIO) -> None:
+    progress = Progress(scenario, out)
+    while locust.alive():
+        if server is not None and not server.alive():
+            raise SlaError(f"the reference server exited during the run; {server.log_path} ends:\n{server.log_tail()}")
+        try:
+            progress.update(requests.get(metrics_url, timeout=2).text)
+        except requests.RequestException:
+            pass  # not up yet, or lingering after the run
+        for _ in range(int(PROGRESS_EVERY_S / 0.1)):
+            if not locust.alive():
+                break
+            time.sleep(0.1)
+    progress.done()
+
+
+def final_scrape_time(reader: PromReader, manifest: RunManifest, lookback_s: float = 60.0) -> float | None:
+    """The first moment at which Prometheus held the run's final request count (None if never).
+
+    Verdict queries are pinned to this time: the load generator is still up then (it lingers after
+    the run), whereas later its series go stale and its `up` drops to 0.
+    """
+    expected = manifest.loadgen.get("requests")
+    end = time.time()
+    start = max(manifest.started_at, end - lookback_s, manifest.ended_at - 30)
+    try:
+        series = reader.client.custom_query_range(
+            loadgen_total(manifest.run_id), start_time=datetime.fromtimestamp(start, timezone.utc),
+            end_time=datetime.fromtimestamp(end, timezone.utc), step="0.5",
+        )
+    except Exception as exc:  # the client raises several types
+        raise SlaError(f"Prometheus at {reader.url} failed the final-scrape query: {exc}") from None
+    points = series[0]["values"] if series else []
+    matching = [float(t) for t, v in points if expected is not None and float(v) == float(expected)]
+    return min(matching) if matching else None
+
+
+def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str, out: TextIO) -> int:
+    paths = write_reports(out_dir, manifest, analysis, sla_path)
+    print("\n" + summary_table(analysis), file=out)
+    print(f"reports: {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
+    return EXIT_CODES[analysis.verdict]
+
+
+def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None, out: TextIO = sys.stdout) -> int:
+    try:
+        manifest = RunManifest.read(run_dir)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SlaError(f"{run_dir}: not a run directory with a readable {MANIFEST_NAME} ({exc})") from None
+    sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
+    if sla_file is None:
+        raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
+    sla = load_sla(sla_file, [w.name for w in manifest.phases], manifest.scenario.get("name", ""))
+    base = load_baseline(baseline) if baseline else None
+    with ExitStack() as stack:
+        kept = run_dir / "prometheus" / "data"
+        if prometheus:
+            url = prometheus
+        elif kept.is_dir():
+            prom, url = start_prometheus(run_dir / "prometheus" / "check", data_dir=kept)  # no targets: kept data only
+            stack.callback(prom.stop)
+        elif manifest.prometheus_url:
+            url = manifest.prometheus_url
+        else:
+            raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
+        reader = PromReader(url)
+        reader.check_ready()
+        analysis = Analyzer(reader, manifest, base).run(sla)
+        manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
+        return _finish(run_dir, manifest, analysis, str(sla.path), out)
+

@@ -1,0 +1,69 @@
+"""Progress of a running scenario, read from the load generator's metrics endpoint: phase, time
+left, users, requests/s and P99 over the last interval, failures. One line per update (CI logs)."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from sla.analysis.stats import Buckets
+from sla.scenario import Scenario
+from sla.units import format_duration
+
+
+def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float]:
+    """(success buckets summed over all series, successes, failures, current phase, users)."""
+    buckets: dict[float, float] = {}
+    ok = failed = users = 0.0
+    phase = ""
+    for family in text_string_to_metric_families(exposition):
+        for s in family.samples:
+            if s.name == "loadgen_request_duration_seconds_bucket" and s.labels.get("outcome") == "success":
+                le = float(s.labels["le"])
+                buckets[le] = buckets.get(le, 0.0) + s.value
+            elif s.name == "loadgen_request_duration_seconds_count":
+                if s.labels.get("outcome") == "success":
+                    ok += s.value
+                else:
+                    failed += s.value
+            elif s.name == "loadgen_phase" and s.value == 1:
+                phase = s.labels["phase"]
+            elif s.name == "loadgen_users":
+                users = s.value
+    return buckets, ok, failed, phase, users
+
+
+class Progress:
+    def __init__(self, scenario: Scenario, out: TextIO) -> None:
+        self.scenario = scenario
+        self.out = out
+        self.started: float | None = None
+        self.last: tuple[float, dict[float, float], float] | None = None
+
+    def update(self, exposition: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        buckets, ok, failed, phase, users = parse(exposition)
+        if not phase:
+            return  # waiting for the target, or lingering after the run
+        if self.started is None:
+            self.started = now
+        rate, p99 = 0.0, None
+        if self.last is not None and now > self.last[0]:
+            dt = now - self.last[0]
+            rate = (ok - self.last[2]) / dt
+            delta = {le: c - self.last[1].get(le, 0.0) for le, c in buckets.items()}
+            window = Buckets.from_pairs(delta)
+            p99 = window.quantile(0.99) if window.total > 0 else None
+        self.last = (now, buckets, ok)
+        elapsed = now - self.started
+        left = max(0.0, self.scenario.duration - elapsed)
+        print(
+            f"[{elapsed:5.0f}s, {left:4.0f}s left] phase {phase:<14} users {users:3.0f}  {rate:7.1f} req/s  "
+            f"P99 {format_duration(p99) if p99 is not None else '-':>7}  ok {ok:.0f}  failed {failed:.0f}",
+            file=self.out, flush=True,
+        )
+
+    def done(self) -> None:
+        print("load finished; analysing", file=self.out, flush=True)

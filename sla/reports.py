@@ -1,0 +1,108 @@
+"""Reports of an analysis: result.json (machine-readable, the basis of baselines), report.md (a CI
+job summary), junit.xml (one test case per objective), and the terminal table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from sla.analysis.collect import Analysis
+from sla.analysis.evaluate import EXIT_CODES, FAIL, INCONCLUSIVE, ObjectiveResult
+from sla.manifest import RunManifest
+from sla.units import format_duration
+
+RESULT_NAME, REPORT_NAME, JUNIT_NAME = "result.json", "report.md", "junit.xml"
+
+
+def show(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return format_duration(value)
+    if unit == "/s":
+        return f"{value:.2f}/s"
+    return f"{value * 100:.3g}%"
+
+
+def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"result": out_dir / RESULT_NAME, "report": out_dir / REPORT_NAME, "junit": out_dir / JUNIT_NAME}
+    doc = {
+        "run_id": manifest.run_id,
+        "verdict": analysis.verdict,
+        "exit_code": EXIT_CODES[analysis.verdict],
+        "judged_at": time.time(),
+        "scenario": manifest.scenario,
+        "sla": {"path": sla_path},
+        "prometheus_url": manifest.prometheus_url,
+        "objectives": [r.to_json() for r in analysis.results],
+        "phases": analysis.phases,
+        "notes": analysis.notes,
+    }
+    paths["result"].write_text(json.dumps(doc, indent=2) + "\n")
+    paths["report"].write_text(markdown(manifest, analysis))
+    ET.ElementTree(junit(manifest, analysis)).write(paths["junit"], encoding="utf-8", xml_declaration=True)
+    return paths
+
+
+def markdown(manifest: RunManifest, analysis: Analysis) -> str:
+    lines = [
+        f"## SLA gate: {analysis.verdict}",
+        "",
+        f"Run `{manifest.run_id}`, scenario `{manifest.scenario.get('name')}`, target `{manifest.target}`.",
+        "",
+        "| Objective | Source | Measured | Limit | Samples | Verdict | Detail |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in analysis.results:
+        detail = r.detail + (f" → {r.recommendation}" if r.recommendation and r.verdict != "PASS" else "")
+        samples = f"{r.samples:.0f}" if r.samples is not None else "-"
+        lines.append(
+            f"| `{r.id}` | {r.source} | {show(r.value, r.unit)} | {r.comparator} {show(r.limit, r.unit)} | {samples} "
+            f"| **{r.verdict}** | {detail.replace('|', '/')} |"
+        )
+    lines += ["", "| Phase | Requests | Throughput | Error rate | P50 | P99 |", "|---|---|---|---|---|---|"]
+    for name, s in analysis.phases.items():
+        lines.append(
+            f"| {name} | {s.get('requests') or 0:.0f} | {show(s.get('throughput'), '/s')} | {show(s.get('error_rate'), 'fraction')} "
+            f"| {show(s.get('p50'), 's')} | {show(s.get('p99'), 's')} |"
+        )
+    lines += [""] + [f"- {note}" for note in analysis.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def junit(manifest: RunManifest, analysis: Analysis) -> ET.Element:
+    results = analysis.results
+    suite = ET.Element(
+        "testsuite", name=f"sla.{manifest.scenario.get('name', 'run')}", tests=str(len(results)),
+        failures=str(sum(r.verdict == FAIL for r in results)), errors="0",
+        skipped=str(sum(r.verdict == INCONCLUSIVE for r in results)), timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="run_id", value=manifest.run_id)
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"sla.{r.phase or 'cold_start'}", name=r.id, time="0")
+        message = f"{show(r.value, r.unit)} {r.comparator} {show(r.limit, r.unit)}: {r.detail}"
+        if r.verdict == FAIL:
+            ET.SubElement(case, "failure", message=message, type="FAIL").text = f"{r.recommendation}\nPromQL: {r.promql}"
+        elif r.verdict == INCONCLUSIVE:
+            ET.SubElement(case, "skipped", message=f"INCONCLUSIVE: {message}")
+        ET.SubElement(case, "system-out").text = f"PromQL: {r.promql}"
+    return suite
+
+
+def summary_table(analysis: Analysis) -> str:
+    rows = [("objective", "measured", "limit", "samples", "verdict")]
+    for r in analysis.results:
+        rows.append((r.id, show(r.value, r.unit), f"{r.comparator} {show(r.limit, r.unit)}",
+                     f"{r.samples:.0f}" if r.samples is not None else "-", r.verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    for r in analysis.results:
+        if r.verdict != "PASS":
+            out.append(f"  {r.id}: {r.verdict}: {r.detail}" + (f"\n    -> {r.recommendation}" if r.recommendation else ""))
+    out += [f"  note: {n}" for n in analysis.notes]
+    out.append(f"verdict: {analysis.verdict} (exit code {EXIT_CODES[analysis.verdict]})")
+    return "\n".join(out)

@@ -1,0 +1,206 @@
+"""SLA files (`sla/thresholds/*.yaml`): objectives per phase, cold start, and baseline growth.
+
+    name: ocr-reference
+    phases:
+      steady:                            # a phase name of the scenario
+        latency:                         # percentiles p50 p90 p95 p99 p99.9 ... (maximum)
+          p50: 400ms
+          p99: {max: 1.5s, source: server}   # source: loadgen (what users saw, default) or server
+        throughput: 5/s                  # minimum successful requests/s over the phase
+        error_rate: 1%                   # maximum share of failed requests
+        stages: {det: {p99: 300ms}}      # server stage histograms
+        baseline: {p99: 10%, throughput: 10%}   # vs --baseline: P99 may grow <= 10 %, QPS drop <= 10 %
+    cold_start:
+      time_to_ready: 30s                 # server process start to /readyz ready
+      first_request: 3s                  # first request after start ({max: .., source: server})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reference_server.pipeline import STAGES
+from sla.units import parse_duration, parse_percent, parse_rate
+from sla.validation import Reader, load_yaml, positive, text
+
+SOURCES = ("loadgen", "server")
+PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
+TOP_KEYS = {"name": "SLA name", "description": "what it promises", "phases": "objectives per phase", "cold_start": "cold-start objectives"}
+PHASE_KEYS = {
+    "latency": "percentile -> maximum, e.g. p99: 150ms",
+    "throughput": "minimum successful requests/s, e.g. 120/s",
+    "error_rate": "maximum share of failures, e.g. 0.1%",
+    "stages": "server stage -> percentile -> maximum",
+    "baseline": "allowed change against --baseline: pXX growth, throughput drop, e.g. p99: 10%",
+}
+COLD_KEYS = {"time_to_ready": "maximum, e.g. 30s", "first_request": "maximum, e.g. 3s"}
+# Kinds and whether the measured value must stay at or under ("max") or at or over ("min") the limit.
+DIRECTIONS = {
+    "latency": "max", "stage_latency": "max", "error_rate": "max", "throughput": "min",
+    "baseline_latency": "max", "baseline_throughput": "min", "time_to_ready": "max", "first_request": "max",
+}
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str  # e.g. steady.latency.p99, steady.stage.det.p99, cold_start.first_request
+    kind: str
+    phase: str | None  # None for cold-start objectives
+    source: str  # loadgen or server
+    limit: float  # seconds, requests/s, or a fraction (error rate, baseline change)
+    percentile: float | None = None  # 99.0 for p99
+    stage: str | None = None
+
+    @property
+    def direction(self) -> str:
+        return DIRECTIONS[self.kind]
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    path: Path
+    sha256: str
+    name: str
+    objectives: tuple[Objective, ...]
+
+    def thresholds_s(self) -> list[float]:
+        """Every latency limit in seconds: to become a histogram bucket boundary."""
+        kinds = ("latency", "stage_latency", "first_request", "time_to_ready")
+        return sorted({o.limit for o in self.objectives if o.kind in kinds})
+
+    @property
+    def baseline_objectives(self) -> list[Objective]:
+        return [o for o in self.objectives if o.kind.startswith("baseline_")]
+
+
+def _percentile(key: str) -> float:
+    match = PERCENTILE_KEY.match(str(key))
+    value = float(match.group(1)) if match else None
+    if value is None or not 0 < value < 100:
+        raise ValueError(f"{key!r} is not a percentile; write p50, p90, p95, p99, p99.9 (between 0 and 100)")
+    return value
+
+
+def _pct_id(value: float) -> str:
+    return f"p{value:g}"
+
+
+def _limit(reader: Reader, doc: dict, path: str, key: str, convert, bound: str, expected: str) -> tuple[float, str] | None:
+    """A limit written short (`p99: 150ms`) or long (`p99: {max: 150ms, source: server}`)."""
+    value = doc[key]
+    source = "loadgen"
+    here = f"{path}.{key}" if path else key
+    if isinstance(value, dict):
+        reader.mapping(value, here, {bound: expected, "source": f"where it is read: {' or '.join(SOURCES)}"})
+        source = value.get("source", "loadgen")
+        if source not in SOURCES:
+            reader.problem(f"{here}.source", f"{source!r} is not a source; accepted: {', '.join(SOURCES)}")
+            source = "loadgen"
+        limit = reader.get(value, here, bound, convert, expected)
+    else:
+        limit = reader.get(doc, path, key, convert, expected)
+    return None if limit is None else (limit, source)
+
+
+def _phase_objectives(reader: Reader, phase: str, doc: Any) -> list[Objective]:
+    path = f"phases.{phase}"
+    doc = reader.mapping(doc, path, PHASE_KEYS)
+    out: list[Objective] = []
+    latency = reader.mapping(doc.get("latency") or {}, f"{path}.latency", _AnyPercentile())
+    for key in latency:
+        pct = _checked_percentile(reader, f"{path}.latency.{key}", key)
+        got = _limit(reader, latency, f"{path}.latency", key, positive(parse_duration), "max", "a positive duration such as 150ms")
+        if pct is not None and got:
+            out.append(Objective(f"{phase}.latency.{_pct_id(pct)}", "latency", phase, got[1], got[0], pct))
+    if "throughput" in doc:
+        got = _limit(reader, doc, path, "throughput", positive(parse_rate), "min", "a positive rate such as 120/s")
+        if got:
+            out.append(Objective(f"{phase}.throughput", "throughput", phase, got[1], got[0]))
+    if "error_rate" in doc:
+        got = _limit(reader, doc, path, "error_rate", _fraction, "max", "a percentage such as 0.1%")
+        if got:
+            out.append(Objective(f"{phase}.error_rate", "error_rate", phase, got[1], got[0]))
+    stages = reader.mapping(doc.get("stages") or {}, f"{path}.stages", {s: "server stage" for s in STAGES})
+    for stage, per in stages.items():
+        if stage not in STAGES:
+            continue
+        per = reader.mapping(per, f"{path}.stages.{stage}", _AnyPercentile())
+        for key in per:
+            pct = _checked_percentile(reader, f"{path}.stages.{stage}.{key}", key)
+            limit = reader.get(per, f"{path}.stages.{stage}", key, positive(parse_duration), "a positive duration such as 50ms")
+            if pct is not None and limit is not None:
+                out.append(Objective(f"{phase}.stage.{stage}.{_pct_id(pct)}", "stage_latency", phase, "server", limit, pct, stage))
+    baseline = reader.mapping(doc.get("baseline") or {}, f"{path}.baseline", _AnyPercentile(extra={"throughput": "allowed drop"}))
+    for key in baseline:
+        limit = reader.get(baseline, f"{path}.baseline", key, _fraction, "a percentage such as 10%")
+        if key == "throughput":
+            if limit is not None:
+                out.append(Objective(f"{phase}.baseline.throughput", "baseline_throughput", phase, "loadgen", limit))
+            continue
+        pct = _checked_percentile(reader, f"{path}.baseline.{key}", key)
+        if pct is not None and limit is not None:
+            out.append(Objective(f"{phase}.baseline.{_pct_id(pct)}", "baseline_latency", phase, "loadgen", limit, pct))
+    return out
+
+
+class _AnyPercentile(dict):
+    """Allowed keys for a percentile mapping: any pXX (checked separately), plus `extra`."""
+
+    def __init__(self, extra: dict[str, str] | None = None) -> None:
+        super().__init__({"pXX": "percentile such as p99", **(extra or {})})
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or bool(PERCENTILE_KEY.match(str(key)))
+
+
+def _checked_percentile(reader: Reader, path: str, key: str) -> float | None:
+    if not PERCENTILE_KEY.match(str(key)):
+        return None  # already reported as an unknown key
+    try:
+        return _percentile(key)
+    except ValueError as exc:
+        reader.problem(path, str(exc))
+        return None
+
+
+def _fraction(value: Any) -> float:
+    fraction = parse_percent(value)
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"{value!r} is outside 0% to 100%")
+    return fraction
+
+
+def load_sla(path: Path | str, phase_names: Iterable[str] | None = None, scenario_name: str = "") -> SlaSpec:
+    """Read and validate an SLA file; with `phase_names`, every phase it names must exist."""
+    path = Path(path)
+    doc = load_yaml(path, "SLA")
+    reader = Reader(path)
+    doc = reader.mapping(doc, "", TOP_KEYS)
+    name = reader.get(doc, "", "name", text, "an SLA name", path.stem)
+    objectives: list[Objective] = []
+    phases = doc.get("phases") or {}
+    if not isinstance(phases, dict):
+        reader.problem("phases", "expected a mapping of phase name to its objectives")
+        phases = {}
+    known = list(phase_names) if phase_names is not None else None
+    for phase, per in phases.items():
+        if known is not None and phase not in known:
+            reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
+            continue
+        objectives += _phase_objectives(reader, str(phase), per)
+    cold = reader.mapping(doc.get("cold_start") or {}, "cold_start", COLD_KEYS)
+    for key in ("time_to_ready", "first_request"):
+        if key in cold:
+            got = _limit(reader, cold, "cold_start", key, positive(parse_duration), "max", "a positive duration such as 3s")
+            if got:
+                source = "server" if key == "time_to_ready" else got[1]
+                objectives.append(Objective(f"cold_start.{key}", key, None, source, got[0]))
+    if not objectives and not reader.problems:
+        reader.problem("", "no objectives: add phases.<phase>.latency/throughput/error_rate/stages or cold_start")
+    reader.raise_if_any()
+    return SlaSpec(path, hashlib.sha256(path.read_bytes()).hexdigest(), name, tuple(objectives))

@@ -1,0 +1,132 @@
+"""The evaluation core over hand-made measurements: every verdict path, every INCONCLUSIVE cause."""
+
+import math
+
+import pytest
+
+from sla.analysis.evaluate import FAIL, INCONCLUSIVE, PASS, Measurement, evaluate, overall
+from sla.analysis.stats import Buckets, min_samples
+from sla.slafile import Objective
+
+P99 = Objective("steady.latency.p99", "latency", "steady", "loadgen", 0.15, 99.0)
+BOUNDS = (0.1, 0.15, 0.2, 0.5, math.inf)
+
+
+def hist(*counts):
+    """Cumulative counts for the bounds 0.1, 0.15, 0.2, 0.5, +Inf."""
+    return Buckets(BOUNDS, tuple(float(c) for c in counts))
+
+
+def m(buckets=None, **kw):
+    return Measurement(promql="q", window=(0.0, 60.0), buckets=buckets, **kw)
+
+
+def test_p99_at_or_under_a_boundary_limit_with_enough_samples_passes():
+    r = evaluate(P99, m(hist(900, 1000, 1000, 1000, 1000)))
+    assert r.verdict == PASS and r.samples == 1000 and r.exact_fraction == 1.0
+
+
+def test_p99_above_limit_fails_and_says_what_to_do():
+    r = evaluate(P99, m(hist(900, 980, 1000, 1000, 1000)))  # 2 % over 150 ms
+    assert r.verdict == FAIL
+    assert "over 150ms" in r.detail and "lower the load" in r.recommendation
+
+
+def test_too_few_samples_is_inconclusive_and_says_how_many_more():
+    r = evaluate(P99, m(hist(100, 300, 300, 300, 300)))
+    assert r.verdict == INCONCLUSIVE
+    assert "needs at least 459" in r.detail and "159 more requests" in r.recommendation
+
+
+def test_one_request_over_the_limit_raises_the_count_needed():
+    r = evaluate(P99, m(hist(500, 600, 601, 601, 601)))  # 1 over: MLPerf needs 662
+    assert r.verdict == INCONCLUSIVE and "needs at least 662" in r.detail
+
+
+def test_missing_series_is_inconclusive_not_pass():
+    assert evaluate(P99, m(None)).verdict == INCONCLUSIVE
+    assert evaluate(P99, m(hist(0, 0, 0, 0, 0))).verdict == INCONCLUSIVE
+
+
+@pytest.mark.parametrize("cause", ["scrape gaps: 10 scrapes of job 'server' where 60 were expected",
+                                   "job 'loadgen' was down (up == 0) during the window",
+                                   "counter reset in the window: the server restarted"])
+def test_validity_problems_make_even_perfect_numbers_inconclusive(cause):
+    r = evaluate(P99, m(hist(1000, 1000, 1000, 1000, 1000), validity=(cause,)))
+    assert r.verdict == INCONCLUSIVE and cause in r.detail
+
+
+def test_limit_inside_a_wide_bucket_is_inconclusive():
+    wide = Objective("steady.latency.p99", "latency", "steady", "loadgen", 0.3, 99.0)  # inside (0.2, 0.5]
+    r = evaluate(wide, m(hist(0, 0, 980, 1000, 1000)))  # 2 % in (0.2, 0.5]: over or under 0.3?
+    assert r.verdict == INCONCLUSIVE and "inside the bucket" in r.detail and "bucket boundary" in r.recommendation
+
+
+def test_limit_inside_a_bucket_still_decides_when_the_whole_bucket_is_clear():
+    wide = Objective("steady.latency.p99", "latency", "steady", "loadgen", 0.3, 99.0)
+    assert evaluate(wide, m(hist(900, 1000, 1000, 1000, 1000))).verdict == PASS  # all under 0.2 < 0.3
+    assert evaluate(wide, m(hist(0, 0, 0, 900, 1000))).verdict == FAIL  # 10 % over 0.5 > 0.3
+
+
+def test_quantile_interpolates_like_prometheus_and_clamps_the_inf_bucket():
+    b = hist(50, 100, 100, 100, 100)
+    assert b.quantile(0.5) == pytest.approx(0.1)
+    assert b.quantile(0.75) == pytest.approx(0.125)
+    assert hist(0, 0, 0, 0, 100).quantile(0.99) == 0.5  # a quantile in +Inf reads as the highest bound
+
+
+def test_mlperf_early_stopping_counts():
+    assert [min_samples(0.99, k) for k in (0, 1, 2, 5, 10)] == [459, 662, 838, 1307, 2010]
+
+
+THROUGHPUT = Objective("steady.throughput", "throughput", "steady", "loadgen", 10.0)
+
+
+@pytest.mark.parametrize(("count", "verdict"), [(600, PASS), (599, FAIL), (None, INCONCLUSIVE)])
+def test_throughput_is_successful_requests_per_second_over_the_window(count, verdict):
+    assert evaluate(THROUGHPUT, m(count=count, duration=60.0)).verdict == verdict
+
+
+ERRORS = Objective("steady.error_rate", "error_rate", "steady", "loadgen", 0.01)
+
+
+@pytest.mark.parametrize(
+    ("total", "failed", "verdict"),
+    [(1000, 0, PASS), (1000, 11, FAIL), (100, 0, INCONCLUSIVE), (0, 0, INCONCLUSIVE), (100, 5, FAIL)],
+)
+def test_error_rate_needs_enough_requests_for_its_claim(total, failed, verdict):
+    assert evaluate(ERRORS, m(count=total, failures=failed)).verdict == verdict
+
+
+@pytest.mark.parametrize(("value", "verdict"), [(0.8, PASS), (2.5, FAIL), (None, INCONCLUSIVE), (0.0, INCONCLUSIVE)])
+def test_cold_start_gauges(value, verdict):
+    o = Objective("cold_start.first_request", "first_request", None, "loadgen", 1.0)
+    assert evaluate(o, Measurement(promql="q", value=value)).verdict == verdict
+
+
+def test_baseline_growth_limits_are_relative_to_the_baseline_value():
+    o = Objective("steady.baseline.p99", "baseline_latency", "steady", "loadgen", 0.10, 99.0)
+    grown = m(hist(0, 0, 0, 1000, 1000), baseline=0.1)  # limit 0.11; everything is over 0.2
+    assert evaluate(o, grown).verdict == FAIL
+    undecidable = m(hist(0, 1000, 1000, 1000, 1000), baseline=0.1)  # limit 0.11 inside (0.1, 0.15] holding all
+    assert evaluate(o, undecidable).verdict == INCONCLUSIVE
+    same = m(hist(1000, 1000, 1000, 1000, 1000), baseline=0.15)  # limit 0.165: everything <= 0.1
+    assert evaluate(o, same).verdict == PASS
+    assert evaluate(o, m(hist(1000, 1000, 1000, 1000, 1000))).verdict == INCONCLUSIVE  # no baseline value
+
+
+def test_baseline_throughput_may_drop_at_most_the_allowed_share():
+    o = Objective("steady.baseline.throughput", "baseline_throughput", "steady", "loadgen", 0.10)
+    assert evaluate(o, m(count=540, duration=60.0, baseline=10.0)).verdict == PASS  # 9.0/s = -10 %
+    assert evaluate(o, m(count=500, duration=60.0, baseline=10.0)).verdict == FAIL
+
+
+def _r(verdict):
+    return evaluate(THROUGHPUT, m(count={PASS: 600, FAIL: 1}.get(verdict), duration=60.0))
+
+
+def test_overall_fail_beats_inconclusive_beats_pass():
+    assert overall([_r(PASS), _r(INCONCLUSIVE), _r(FAIL)]) == FAIL
+    assert overall([_r(PASS), _r(INCONCLUSIVE)]) == INCONCLUSIVE
+    assert overall([_r(PASS), _r(PASS)]) == PASS
+    assert overall([]) == INCONCLUSIVE  # nothing judged is not a pass

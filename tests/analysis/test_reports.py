@@ -1,0 +1,44 @@
+from xml.etree import ElementTree as ET
+
+from sla.analysis.collect import Analysis
+from sla.analysis.evaluate import Measurement, evaluate, overall
+from sla.analysis.stats import Buckets
+from sla.manifest import RunManifest
+from sla.reports import write_reports
+from sla.slafile import Objective
+
+
+def _analysis():
+    objectives = [
+        Objective("steady.throughput", "throughput", "steady", "loadgen", 10.0),
+        Objective("steady.latency.p99", "latency", "steady", "loadgen", 0.15, 99.0),
+        Objective("steady.error_rate", "error_rate", "steady", "loadgen", 0.01),
+    ]
+    measurements = [
+        Measurement("sum(x)", (0, 60), count=600, duration=60.0),
+        Measurement("sum by (le) (x)", (0, 60), buckets=Buckets((0.15, float("inf")), (900.0, 1000.0))),
+        Measurement("sum by (outcome) (x)", (0, 60), count=100, failures=0),
+    ]
+    results = [evaluate(o, ms) for o, ms in zip(objectives, measurements)]
+    return Analysis(overall(results), results, {"steady": {"requests": 1000, "throughput": 10.0, "error_rate": 0.0, "p50": 0.05, "p99": 0.2}}, [])
+
+
+def test_junit_has_one_test_case_per_objective_with_failures_and_skips(tmp_path):
+    manifest = RunManifest("run1", {"name": "smoke"}, "http://127.0.0.1:1")
+    paths = write_reports(tmp_path, manifest, _analysis(), "sla.yaml")
+    suite = ET.parse(paths["junit"]).getroot()
+    assert suite.tag == "testsuite" and suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("skipped") == "1"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert set(cases) == {"steady.throughput", "steady.latency.p99", "steady.error_rate"}
+    assert cases["steady.latency.p99"].find("failure") is not None
+    assert cases["steady.error_rate"].find("skipped").get("message").startswith("INCONCLUSIVE")
+    assert cases["steady.throughput"].find("failure") is None and cases["steady.throughput"].find("skipped") is None
+
+
+def test_markdown_report_is_a_table_fit_for_a_job_summary(tmp_path):
+    manifest = RunManifest("run1", {"name": "smoke"}, "http://127.0.0.1:1")
+    text = write_reports(tmp_path, manifest, _analysis(), "sla.yaml")["report"].read_text()
+    assert text.startswith("## SLA gate: FAIL")
+    rows = [line for line in text.splitlines() if line.startswith("| `steady.")]
+    assert len(rows) == 3 and all(line.count("|") == 8 for line in rows)
+    assert "**FAIL**" in text and "**INCONCLUSIVE**" in text and "**PASS**" in text

@@ -23,7 +23,7 @@ import yaml
 
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline
 from sla.analysis.evaluate import EXIT_CODES
-from sla.analysis.promql import loadgen_total
+from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
 from sla.processes import LOOPBACK, ManagedProcess, free_port, reference_server
@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
 DEFAULT_SLA = ROOT / "sla" / "thresholds" / "ocr.yaml"
 METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
+WAIT_SCRAPES = 2  # Locust holds the first phase until Prometheus has scraped it this often
+SCRAPE_WAIT_S = 60.0
 PROGRESS_EVERY_S = 2.0
 LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
 
@@ -93,11 +95,12 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
         locust = ManagedProcess("locust", [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--scenario", str(scenario.path),
             "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
-            "--metrics-linger", str(METRICS_LINGER_S), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+            "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
             *(["--extra-buckets", buckets] if buckets else []),
         ], run_dir / "locust.log")
         stack.callback(locust.stop)
         locust.start()
+        _wait_until_scraped(reader, locust, loadgen_target)  # Prometheus discovers targets up to ~5 s late
         server = None
         if not opts.host:
             options = dict(scenario.target.server)
@@ -125,6 +128,19 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
         analysis = Analyzer(reader, manifest).run(sla)
         analysis.notes[:0] = notes
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
+
+
+def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str) -> None:
+    """Hold the server start (and so the first request) until Prometheus scrapes the load generator."""
+    deadline = time.monotonic() + SCRAPE_WAIT_S
+    while time.monotonic() < deadline:
+        if not locust.alive():
+            raise SlaError(f"Locust exited before the run started; {locust.log_path} ends:\n{locust.log_tail()}")
+        if reader.scalar(f'max(up{{job="{LOADGEN_JOB}",instance="{target}"}})') == 1:
+            return
+        time.sleep(0.2)
+    raise SlaError(f"Prometheus at {reader.url} did not scrape the load generator ({target}, job {LOADGEN_JOB!r}) "
+                   f"within {SCRAPE_WAIT_S:.0f} s; with --prometheus, add the scrape config printed above")
 
 
 def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scenario, metrics_url: str, out: TextIO) -> None:

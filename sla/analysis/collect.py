@@ -29,7 +29,8 @@ SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 
 class PromReader:
-    """Instant queries with a small cache; errors name the URL and the query."""
+    """Instant queries; errors name the URL and the query. Queries pinned with `@` always give the
+    same answer, so they are cached (the analysis asks some twice); others (polling) are not."""
 
     def __init__(self, url: str, timeout_s: float = 30.0) -> None:
         self.url = url.rstrip("/")
@@ -45,12 +46,15 @@ class PromReader:
             raise SlaError(f"Prometheus at {self.url} is not ready: HTTP {resp.status_code} from /-/ready")
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        if expr not in self._cache:
-            try:
-                self._cache[expr] = self.client.custom_query(expr)
-            except (PrometheusApiClientException, requests.RequestException) as exc:
-                raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
-        return self._cache[expr]
+        if expr in self._cache:
+            return self._cache[expr]
+        try:
+            result = self.client.custom_query(expr)
+        except (PrometheusApiClientException, requests.RequestException) as exc:
+            raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
+        if "@" in expr:
+            self._cache[expr] = result
+        return result
 
     def scalar(self, expr: str) -> float | None:
         result = self.query(expr)

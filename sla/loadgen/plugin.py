@@ -98,6 +98,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--run-id", default="", help="run id (default: time and scenario name)")
     group.add_argument("--metrics-linger", type=float, default=0.0, include_in_web_ui=False, help="seconds to keep the metrics endpoint up after the run, for a last scrape")
     group.add_argument("--extra-buckets", default="", include_in_web_ui=False, help="extra histogram boundaries in seconds, comma-separated (SLA thresholds)")
+    group.add_argument("--wait-scrapes", type=int, default=0, include_in_web_ui=False, help="before the first phase, wait until the metrics endpoint has been scraped this many times")
     group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")
 
 
@@ -125,6 +126,7 @@ class _Collector:
         self.environment = environment
 
     def collect(self):
+        self.environment.sla_scrapes += 1
         state: LoadgenState = self.environment.sla
         yield state.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it.", state.run_id)
         runner = self.environment.runner
@@ -186,6 +188,7 @@ def install(events: Any) -> None:
             check_loopback(environment.host)
         except SlaError as exc:
             _fail(environment, str(exc))
+        environment.sla_scrapes = 0
         registry = CollectorRegistry()
         registry.register(_Collector(environment))
         environment.sla_registry = registry

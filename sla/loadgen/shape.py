@@ -22,17 +22,25 @@ log = logging.getLogger("sla.loadgen")
 TARGET_WAIT_S = 300.0
 
 
-def wait_for_target(host: str, endpoint: str, timeout_s: float = TARGET_WAIT_S) -> bool:
-    url = f"{host.rstrip('/')}/{endpoint}"
+def _wait(condition, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return True
-        except requests.RequestException:
-            pass
+        if condition():
+            return True
         time.sleep(0.02)
     return False
+
+
+def wait_for_target(host: str, endpoint: str, timeout_s: float = TARGET_WAIT_S) -> bool:
+    url = f"{host.rstrip('/')}/{endpoint}"
+
+    def answers() -> bool:
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return _wait(answers, timeout_s)
 
 
 class ScenarioShape(LoadTestShape):
@@ -51,6 +59,10 @@ class ScenarioShape(LoadTestShape):
             except SlaError as exc:
                 log.error("%s", exc)
                 return False
+        if options.wait_scrapes and not _wait(lambda: environment.sla_scrapes >= options.wait_scrapes, TARGET_WAIT_S):
+            log.error("the metrics endpoint (port %d) was not scraped %d times within %.0f s", options.metrics_port, options.wait_scrapes, TARGET_WAIT_S)
+            environment.process_exit_code = EXIT_COULD_NOT_RUN
+            return False
         endpoint = environment.sla.scenario.target.start_when
         if not wait_for_target(environment.host, endpoint):
             log.error("target %s did not answer /%s within %.0f s", environment.host, endpoint, TARGET_WAIT_S)

@@ -1,0 +1,139 @@
+"""`sla run` / `sla check` end to end: real reference server, real Prometheus, real Locust."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SLA = [str(Path(sys.executable).parent / "sla")]
+
+IMPOSSIBLE = """
+name: impossible
+phases:
+  steady:
+    latency: {p50: 1ms}
+    throughput: 100000/s
+"""
+SHORT_SCENARIO = """
+name: short
+payloads: {mix: {small-plain-png: 1}, variants: 1}
+target: {server: {preset: tiny}}
+phases:
+  - {name: steady, kind: users, duration: 4s, users: 2}
+"""
+P99_SLA = """
+name: p99
+phases:
+  steady:
+    latency: {p99: 5s}
+"""
+
+
+def sla(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*SLA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def only_run_dir(out: Path) -> Path:
+    [run_dir] = [p for p in out.iterdir() if (p / "run.json").exists()]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def passed_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("runs")
+    result = sla("run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(out))
+    return result, out
+
+
+def test_smoke_passes_a_lax_sla(passed_run):
+    result, out = passed_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "verdict: PASS (exit code 0)" in result.stdout
+    assert "phase steady" in result.stdout  # progress was shown
+    run_dir = only_run_dir(out)
+    doc = json.loads((run_dir / "result.json").read_text())
+    assert doc["verdict"] == "PASS" and {o["verdict"] for o in doc["objectives"]} == {"PASS"}
+    for o in doc["objectives"]:
+        assert o["promql"] and o["window"] and o["samples"] > 0
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["loadgen"]["final_scrape_at"] and manifest["sla"]["sha256"] and manifest["prometheus_url"]
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    assert len(suite.findall("testcase")) == len(doc["objectives"]) and suite.get("failures") == "0"
+    assert (run_dir / "report.md").read_text().startswith("## SLA gate: PASS")
+
+
+def test_the_same_run_judged_again_against_an_impossible_sla_fails(passed_run, tmp_path):
+    _, out = passed_run
+    impossible = tmp_path / "impossible.yaml"
+    impossible.write_text(IMPOSSIBLE)
+    result = sla("check", str(only_run_dir(out)), "--sla", str(impossible))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "steady.latency.p50: FAIL" in result.stdout and "steady.throughput: FAIL" in result.stdout
+
+
+def test_smoke_fails_an_impossible_sla_naming_the_objective(tmp_path):
+    impossible = tmp_path / "impossible.yaml"
+    impossible.write_text(IMPOSSIBLE)
+    result = sla("run", "scenarios/smoke.yaml", "--sla", str(impossible), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "steady.latency.p50: FAIL" in result.stdout and "verdict: FAIL (exit code 1)" in result.stdout
+
+
+def test_a_steady_phase_too_short_for_its_p99_claim_is_inconclusive(tmp_path):
+    scenario, p99 = tmp_path / "short.yaml", tmp_path / "p99.yaml"
+    scenario.write_text(SHORT_SCENARIO)
+    p99.write_text(P99_SLA)
+    result = sla("run", str(scenario), "--sla", str(p99), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "needs at least 459" in result.stdout and "more requests" in result.stdout
+
+
+def test_a_malformed_sla_file_exits_3_naming_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("phases:\n  steady:\n    latency: {p99: quick}\n")
+    result = sla("run", "scenarios/smoke.yaml", "--sla", str(bad), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 3
+    assert str(bad) in result.stderr and "phases.steady.latency.p99" in result.stderr
+
+
+def test_an_unreachable_prometheus_exits_3(tmp_path):
+    result = sla("run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--prometheus", "http://127.0.0.1:9",
+                 "--out", str(tmp_path / "runs"))
+    assert result.returncode == 3 and "Prometheus at http://127.0.0.1:9 is unreachable" in result.stderr
+
+
+def test_ctrl_c_stops_everything_that_was_started(tmp_path):
+    proc = subprocess.Popen([*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: set[int] = set()
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:  # wait until Prometheus, Locust and the server are all up
+            kids = psutil.Process(proc.pid).children(recursive=True)
+            children |= {k.pid for k in kids}
+            names = " ".join(" ".join(k.cmdline()) for k in kids if k.is_running())
+            if "prometheus" in names and "locust" in names and "reference_server" in names:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the run never had all its parts up")
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    alive = [pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"left running: {alive}"

@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/sla demo
+	$(BIN)/sla run scenarios/smoke.yaml
 
 test: setup
 	$(BIN)/pytest

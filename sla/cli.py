@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")
     run.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
     run.add_argument("--metrics-port", type=int, help="load-generator metrics port (default: a free one; fix it for an existing Prometheus)")
+    run.add_argument("--processes", type=int, default=1, help="Locust worker processes on this machine (Locust's --processes; default 1)")
+    run.add_argument("--keep-raw", action="store_true", help="also keep every response time in the run directory (accuracy checks)")
     check = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
     check.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
     check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
@@ -51,7 +53,10 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "run":
         from sla.gate import RunOptions, run_gate
 
-        return run_gate(RunOptions(args.scenario, args.sla, args.host, args.prometheus, args.out, args.run_id, args.metrics_port))
+        return run_gate(RunOptions(
+            scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
+            run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
+        ))
     if args.verb == "check":
         from sla.gate import check_run
 

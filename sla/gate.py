@@ -53,6 +53,8 @@ class RunOptions:
     out: Path = Path("runs")
     run_id: str | None = None
     metrics_port: int | None = None
+    keep_raw: bool = False
+    processes: int = 1  # Locust worker processes (Locust's --processes); 1: a single local runner
 
 
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
@@ -96,7 +98,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--scenario", str(scenario.path),
             "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
             "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
-            *(["--extra-buckets", buckets] if buckets else []),
+            *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
+            *(["--processes", str(opts.processes)] if opts.processes > 1 else []),
         ], run_dir / "locust.log")
         stack.callback(locust.stop)
         locust.start()

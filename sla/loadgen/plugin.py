@@ -14,6 +14,7 @@ The master tells workers the current phase with a custom message (`sla_phase`).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class LoadgenState:
     weights: list[float] = field(default_factory=list)
     started_at: float = 0.0
     workers: set[str] = field(default_factory=set)  # ids of workers that reported (master)
+    raw: list[tuple[str, str, str, float]] | None = None  # every observation, with --keep-raw
 
     def load_corpus(self) -> None:
         if self.corpus:
@@ -99,6 +101,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--metrics-linger", type=float, default=0.0, include_in_web_ui=False, help="seconds to keep the metrics endpoint up after the run, for a last scrape")
     group.add_argument("--extra-buckets", default="", include_in_web_ui=False, help="extra histogram boundaries in seconds, comma-separated (SLA thresholds)")
     group.add_argument("--wait-scrapes", type=int, default=0, include_in_web_ui=False, help="before the first phase, wait until the metrics endpoint has been scraped this many times")
+    group.add_argument("--keep-raw", action="store_true", include_in_web_ui=False, help="also write every response time (phase, name, outcome, seconds) to raw_latencies-<pid>.tsv in the run directory, for accuracy checks")
     group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")
 
 
@@ -116,7 +119,10 @@ def make_state(options: Any) -> LoadgenState:
         for name in scenario.mix:
             for outcome in OUTCOMES:
                 hist.ensure((phase.name, name, outcome))
-    return LoadgenState(scenario, run_id, run_dir, hist)
+    state = LoadgenState(scenario, run_id, run_dir, hist)
+    if getattr(options, "keep_raw", False):
+        state.raw = []
+    return state
 
 
 class _Collector:
@@ -220,7 +226,10 @@ def install(events: Any) -> None:
         if state is None:
             return
         seconds = response_time / 1000.0
-        state.hist.observe((state.phase, name, "failure" if exception else "success"), seconds)
+        key = (state.phase, name, "failure" if exception else "success")
+        state.hist.observe(key, seconds)
+        if state.raw is not None:
+            state.raw.append((*key, seconds))
         if state.first_request is None:
             state.first_request = (time.time(), seconds)
 
@@ -248,6 +257,8 @@ def install(events: Any) -> None:
     @events.quitting.add_listener
     def on_quitting(environment: Any, **_: Any) -> None:
         state: LoadgenState | None = environment.sla
+        if state is not None and state.raw:
+            write_raw(state)
         if state is None or isinstance(environment.runner, WorkerRunner):
             return
         now = time.time()
@@ -260,6 +271,13 @@ def install(events: Any) -> None:
         http = getattr(environment, "sla_http", None)
         if http:
             http[0].shutdown()
+
+
+def write_raw(state: LoadgenState) -> None:
+    state.run_dir.mkdir(parents=True, exist_ok=True)
+    path = state.run_dir / f"raw_latencies-{os.getpid()}.tsv"
+    with open(path, "w") as fh:
+        fh.writelines(f"{phase}\t{name}\t{outcome}\t{seconds:.6f}\n" for phase, name, outcome, seconds in state.raw or [])
 
 
 def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:

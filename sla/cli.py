@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     run = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
-    run.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/ocr.yaml)")
+    run.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/<scenario name>.yaml if it exists, else sla/thresholds/ocr.yaml)")
     run.add_argument("--host", help="a running server to aim at (loopback); default: start the reference server")
     run.add_argument("--prometheus", help="URL of a running Prometheus; default: start one for the run")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")

@@ -36,7 +36,8 @@ from sla.targets import check_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
-DEFAULT_SLA = ROOT / "sla" / "thresholds" / "ocr.yaml"
+THRESHOLDS = ROOT / "sla" / "thresholds"
+DEFAULT_SLA = THRESHOLDS / "ocr.yaml"
 METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
 WAIT_SCRAPES = 2  # Locust holds the first phase until Prometheus has scraped it this often
 SCRAPE_WAIT_S = 60.0
@@ -57,9 +58,15 @@ class RunOptions:
     processes: int = 1  # Locust worker processes (Locust's --processes); 1: a single local runner
 
 
+def default_sla(scenario: Scenario) -> Path:
+    """`sla/thresholds/<scenario name>.yaml` when it exists, else `sla/thresholds/ocr.yaml`."""
+    own = THRESHOLDS / f"{scenario.name}.yaml"
+    return own if own.is_file() else DEFAULT_SLA
+
+
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
     scenario = load_scenario(scenario_path)
-    sla = load_sla(sla_path or DEFAULT_SLA, [p.name for p in scenario.phases], scenario.name)
+    sla = load_sla(sla_path or default_sla(scenario), [p.name for p in scenario.phases], scenario.name)
     return scenario, sla
 
 

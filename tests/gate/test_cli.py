@@ -1,0 +1,68 @@
+"""The CLI without starting anything: plans, input errors and defaults."""
+
+from pathlib import Path
+
+import pytest
+
+from sla.cli import main
+from sla.gate import default_sla
+from sla.progress import Progress
+from sla.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_plan_prints_phases_and_users_over_time(capsys):
+    assert main(["plan", str(ROOT / "scenarios" / "ramp_up.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "ramp" in out and "plateau" in out and "12 users at 0.2/s" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["plan", "no/such/scenario.yaml"], ["run", "no/such/scenario.yaml"], ["check", "no/such/run"]],
+)
+def test_missing_files_exit_3_and_name_the_path(argv, capsys):
+    assert main(argv) == 3
+    assert "no/such" in capsys.readouterr().err
+
+
+def test_a_fresh_scenario_refuses_host(capsys):
+    assert main(["run", str(ROOT / "scenarios" / "cold_start.yaml"), "--host", "http://127.0.0.1:8866"]) == 3
+    assert "target.fresh is true" in capsys.readouterr().err
+
+
+def test_a_remote_host_is_refused(capsys):
+    assert main(["run", str(ROOT / "scenarios" / "smoke.yaml"), "--host", "http://192.168.1.20:8866"]) == 3
+    assert "only to loopback" in capsys.readouterr().err
+
+
+def test_each_shipped_scenario_has_an_sla_that_names_its_phases():
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path)
+        sla = default_sla(scenario)
+        assert sla.name in (f"{scenario.name}.yaml", "ocr.yaml")
+        assert main(["plan", str(path)]) == 0
+
+
+EXPOSITION = """
+loadgen_request_duration_seconds_bucket{le="0.1",name="a",outcome="success",phase="steady",run_id="r"} %d
+loadgen_request_duration_seconds_bucket{le="0.2",name="a",outcome="success",phase="steady",run_id="r"} %d
+loadgen_request_duration_seconds_bucket{le="+Inf",name="a",outcome="success",phase="steady",run_id="r"} %d
+loadgen_request_duration_seconds_count{name="a",outcome="success",phase="steady",run_id="r"} %d
+loadgen_request_duration_seconds_count{name="a",outcome="failure",phase="steady",run_id="r"} 2
+loadgen_phase{phase="steady",run_id="r"} 1
+loadgen_users 4
+"""
+
+
+def test_progress_shows_rate_and_p99_over_the_last_interval(capsys):
+    import io
+
+    out = io.StringIO()
+    progress = Progress(load_scenario(ROOT / "scenarios" / "smoke.yaml"), out)
+    progress.update(EXPOSITION % (10, 10, 10, 10), now=100.0)
+    progress.update(EXPOSITION % (10, 30, 30, 30), now=102.0)  # 20 more, all in (0.1, 0.2]
+    last = out.getvalue().splitlines()[-1]
+    assert "phase steady" in last and "users   4" in last and "10.0 req/s" in last and "ok 30" in last and "failed 2" in last
+    assert "P99   199ms" in last

@@ -54,8 +54,8 @@ def main() -> None:
     raw: dict[str, list[float]] = {}
     for path in run_dir.glob("raw_latencies-*.tsv"):
         for line in path.read_text().splitlines():
-            phase, _, outcome, seconds = line.split("\t")
-            if outcome == "success":
+            phase, _, outcome, timing, seconds = line.split("\t")
+            if outcome == "success" and timing == "actual":
                 raw.setdefault(phase, []).append(float(seconds))
     result = json.loads((run_dir / "result.json").read_text())
     for phase, summary in result["phases"].items():

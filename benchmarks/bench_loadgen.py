@@ -51,7 +51,7 @@ def main() -> None:
     )
     port = free_port()
     host = f"http://127.0.0.1:{port}"
-    server = ManagedProcess("trivial server", pinned(0, [sys.executable, str(ROOT / "benchmarks/trivial_ocr_server.py"), str(port)]), work / "server.log")
+    server = ManagedProcess("synthetic server", pinned(0, [sys.executable, str(ROOT / "benchmarks/synthetic_server.py"), str(port)]), work / "server.log")
     results: dict[str, list[float]] = {"on": [], "off": []}
     with server:
         wait_http_ok(server, f"{host}/readyz", 10, "ready")

@@ -15,7 +15,8 @@ install(events)
 
 
 class OcrUser(_OcrUser):
-    """Posts document images from the scenario's payload mix to POST /v1/ocr."""
+    """Posts document images from the scenario's payload mix to POST /v1/ocr: closed-model in
+    users phases, on the arrival clock in arrival_rate phases."""
 
 
 class ScenarioShape(_ScenarioShape):

@@ -21,7 +21,7 @@ from typing import TextIO
 import requests
 import yaml
 
-from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline
+from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.evaluate import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.errors import SlaError
@@ -66,7 +66,7 @@ def default_sla(scenario: Scenario) -> Path:
 
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
     scenario = load_scenario(scenario_path)
-    sla = load_sla(sla_path or default_sla(scenario), [p.name for p in scenario.phases], scenario.name)
+    sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name)
     return scenario, sla
 
 
@@ -135,7 +135,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
             notes.append("Prometheus never held the run's final request count: the load-generator evidence is incomplete")
         manifest.loadgen["final_scrape_at"] = final
         manifest.write(run_dir)
-        analysis = Analyzer(reader, manifest).run(sla)
+        analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
         analysis.notes[:0] = notes
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
 
@@ -205,7 +205,7 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
     sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
     if sla_file is None:
         raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
-    sla = load_sla(sla_file, [w.name for w in manifest.phases], manifest.scenario.get("name", ""))
+    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""))
     base = load_baseline(baseline) if baseline else None
     with ExitStack() as stack:
         kept = run_dir / "prometheus" / "data"
@@ -220,7 +220,7 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
             raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
         reader = PromReader(url)
         reader.check_ready()
-        analysis = Analyzer(reader, manifest, base).run(sla)
+        analysis = Analyzer(reader, manifest, base, load_hdr(run_dir)).run(sla)
         manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_NAME = "run.json"
+HDR_NAME = "hdr.json"  # HdrHistogram summaries by "phase\x1ftiming", merged across workers
 
 
 @dataclass
@@ -21,6 +22,7 @@ class PhaseWindow:
     start: float  # Unix seconds, as executed
     end: float
     planned_duration: float
+    asked_rate: float | None = None  # requests/s asked of the load generator (arrival_rate phases)
 
 
 @dataclass

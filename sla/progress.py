@@ -20,6 +20,8 @@ def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float
     phase = ""
     for family in text_string_to_metric_families(exposition):
         for s in family.samples:
+            if s.labels.get("timing", "actual") != "actual":
+                continue  # each arrival-rate request is also counted from its intended send time
             if s.name == "loadgen_request_duration_seconds_bucket" and s.labels.get("outcome") == "success":
                 le = float(s.labels["le"])
                 buckets[le] = buckets.get(le, 0.0) + s.value

@@ -64,12 +64,20 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
             f"| `{r.id}` | {r.source} | {show(r.value, r.unit)} | {r.comparator} {show(r.limit, r.unit)} | {samples} "
             f"| **{r.verdict}** | {detail.replace('|', '/')} |"
         )
-    lines += ["", "| Phase | Requests | Throughput | Error rate | P50 | P99 |", "|---|---|---|---|---|---|"]
+    lines += [
+        "", "| Phase | Requests | Throughput | Error rate | P50 | P99 | P99 uncorrected | P99 HdrHistogram | Sent / asked | Lag P99 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, s in analysis.phases.items():
+        delivered = f"{s['sent']:.0f} / {s['planned']:.0f}" if s.get("planned") else "-"
         lines.append(
             f"| {name} | {s.get('requests') or 0:.0f} | {show(s.get('throughput'), '/s')} | {show(s.get('error_rate'), 'fraction')} "
-            f"| {show(s.get('p50'), 's')} | {show(s.get('p99'), 's')} |"
+            f"| {show(s.get('p50'), 's')} | {show(s.get('p99'), 's')} | {show(s.get('p99_uncorrected'), 's')} "
+            f"| {show(s.get('hdr_p99'), 's')} | {delivered} | {show(s.get('lag_p99'), 's')} |"
         )
+    lines.append("")
+    lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "
+                 "'P99 uncorrected' is from the actual send time.")
     lines += [""] + [f"- {note}" for note in analysis.notes]
     return "\n".join(lines).rstrip() + "\n"
 

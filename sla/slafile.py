@@ -10,6 +10,8 @@
         error_rate: 1%                   # maximum share of failed requests
         stages: {det: {p99: 300ms}}      # server stage histograms
         baseline: {p99: 10%, throughput: 10%}   # vs --baseline: P99 may grow <= 10 %, QPS drop <= 10 %
+        at_rate: 120/s                   # judged only if the generator delivered this arrival rate
+    generator: {max_lag_p99: 50ms, min_achieved: 95%}   # when the load counts as delivered
     cold_start:
       time_to_ready: 30s                 # server process start to /readyz ready
       first_request: 3s                  # first request after start ({max: .., source: server})
@@ -19,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,18 @@ from sla.validation import Reader, load_yaml, positive, text
 
 SOURCES = ("loadgen", "server")
 PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
-TOP_KEYS = {"name": "SLA name", "description": "what it promises", "phases": "objectives per phase", "cold_start": "cold-start objectives"}
+TOP_KEYS = {
+    "name": "SLA name", "description": "what it promises", "phases": "objectives per phase",
+    "cold_start": "cold-start objectives", "generator": "when the load generator counts as having delivered",
+}
+GENERATOR_KEYS = {
+    "max_lag_p99": "largest P99 lag behind the arrival clock, e.g. 50ms",
+    "min_achieved": "smallest share of the asked arrivals actually sent, e.g. 95%",
+}
+DEFAULT_MAX_LAG_P99 = 0.05
+DEFAULT_MIN_ACHIEVED = 0.95
 PHASE_KEYS = {
+    "at_rate": "the arrival rate the objectives must hold at, e.g. 120/s (an arrival_rate phase)",
     "latency": "percentile -> maximum, e.g. p99: 150ms",
     "throughput": "minimum successful requests/s, e.g. 120/s",
     "error_rate": "maximum share of failures, e.g. 0.1%",
@@ -67,6 +79,9 @@ class SlaSpec:
     sha256: str
     name: str
     objectives: tuple[Objective, ...]
+    at_rate: dict[str, float] = field(default_factory=dict)  # phase -> requests/s it must be judged at
+    max_lag_p99: float = DEFAULT_MAX_LAG_P99
+    min_achieved: float = DEFAULT_MIN_ACHIEVED
 
     def thresholds_s(self) -> list[float]:
         """Every latency limit in seconds: to become a histogram bucket boundary."""
@@ -175,24 +190,39 @@ def _fraction(value: Any) -> float:
     return fraction
 
 
-def load_sla(path: Path | str, phase_names: Iterable[str] | None = None, scenario_name: str = "") -> SlaSpec:
-    """Read and validate an SLA file; with `phase_names`, every phase it names must exist."""
+def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "") -> SlaSpec:
+    """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
+    phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much."""
+    rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
     doc = load_yaml(path, "SLA")
     reader = Reader(path)
     doc = reader.mapping(doc, "", TOP_KEYS)
     name = reader.get(doc, "", "name", text, "an SLA name", path.stem)
     objectives: list[Objective] = []
-    phases = doc.get("phases") or {}
-    if not isinstance(phases, dict):
+    phases_doc = doc.get("phases") or {}
+    if not isinstance(phases_doc, dict):
         reader.problem("phases", "expected a mapping of phase name to its objectives")
-        phases = {}
-    known = list(phase_names) if phase_names is not None else None
-    for phase, per in phases.items():
+        phases_doc = {}
+    known = list(rates) if rates is not None else None
+    at_rate: dict[str, float] = {}
+    for phase, per in phases_doc.items():
         if known is not None and phase not in known:
             reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
             continue
         objectives += _phase_objectives(reader, str(phase), per)
+        if isinstance(per, dict) and "at_rate" in per:
+            rate = reader.get(per, f"phases.{phase}", "at_rate", positive(parse_rate), "a positive rate such as 120/s")
+            asked = rates.get(phase) if rates is not None else None
+            if rate is not None and rates is not None and asked is None:
+                reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} is a closed-model (users) phase; at_rate needs an arrival_rate phase")
+            elif rate is not None and asked is not None and asked < rate:
+                reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} asks {asked:g}/s, under the {rate:g}/s the SLA must hold at")
+            if rate is not None:
+                at_rate[str(phase)] = rate
+    gen = reader.mapping(doc.get("generator") or {}, "generator", GENERATOR_KEYS)
+    max_lag = reader.get(gen, "generator", "max_lag_p99", positive(parse_duration), "a positive duration such as 50ms", DEFAULT_MAX_LAG_P99)
+    min_achieved = reader.get(gen, "generator", "min_achieved", _fraction, "a percentage such as 95%", DEFAULT_MIN_ACHIEVED)
     cold = reader.mapping(doc.get("cold_start") or {}, "cold_start", COLD_KEYS)
     for key in ("time_to_ready", "first_request"):
         if key in cold:
@@ -203,4 +233,4 @@ def load_sla(path: Path | str, phase_names: Iterable[str] | None = None, scenari
     if not objectives and not reader.problems:
         reader.problem("", "no objectives: add phases.<phase>.latency/throughput/error_rate/stages or cold_start")
     reader.raise_if_any()
-    return SlaSpec(path, hashlib.sha256(path.read_bytes()).hexdigest(), name, tuple(objectives))
+    return SlaSpec(path, hashlib.sha256(path.read_bytes()).hexdigest(), name, tuple(objectives), at_rate, max_lag, min_achieved)

@@ -128,3 +128,12 @@ def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"got {_show(value)}, not a non-empty string")
     return value
+
+
+def one_of(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"got {value!r}")
+        return value
+
+    return convert

@@ -19,8 +19,9 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from sla.analysis import promql
 from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall
 from sla.analysis.stats import Buckets
+from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
-from sla.manifest import PhaseWindow, RunManifest
+from sla.manifest import HDR_NAME, PhaseWindow, RunManifest
 from sla.slafile import Objective, SlaSpec
 
 SCRAPE_INTERVAL_S = 1.0
@@ -80,11 +81,15 @@ class Analysis:
 
 
 class Analyzer:
-    def __init__(self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None, hdr: dict[str, Any] | None = None
+    ) -> None:
         self.reader = reader
         self.manifest = manifest
         self.final = float(manifest.loadgen.get("final_scrape_at") or manifest.ended_at)
         self.baseline = baseline
+        self.hdr = hdr or {}
+        self.sla: SlaSpec | None = None
 
     def window(self, phase: str) -> PhaseWindow | None:
         return next((w for w in self.manifest.phases if w.name == phase), None)
@@ -107,10 +112,61 @@ class Analyzer:
 
     def _loadgen_validity(self, w: PhaseWindow) -> tuple[str, ...]:
         counter = "loadgen_request_duration_seconds_count"
-        return self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
+        scrape = self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
+        return scrape + self._generator_validity(w)
 
     def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        return self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
+        scrape = self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
+        return scrape + self._generator_validity(w)
+
+    def delivery(self, w: PhaseWindow) -> dict[str, float | None]:
+        """What the load generator was asked and what it sent, for an arrival_rate phase."""
+        arrivals = self.reader.vector(promql.arrivals(self.manifest.run_id, w.name, self.final), "result")
+        lag = self.reader.buckets(promql.schedule_lag_buckets(self.manifest.run_id, w.name, self.final))
+        asked = w.asked_rate or 0.0
+        sent = arrivals.get("sent", 0.0)
+        return {
+            "asked_rate": asked, "planned": asked * w.planned_duration, "sent": sent,
+            "achieved_rate": sent / w.planned_duration if w.planned_duration else None,
+            "dropped": arrivals.get("dropped", 0.0),
+            "lag_p99": lag.quantile(0.99) if lag and lag.total else None,
+        }
+
+    def _generator_validity(self, w: PhaseWindow) -> tuple[str, ...]:
+        """Arrival-rate phases: did the load generator deliver the load asked of it?"""
+        if w.asked_rate is None or self.sla is None:
+            return ()
+        d = self.delivery(w)
+        problems = []
+        planned, sent = d["planned"] or 0.0, d["sent"] or 0.0
+        if sent < self.sla.min_achieved * planned:
+            problems.append(
+                f"the load generator sent {sent:.0f} of the {planned:.0f} arrivals asked ({sent / planned * 100 if planned else 0:.1f}%, "
+                f"under {self.sla.min_achieved * 100:g}%; {d['dropped']:.0f} dropped at the in-flight limit): it did not deliver "
+                f"{w.asked_rate:g}/s"
+            )
+        if d["lag_p99"] is not None and d["lag_p99"] > self.sla.max_lag_p99:
+            problems.append(
+                f"the load generator fell behind its arrival clock: lag P99 {d['lag_p99'] * 1e3:.1f} ms over "
+                f"{self.sla.max_lag_p99 * 1e3:g} ms (CPU-bound? more --processes)"
+            )
+        at_rate = self.sla.at_rate.get(w.name)
+        if at_rate is not None and (d["achieved_rate"] or 0.0) < self.sla.min_achieved * at_rate:
+            problems.append(f"achieved {d['achieved_rate'] or 0:.2f}/s, under the {at_rate:g}/s the SLA must hold at")
+        return tuple(problems)
+
+    def _timing(self, w: PhaseWindow) -> str:
+        """Arrival-rate phases are judged from the intended send time (coordinated omission corrected)."""
+        return "intended" if w.asked_rate is not None else "actual"
+
+    def _hdr(self, phase: str, timing: str, percentile: float | None) -> float | None:
+        entry = self.hdr.get(f"{phase}\x1f{timing}")
+        if entry is None or percentile is None:
+            return None
+        return entry.get(f"p{percentile:g}") or hdr_percentile(entry["encoded"], percentile)
+
+    def _duration(self, w: PhaseWindow) -> float:
+        return w.planned_duration if w.asked_rate is not None else w.end - w.start
 
     # -- measurements ---------------------------------------------------------------------
     def measure(self, o: Objective) -> Measurement:
@@ -131,17 +187,23 @@ class Analyzer:
             total = sum(codes.values()) if codes else None
             ok = codes.get("200", 0.0) if codes else None
             if o.kind in ("throughput", "baseline_throughput"):
-                return Measurement(q, window, count=ok, duration=w.end - w.start, validity=validity, baseline=baseline)
+                return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline)
             return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity)
         validity = self._loadgen_validity(w)
         if o.kind in ("latency", "baseline_latency"):
-            q = promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final)
-            return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline)
+            timing = self._timing(w)
+            q = promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final, timing)
+            uncorrected = None
+            if timing == "intended":
+                actual = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final))
+                uncorrected = actual.quantile(o.percentile / 100) if actual and actual.total else None
+            return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline,
+                               hdr=self._hdr(o.phase, timing, o.percentile), uncorrected=uncorrected)
         q = promql.loadgen_counts(self.manifest.run_id, o.phase, self.final)
         outcomes = self.reader.vector(q, "outcome")
         ok, failed = outcomes.get("success"), outcomes.get("failure", 0.0)
         if o.kind in ("throughput", "baseline_throughput"):
-            return Measurement(q, window, count=ok, duration=w.end - w.start, validity=validity, baseline=baseline)
+            return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline)
         total = (ok or 0.0) + failed if outcomes else None
         return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity)
 
@@ -162,22 +224,30 @@ class Analyzer:
         value = phase.get(key)
         return float(value) if value is not None else None
 
+    def _percentiles(self, phase: str, timing: str, suffix: str = "") -> dict[str, float | None]:
+        buckets = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, phase, self.final, timing))
+        return {f"p{p:g}{suffix}": (buckets.quantile(p / 100) if buckets and buckets.total else None) for p in SUMMARY_PERCENTILES}
+
     def phase_summary(self, w: PhaseWindow) -> dict[str, float | None]:
-        """What users saw in a phase: percentiles, throughput, error rate, requests."""
-        buckets = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, w.name, self.final))
+        """What users saw in a phase: percentiles (from the intended send time in arrival-rate
+        phases, with the uncorrected ones beside them), throughput, error rate, requests, and for
+        arrival-rate phases what the load generator was asked and delivered."""
         outcomes = self.reader.vector(promql.loadgen_counts(self.manifest.run_id, w.name, self.final), "outcome")
         ok, failed = outcomes.get("success", 0.0), outcomes.get("failure", 0.0)
         total = ok + failed
-        summary: dict[str, float | None] = {
-            f"p{p:g}": (buckets.quantile(p / 100) if buckets and buckets.total else None) for p in SUMMARY_PERCENTILES
-        }
+        timing = self._timing(w)
+        summary = self._percentiles(w.name, timing)
         summary.update(
-            requests=total, throughput=ok / (w.end - w.start) if w.end > w.start else None,
-            error_rate=failed / total if total else None, duration=w.end - w.start,
+            requests=total, throughput=ok / self._duration(w) if self._duration(w) > 0 else None,
+            error_rate=failed / total if total else None, duration=w.end - w.start, hdr_p99=self._hdr(w.name, timing, 99.0),
         )
+        if timing == "intended":
+            summary.update(self._percentiles(w.name, "actual", "_uncorrected"))
+            summary.update(self.delivery(w))
         return summary
 
     def run(self, sla: SlaSpec) -> Analysis:
+        self.sla = sla
         notes = []
         objectives = list(sla.objectives)
         if self.baseline is None and sla.baseline_objectives:
@@ -186,6 +256,14 @@ class Analyzer:
         results = [evaluate(o, self.measure(o)) for o in objectives]
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
         return Analysis(overall(results), results, phases, notes)
+
+
+def load_hdr(run_dir: Path) -> dict[str, Any]:
+    """The run's HdrHistogram summaries (hdr.json), or {} when the run has none."""
+    try:
+        return json.loads((Path(run_dir) / HDR_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def load_baseline(path: Path | str) -> dict[str, Any]:

@@ -32,6 +32,8 @@ class Measurement:
     value: float | None = None  # gauges (cold start)
     validity: tuple[str, ...] = ()  # reasons the evidence cannot be trusted
     baseline: float | None = None  # the baseline run's value, for baseline objectives
+    hdr: float | None = None  # the same percentile from the HdrHistogram (3 significant digits)
+    uncorrected: float | None = None  # arrival-rate phases: the percentile from the actual send time
 
 
 @dataclass
@@ -105,6 +107,14 @@ def _latency(o: Objective, m: Measurement, limit: float, extra: dict | None = No
     q = o.percentile / 100.0
     name = f"P{o.percentile:g}"
     estimate = b.quantile(q)
+    extra = {**extra, **{k: v for k, v in (("hdr", m.hdr), ("uncorrected", m.uncorrected)) if v is not None}}
+    if m.hdr is not None and math.isfinite(estimate):
+        lo, _, hi, _ = b.bracket(estimate)
+        if math.isfinite(hi) and abs(m.hdr - estimate) > hi - lo:
+            return _result(o, m, INCONCLUSIVE, estimate,
+                           f"{name}: the Prometheus histogram (~{format_duration(estimate)}) and the HdrHistogram ({format_duration(m.hdr)}) "
+                           f"disagree by more than the bucket width ({format_duration(hi - lo)})",
+                           "check for lost scrapes or a bucket layout that differs between workers", limit=limit, samples=n, extra=extra)
     exact = b.count_le(limit)
     if exact is not None:
         at_or_under, overs, how = exact, n - exact, f"{exact / n * 100:.2f}% of {n:.0f} at or under {format_duration(limit)} (exact, bucket boundary)"

@@ -29,18 +29,26 @@ def window_seconds(start: float, end: float) -> int:
     return max(1, int(math.ceil(end - start)))
 
 
-def loadgen_buckets(run_id: str, phase: str, final: float) -> str:
-    sel = _labels(run_id=run_id, phase=phase, outcome="success")
+def loadgen_buckets(run_id: str, phase: str, final: float, timing: str = "actual") -> str:
+    sel = _labels(run_id=run_id, phase=phase, outcome="success", timing=timing)
     return f"sum by (le) (loadgen_request_duration_seconds_bucket{sel} {_at(final)})"
 
 
 def loadgen_counts(run_id: str, phase: str, final: float) -> str:
-    sel = _labels(run_id=run_id, phase=phase)
+    sel = _labels(run_id=run_id, phase=phase, timing="actual")
     return f"sum by (outcome) (loadgen_request_duration_seconds_count{sel} {_at(final)})"
 
 
 def loadgen_total(run_id: str) -> str:
-    return f"sum(loadgen_request_duration_seconds_count{_labels(run_id=run_id)})"
+    return f"sum(loadgen_request_duration_seconds_count{_labels(run_id=run_id, timing='actual')})"
+
+
+def schedule_lag_buckets(run_id: str, phase: str, final: float) -> str:
+    return f"sum by (le) (loadgen_schedule_lag_seconds_bucket{_labels(run_id=run_id, phase=phase)} {_at(final)})"
+
+
+def arrivals(run_id: str, phase: str, final: float) -> str:
+    return f"sum by (result) (loadgen_arrivals_total{_labels(run_id=run_id, phase=phase)} {_at(final)})"
 
 
 def server_delta(metric: str, by: str, start: float, end: float, **labels: str) -> str:

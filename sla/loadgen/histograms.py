@@ -10,10 +10,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
-from prometheus_client.core import HistogramMetricFamily
+from hdrh.histogram import HdrHistogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
-Key = tuple[str, str, str]  # phase, request name, outcome
+Key = tuple[str, ...]  # label values, e.g. (phase, request name, outcome, timing)
 _SEP = "\x1f"
 
 
@@ -53,11 +54,85 @@ class HistogramSet:
             series[0] = [a + b for a, b in zip(series[0], counts)]
             series[1] += total
 
-    def family(self, name: str, documentation: str, run_id: str) -> HistogramMetricFamily:
-        fam = HistogramMetricFamily(name, documentation, labels=["run_id", "phase", "name", "outcome"])
+    def family(self, name: str, documentation: str, run_id: str, labels: tuple[str, ...]) -> HistogramMetricFamily:
+        fam = HistogramMetricFamily(name, documentation, labels=["run_id", *labels])
         for key, (counts, total) in sorted(self.series.items()):
             fam.add_metric([run_id, *key], list(_cumulative(self.buckets, counts)), total)
         return fam
+
+
+class CounterSet:
+    """Counters by label values, mergeable like HistogramSet (worker deltas to the master)."""
+
+    def __init__(self) -> None:
+        self.values: dict[Key, float] = {}
+
+    def ensure(self, key: Key) -> None:
+        self.values.setdefault(key, 0.0)
+
+    def inc(self, key: Key, amount: float = 1.0) -> None:
+        self.values[key] = self.values.get(key, 0.0) + amount
+
+    def take(self) -> dict[str, float]:
+        out = {_SEP.join(k): v for k, v in self.values.items() if v}
+        self.values = {}
+        return out
+
+    def merge(self, delta: dict[str, float]) -> None:
+        for joined, value in delta.items():
+            self.inc(tuple(joined.split(_SEP)), value)
+
+    def family(self, name: str, documentation: str, run_id: str, labels: tuple[str, ...]) -> CounterMetricFamily:
+        fam = CounterMetricFamily(name, documentation, labels=["run_id", *labels])
+        for key, value in sorted(self.values.items()):
+            fam.add_metric([run_id, *key], value)
+        return fam
+
+
+HDR_UNIT = 1e-6  # HdrHistogram values are whole microseconds
+HDR_MAX_S = 3600.0
+HDR_DIGITS = 3
+
+
+class HdrSet:
+    """Exact-to-3-significant-digits latency histograms (HdrHistogram) by key, mergeable through
+    their compressed encoding. The cross-check of the Prometheus buckets."""
+
+    def __init__(self) -> None:
+        self.hists: dict[str, HdrHistogram] = {}
+
+    @staticmethod
+    def _new() -> HdrHistogram:
+        return HdrHistogram(1, int(HDR_MAX_S / HDR_UNIT), HDR_DIGITS)
+
+    def record(self, key: Key, seconds: float) -> None:
+        joined = _SEP.join(key)
+        hist = self.hists.get(joined)
+        if hist is None:
+            hist = self.hists[joined] = self._new()
+        hist.record_value(min(max(1, int(round(seconds / HDR_UNIT))), int(HDR_MAX_S / HDR_UNIT)))
+
+    def take(self) -> dict[str, bytes]:
+        out = {k: h.encode() for k, h in self.hists.items() if h.get_total_count()}
+        self.hists = {}
+        return out
+
+    def merge(self, delta: dict[str, bytes]) -> None:
+        for joined, encoded in delta.items():
+            hist = self.hists.get(joined)
+            if hist is None:
+                hist = self.hists[joined] = self._new()
+            hist.decode_and_add(encoded)
+
+    def summary(self, percentiles: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)) -> dict[str, dict]:
+        """{joined key: {"count": n, "p50": seconds, ..., "encoded": base64 text}}."""
+        out = {}
+        for joined, hist in sorted(self.hists.items()):
+            entry: dict = {"count": hist.get_total_count(), "encoded": hist.encode().decode()}
+            for p in percentiles:
+                entry[f"p{p:g}"] = hist.get_value_at_percentile(p) * HDR_UNIT
+            out[joined] = entry
+        return out
 
 
 def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> Iterator[tuple[str, float]]:
@@ -66,3 +141,8 @@ def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> Iterator[tuple[
         running += count
         yield floatToGoString(bound), running
     yield "+Inf", running + counts[-1]
+
+
+def hdr_percentile(encoded: str, percentile: float) -> float:
+    """The value in seconds at `percentile` of an encoded HdrHistogram (from hdr.json)."""
+    return HdrHistogram.decode(encoded.encode()).get_value_at_percentile(percentile) * HDR_UNIT

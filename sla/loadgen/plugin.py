@@ -13,6 +13,7 @@ The master tells workers the current phase with a custom message (`sla_phase`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -28,8 +29,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 from sla.buckets import latency_buckets
 from sla.errors import SlaError
-from sla.loadgen.histograms import HistogramSet
-from sla.manifest import PhaseWindow, RunManifest, new_run_id
+from sla.loadgen.dispatcher import Dispatcher
+from sla.loadgen.histograms import CounterSet, HdrSet, HistogramSet
+from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, new_run_id
 from sla.payloads import Payload, load_corpus
 from sla.scenario import Scenario, format_plan, load_scenario
 from sla.targets import check_loopback
@@ -40,6 +42,9 @@ DEFAULT_SCENARIO = "scenarios/ramp_up.yaml"
 DEFAULT_METRICS_PORT = 9646
 DEFAULT_HOST = "http://127.0.0.1:8866"
 OUTCOMES = ("success", "failure")
+TIMINGS = ("actual", "intended")  # from the actual send time; from the intended (arrival clock) send time
+REQUEST_LABELS = ("phase", "name", "outcome", "timing")
+ARRIVAL_RESULTS = ("sent", "dropped")
 PHASE_MESSAGE = "sla_phase"
 PAYLOAD_CACHE = Path(".cache/payloads")
 EXIT_COULD_NOT_RUN = 3
@@ -52,8 +57,14 @@ class LoadgenState:
     scenario: Scenario
     run_id: str
     run_dir: Path
-    hist: HistogramSet
+    hist: HistogramSet  # request durations by REQUEST_LABELS
+    lag: HistogramSet  # arrival-clock lag (actual - intended send time) by phase
+    arrivals: CounterSet = field(default_factory=CounterSet)  # (phase, sent|dropped)
+    hdr: HdrSet = field(default_factory=HdrSet)  # (phase, timing), successful requests
     phase: str = ""
+    phase_start: float = 0.0  # Unix time the current phase started (the arrival clock's zero)
+    workers_total: int = 1  # load-generator processes sharing an arrival schedule
+    dispatcher: Any = None  # sends arrival_rate phases on this process (not on the master)
     windows: list[PhaseWindow] = field(default_factory=list)
     first_request: tuple[float, float] | None = None  # (Unix time it ended, seconds)
     first_reported: bool = False
@@ -61,7 +72,7 @@ class LoadgenState:
     weights: list[float] = field(default_factory=list)
     started_at: float = 0.0
     workers: set[str] = field(default_factory=set)  # ids of workers that reported (master)
-    raw: list[tuple[str, str, str, float]] | None = None  # every observation, with --keep-raw
+    raw: list[tuple[str, str, str, str, float]] | None = None  # every observation, with --keep-raw
 
     def load_corpus(self) -> None:
         if self.corpus:
@@ -72,13 +83,23 @@ class LoadgenState:
                 self.corpus.append(payload)
                 self.weights.append(self.scenario.mix[name] / len(items))
 
-    def enter_phase(self, index: int, now: float) -> None:
+    def enter_phase(self, index: int, now: float, workers: int = 1) -> None:
         """Close the open window (if any) and open the window of phase `index`, as executed."""
         if self.windows and self.windows[-1].end == 0.0:
             self.windows[-1].end = now
         phase = self.scenario.phases[index]
-        self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration))
-        self.phase = phase.name
+        self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration, phase.asked_rate))
+        self.set_phase({"name": phase.name, "start": now, "workers": workers})
+
+    def set_phase(self, message: dict[str, Any]) -> None:
+        self.phase, self.phase_start, self.workers_total = message["name"], message["start"], message["workers"]
+        phase = self.current_phase()
+        if self.dispatcher is not None and phase is not None and phase.asked_rate is not None:
+            runner = self.dispatcher.environment.runner
+            self.dispatcher.start(phase, self.phase_start, runner.worker_index, self.workers_total)
+
+    def current_phase(self):
+        return self.scenario.phase(self.phase) if self.phase else None
 
     def begin(self, now: float) -> None:
         """A new test starts (headless: once; web UI: each time Start is pressed)."""
@@ -114,12 +135,15 @@ def make_state(options: Any) -> LoadgenState:
         raise SlaError(f"--extra-buckets {options.extra_buckets!r}: {exc}") from None
     run_id = options.run_id or new_run_id(scenario.name)
     run_dir = Path(options.run_dir) if options.run_dir else Path("runs") / run_id
-    hist = HistogramSet(buckets)
+    state = LoadgenState(scenario, run_id, run_dir, HistogramSet(buckets), HistogramSet(buckets))
     for phase in scenario.phases:  # every label combination exists at 0 from the start
         for name in scenario.mix:
             for outcome in OUTCOMES:
-                hist.ensure((phase.name, name, outcome))
-    state = LoadgenState(scenario, run_id, run_dir, hist)
+                for timing in TIMINGS:
+                    state.hist.ensure((phase.name, name, outcome, timing))
+        state.lag.ensure((phase.name,))
+        for result in ARRIVAL_RESULTS:
+            state.arrivals.ensure((phase.name, result))
     if getattr(options, "keep_raw", False):
         state.raw = []
     return state
@@ -134,8 +158,13 @@ class _Collector:
     def collect(self):
         self.environment.sla_scrapes += 1
         state: LoadgenState = self.environment.sla
-        yield state.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it.", state.run_id)
+        yield state.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it "
+                                "(timing=actual: from the send; timing=intended: from the arrival clock).", state.run_id, REQUEST_LABELS)
+        yield state.lag.family("loadgen_schedule_lag_seconds", "Actual minus intended send time of arrival-rate requests.", state.run_id, ("phase",))
+        yield state.arrivals.family("loadgen_arrivals", "Arrivals of arrival-rate phases: sent, or dropped at the in-flight limit.", state.run_id, ("phase", "result"))
         runner = self.environment.runner
+        cpu = max((c.cpu_usage for c in runner.clients.values()), default=0.0) if isinstance(runner, MasterRunner) else runner.current_cpu_usage
+        yield GaugeMetricFamily("loadgen_cpu_percent", "CPU of the busiest load-generator process (100 = one core).", value=cpu)
         yield GaugeMetricFamily("loadgen_users", "Users running now.", value=runner.user_count if runner else 0)
         workers = runner.worker_count if isinstance(runner, MasterRunner) else 1
         yield GaugeMetricFamily("loadgen_workers", "Load-generator processes sending requests.", value=workers)
@@ -146,6 +175,13 @@ class _Collector:
         duration, ended = (state.first_request[1], state.first_request[0]) if state.first_request else (0.0, 0.0)
         yield GaugeMetricFamily("loadgen_first_request_duration_seconds", "The run's first request (0 before).", value=duration)
         yield GaugeMetricFamily("loadgen_first_request_timestamp_seconds", "When the first request ended (0 before).", value=ended)
+
+
+def prepare_sender(environment: Any, state: LoadgenState) -> None:
+    """What a process that sends requests needs before its first phase: payloads, a dispatcher."""
+    state.load_corpus()
+    if state.dispatcher is None:
+        state.dispatcher = Dispatcher(environment)
 
 
 def _fail(environment: Any, message: str) -> None:
@@ -185,6 +221,8 @@ def install(events: Any) -> None:
             _fail(environment, str(exc))
             return
         environment.sla = state
+        if not isinstance(runner, MasterRunner):
+            prepare_sender(environment, state)
         if options.plan:
             print(format_plan(state.scenario))
             sys.exit(0)
@@ -207,7 +245,7 @@ def install(events: Any) -> None:
     def on_phase_message(environment: Any, msg: Any, **_: Any) -> None:
         process["phase"] = msg.data  # may come before test_start has built the worker's state
         if environment.sla is not None:
-            environment.sla.phase = msg.data
+            environment.sla.set_phase(msg.data)
 
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_: Any) -> None:
@@ -217,19 +255,34 @@ def install(events: Any) -> None:
         state: LoadgenState | None = environment.sla
         if state is None or str(state.scenario.path) != environment.parsed_options.scenario:
             environment.sla = state = make_state(environment.parsed_options)
-        state.phase = process.get("phase", state.phase)
-        state.load_corpus()
+        prepare_sender(environment, state)
+        if "phase" in process:
+            state.set_phase(process["phase"])
+
+    @events.test_stopping.add_listener
+    def on_test_stopping(environment: Any, **_: Any) -> None:
+        state: LoadgenState | None = environment.sla
+        if state is not None and state.dispatcher is not None:
+            state.dispatcher.stop()
 
     @events.request.add_listener
-    def on_request(response_time: float, name: str, exception: Any = None, **_: Any) -> None:
+    def on_request(response_time: float, name: str, exception: Any = None, context: Any = None, **_: Any) -> None:
         state = current()
         if state is None:
             return
         seconds = response_time / 1000.0
-        key = (state.phase, name, "failure" if exception else "success")
-        state.hist.observe(key, seconds)
-        if state.raw is not None:
-            state.raw.append((*key, seconds))
+        context = context or {}
+        phase = context.get("phase", state.phase)  # arrival requests carry the phase they were sent in
+        outcome = "failure" if exception else "success"
+        timings = [("actual", seconds)]
+        if "lag" in context:  # sent on an arrival clock: latency from the intended send time too
+            timings.append(("intended", seconds + max(0.0, context["lag"])))
+        for timing, value in timings:
+            state.hist.observe((phase, name, outcome, timing), value)
+            if outcome == "success":
+                state.hdr.record((phase, timing), value)
+            if state.raw is not None:
+                state.raw.append((phase, name, outcome, timing, value))
         if state.first_request is None:
             state.first_request = (time.time(), seconds)
 
@@ -239,6 +292,9 @@ def install(events: Any) -> None:
         if state is None:
             return
         data["sla_hist"] = state.hist.take()
+        data["sla_lag"] = state.lag.take()
+        data["sla_arrivals"] = state.arrivals.take()
+        data["sla_hdr"] = state.hdr.take()
         if state.first_request is not None and not state.first_reported:
             data["sla_first"] = list(state.first_request)
             state.first_reported = True
@@ -250,6 +306,9 @@ def install(events: Any) -> None:
             return
         state.workers.add(client_id)
         state.hist.merge(data.get("sla_hist", {}))
+        state.lag.merge(data.get("sla_lag", {}))
+        state.arrivals.merge(data.get("sla_arrivals", {}))
+        state.hdr.merge(data.get("sla_hdr", {}))
         first = data.get("sla_first")
         if first and (state.first_request is None or first[0] - first[1] < state.first_request[0] - state.first_request[1]):
             state.first_request = (first[0], first[1])  # the earliest-started first request across workers
@@ -277,7 +336,7 @@ def write_raw(state: LoadgenState) -> None:
     state.run_dir.mkdir(parents=True, exist_ok=True)
     path = state.run_dir / f"raw_latencies-{os.getpid()}.tsv"
     with open(path, "w") as fh:
-        fh.writelines(f"{phase}\t{name}\t{outcome}\t{seconds:.6f}\n" for phase, name, outcome, seconds in state.raw or [])
+        fh.writelines(f"{phase}\t{name}\t{outcome}\t{timing}\t{seconds:.6f}\n" for phase, name, outcome, timing, seconds in state.raw or [])
 
 
 def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
@@ -296,9 +355,10 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
             "metrics_port": environment.parsed_options.metrics_port,
             "first_request_end": first[0] if first else None,
             "first_request_seconds": first[1] if first else None,
-            "requests": state.hist.count(),
+            "requests": sum(state.hist.count(k) for k in state.hist.series if k[-1] == "actual"),  # = Locust's count
         },
     )
     path = manifest.write(state.run_dir)
     (state.run_dir / "loadgen_metrics.prom").write_bytes(generate_latest(environment.sla_registry))
+    (state.run_dir / HDR_NAME).write_text(json.dumps(state.hdr.summary(), indent=1) + "\n")
     log.info("run manifest written to %s", path)

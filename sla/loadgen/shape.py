@@ -1,7 +1,8 @@
 """The scenario as a Locust LoadTestShape: one phase after another, boundaries recorded as executed.
 
-Locust's shape loop blocks while a ramp spawns users (shared/FIELD_NOTES.md), so a tick can come
-late; the phase windows are the times the shape actually switched, not the planned ones.
+Locust polls the shape about once a second and its loop blocks while a ramp spawns users
+(shared/FIELD_NOTES.md), so a switch can come late. Each phase runs its full duration from the
+moment the shape actually switched to it, and the phase windows record those executed times.
 Before the first phase it waits for the target (/readyz, or /healthz for a cold start).
 """
 
@@ -16,7 +17,7 @@ from locust import LoadTestShape
 from locust.runners import MasterRunner
 
 from sla.errors import SlaError
-from sla.loadgen.plugin import EXIT_COULD_NOT_RUN, PHASE_MESSAGE, make_state
+from sla.loadgen.plugin import EXIT_COULD_NOT_RUN, PHASE_MESSAGE, make_state, prepare_sender
 
 log = logging.getLogger("sla.loadgen")
 TARGET_WAIT_S = 300.0
@@ -49,6 +50,7 @@ class ScenarioShape(LoadTestShape):
     def __init__(self) -> None:
         super().__init__()
         self._index: int | None = None
+        self._phase_end = 0.0
 
     def _begin(self, environment: Any) -> bool:
         """Start a new test: take a changed --scenario (web UI), wait for the target, reset the clock."""
@@ -56,6 +58,8 @@ class ScenarioShape(LoadTestShape):
         if str(environment.sla.scenario.path) != options.scenario:
             try:
                 environment.sla = make_state(options)
+                if not isinstance(self.runner, MasterRunner):
+                    prepare_sender(environment, environment.sla)
             except SlaError as exc:
                 log.error("%s", exc)
                 return False
@@ -79,15 +83,21 @@ class ScenarioShape(LoadTestShape):
             return None
         state = environment.sla
         now = time.time()
-        index = state.scenario.phase_index_at(self.get_run_time())
-        if index is None:
-            state.close(now)
-            self._index = None
-            return None
-        if index != self._index:
+        phases = state.scenario.phases
+        if self._index == -1 or now >= self._phase_end:  # each phase runs its duration from its executed start
+            index = self._index + 1
+            if index >= len(phases):
+                state.close(now)
+                self._index = None
+                return None
             self._index = index
-            state.enter_phase(index, now)
+            self._phase_end = now + phases[index].duration
+            workers = self.runner.worker_count if isinstance(self.runner, MasterRunner) else 1
+            state.enter_phase(index, now, workers)
             if isinstance(self.runner, MasterRunner):
-                self.runner.send_message(PHASE_MESSAGE, state.phase)
-            log.info("phase %s (%s) started", state.phase, state.scenario.phases[index].kind)
-        return state.scenario.phases[index].shape_tick()
+                self.runner.send_message(PHASE_MESSAGE, {"name": state.phase, "start": state.phase_start, "workers": workers})
+            log.info("phase %s started: %s", phases[index].name, phases[index].describe())
+        phase = phases[self._index]
+        if phase.asked_rate is not None:
+            return 0, 100.0  # open model: the dispatcher sends the arrivals, no users
+        return phase.shape_tick()

@@ -13,8 +13,27 @@ from sla.loadgen.checks import response_problem
 _user_seq = iter(range(1, 1 << 62))
 
 
+def post_payload(client: Any, state: Any, rng: random.Random, context: dict[str, Any] | None = None) -> None:
+    """POST one payload of the scenario's mix with `client` (a FastHttpSession) and judge the answer."""
+    payload = rng.choices(state.corpus, weights=state.weights)[0]
+    started = time.perf_counter()
+    with client.post(
+        "/v1/ocr", data=payload.data, headers={"Content-Type": payload.content_type},
+        name=payload.name, catch_response=True, context=context or {},
+    ) as resp:
+        problem = response_problem(
+            resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
+            getattr(resp, "error", None),
+        )
+        if problem:
+            resp.failure(problem)
+        else:
+            resp.success()
+
+
 class OcrUser(FastHttpUser):
-    """Closed-model user: one request at a time, `think_time` between them (default none)."""
+    """Closed-model user of `users` phases: one request at a time, `think_time` between them.
+    (`arrival_rate` phases are sent by the dispatcher in sla.loadgen.dispatcher, not by users.)"""
 
     abstract = True
 
@@ -30,18 +49,4 @@ class OcrUser(FastHttpUser):
 
     @task
     def ocr(self) -> None:
-        state = self._sla
-        payload = self._rng.choices(state.corpus, weights=state.weights)[0]
-        started = time.perf_counter()
-        with self.client.post(
-            "/v1/ocr", data=payload.data, headers={"Content-Type": payload.content_type},
-            name=payload.name, catch_response=True,
-        ) as resp:
-            problem = response_problem(
-                resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
-                getattr(resp, "error", None),
-            )
-            if problem:
-                resp.failure(problem)
-            else:
-                resp.success()
+        post_payload(self.client, self._sla, self._rng)

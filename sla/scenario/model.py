@@ -11,7 +11,7 @@ from reference_server.config import ServerConfig
 from sla.payloads import parse_class
 from sla.scenario.phases import PHASE_KINDS, Phase
 from sla.units import parse_duration
-from sla.validation import Reader, integer, load_yaml, non_negative, positive, text
+from sla.validation import Reader, integer, load_yaml, non_negative, one_of, positive, text
 
 START_WHEN = ("readyz", "healthz")
 TOP_KEYS = {
@@ -58,15 +58,6 @@ class Scenario:
     def duration(self) -> float:
         return sum(p.duration for p in self.phases)
 
-    def phase_index_at(self, elapsed: float) -> int | None:
-        """Which phase a run is in `elapsed` seconds after its start; None once it is over."""
-        end = 0.0
-        for i, phase in enumerate(self.phases):
-            end += phase.duration
-            if elapsed < end:
-                return i
-        return None
-
     def phase(self, name: str) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
 
@@ -97,7 +88,7 @@ def _server_value(key: str):
 def _target(reader: Reader, doc: Any) -> Target:
     doc = reader.mapping(doc, "target", TARGET_KEYS)
     host = reader.get(doc, "target", "host", text, "a base URL such as http://127.0.0.1:8866", None)
-    start_when = reader.get(doc, "target", "start_when", _choice(START_WHEN), " or ".join(START_WHEN), "readyz")
+    start_when = reader.get(doc, "target", "start_when", one_of(START_WHEN), " or ".join(START_WHEN), "readyz")
     fresh = reader.get(doc, "target", "fresh", _boolean, "true or false", False)
     server_doc = reader.mapping(doc.get("server") or {}, "target.server", SERVER_KEYS)
     server = {}
@@ -107,15 +98,6 @@ def _target(reader: Reader, doc: Any) -> Target:
             if value is not None:
                 server[key] = value
     return Target(host, start_when or "readyz", bool(fresh), server)
-
-
-def _choice(options: tuple[str, ...]):
-    def convert(value: Any) -> str:
-        if value not in options:
-            raise ValueError(f"got {value!r}")
-        return value
-
-    return convert
 
 
 def _mix(reader: Reader, doc: Any) -> tuple[dict[str, float], int]:

@@ -6,11 +6,12 @@ tests see exactly what Locust's shape will be told.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sla.validation import Reader, integer, non_negative, positive
+from sla.validation import Reader, integer, non_negative, one_of, positive
 from sla.units import parse_duration, parse_rate
 
 COMMON_KEYS = {"name": "phase name (SLA files refer to it)", "kind": "phase kind", "duration": "how long, e.g. 30s"}
@@ -26,6 +27,14 @@ class Phase:
         """What Locust's LoadTestShape returns during this phase: (users, spawn rate per second)."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def asked_rate(self) -> float | None:
+        """Requests per second asked of the load generator (None for closed-model users)."""
+        return None
+
 
 @dataclass(frozen=True)
 class UsersPhase(Phase):
@@ -36,6 +45,35 @@ class UsersPhase(Phase):
 
     def shape_tick(self) -> tuple[int, float]:
         return self.users, self.spawn_rate
+
+    def describe(self) -> str:
+        return f"{self.users} users at {self.spawn_rate:g}/s"
+
+
+@dataclass(frozen=True)
+class ArrivalRatePhase(Phase):
+    """Open model: requests sent on an arrival clock (constant rate, or a ramp to `to_rate`),
+    evenly spaced or Poisson from `seed`, over `connections` connections per load-generator
+    process; at most `max_in_flight` pending or running (arrivals beyond it are dropped and
+    counted). One dispatcher per Locust process."""
+
+    rate: float  # arrivals per second at the start
+    to_rate: float  # at the end (= rate for a constant rate)
+    poisson: bool
+    seed: int
+    max_in_flight: int
+    connections: int
+
+    def shape_tick(self) -> tuple[int, float]:
+        return 1, 100.0  # one dispatcher (per worker: the shape multiplies by the worker count)
+
+    def describe(self) -> str:
+        rates = f"{self.rate:g}/s" if self.rate == self.to_rate else f"{self.rate:g}/s -> {self.to_rate:g}/s"
+        return f"arrivals {rates} ({'poisson' if self.poisson else 'even'}, {self.connections} connections, at most {self.max_in_flight} in flight)"
+
+    @property
+    def asked_rate(self) -> float:
+        return (self.rate + self.to_rate) / 2.0
 
 
 PhaseParser = Callable[[Reader, dict[str, Any], str, str, float], Phase | None]
@@ -60,9 +98,32 @@ def _users(reader: Reader, doc: dict[str, Any], path: str, name: str, duration: 
     return UsersPhase(name, "users", duration, users, rate)
 
 
+ARRIVALS = ("even", "poisson")
+
+
+@register("arrival_rate", {
+    "rate": "arrivals per second, e.g. 20/s (the start of a ramp)",
+    "to": "arrivals per second at the end: a linear ramp from rate (default: constant)",
+    "arrivals": f"spacing: {' or '.join(ARRIVALS)} (default even)",
+    "seed": "seed of the Poisson arrivals (default 1)",
+    "max_in_flight": "requests pending or running at most, per load-generator process (default 256); more are dropped",
+    "connections": "connections per load-generator process (default 32); requests wait for one (wrk2's model)",
+})
+def _arrival_rate(reader: Reader, doc: dict[str, Any], path: str, name: str, duration: float) -> Phase | None:
+    rate = reader.get(doc, path, "rate", positive(parse_rate), "a positive rate such as 20/s")
+    to_rate = reader.get(doc, path, "to", positive(parse_rate), "a positive rate such as 40/s", rate)
+    spacing = reader.get(doc, path, "arrivals", one_of(ARRIVALS), " or ".join(ARRIVALS), "even")
+    seed = reader.get(doc, path, "seed", integer, "a whole number", 1)
+    in_flight = reader.get(doc, path, "max_in_flight", positive(integer), "a whole number, 1 or more", 256)
+    connections = reader.get(doc, path, "connections", positive(integer), "a whole number, 1 or more", 32)
+    if None in (rate, to_rate, spacing, seed, in_flight, connections):
+        return None
+    return ArrivalRatePhase(name, "arrival_rate", duration, rate, to_rate, spacing == "poisson", seed, in_flight, connections)
+
+
 def _ramp(start: float, target: float, rate: float, t: float) -> float:
     """Users `t` seconds into a move from `start` toward `target` at `rate` users per second."""
-    moved = min(abs(target - start), rate * t)
+    moved = min(abs(target - start), rate * t) if math.isfinite(rate) else abs(target - start)
     return start + (moved if target >= start else -moved)
 
 
@@ -72,6 +133,8 @@ def users_over_time(phases: list[Phase] | tuple[Phase, ...], step_s: float = 1.0
     users, t0 = 0.0, 0.0
     for phase in phases:
         target, rate = phase.shape_tick()
+        if phase.asked_rate is not None:  # open model: one dispatcher, no ramp of users
+            target, rate = 1, math.inf
         t = 0.0
         while t < phase.duration - 1e-9:
             points.append((round(t0 + t, 6), _ramp(users, target, rate, t)))
@@ -86,10 +149,11 @@ def format_plan(scenario: "Scenario") -> str:  # noqa: F821 - avoids an import c
     lines = [f"scenario {scenario.name} ({scenario.path}): {len(scenario.phases)} phases, {scenario.duration:.0f} s"]
     t = 0.0
     for phase in scenario.phases:
-        users, rate = phase.shape_tick()
-        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<8} {users} users at {rate:g}/s")
+        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<12} {phase.describe()}")
         t += phase.duration
     step = max(1.0, round(scenario.duration / 20))
+    if any(p.asked_rate is not None for p in scenario.phases):
+        lines.append("  (arrival_rate phases run one dispatcher per load-generator process)")
     lines.append("  users over time:")
     for at, users in users_over_time(scenario.phases, step):
         lines.append(f"  {at:7.0f}s {users:6.1f} " + "#" * int(round(users)))

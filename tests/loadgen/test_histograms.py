@@ -14,7 +14,7 @@ def test_observations_land_in_cumulative_le_buckets():
     h = HistogramSet(BUCKETS)
     for v in (0.05, 0.1, 0.15, 0.7):
         h.observe(KEY, v)
-    fam = h.family("x_seconds", "doc", "run1")
+    fam = h.family("x_seconds", "doc", "run1", ("phase", "name", "outcome"))
     assert _buckets(fam) == {"0.1": 2, "0.2": 3, "0.5": 3, "+Inf": 4}
     count = next(s for s in fam.samples if s.name == "x_seconds_count")
     assert count.value == 4 and count.labels["run_id"] == "run1" and count.labels["phase"] == "steady"
@@ -37,7 +37,7 @@ def test_worker_deltas_merge_into_exactly_the_same_totals():
 def test_zero_series_exist_before_any_request():
     h = HistogramSet(BUCKETS)
     h.ensure(("warmup", "small-plain-png", "failure"))
-    fam = h.family("x_seconds", "doc", "r")
+    fam = h.family("x_seconds", "doc", "r", ("phase", "name", "outcome"))
     assert _buckets(fam)["+Inf"] == 0
     assert h.take() == {}  # nothing to send while empty
 
@@ -47,3 +47,28 @@ def test_mismatched_bucket_layouts_are_refused():
     b.observe(KEY, 0.05)
     with pytest.raises(ValueError, match="bucket layout mismatch"):
         a.merge(b.take())
+
+
+def test_hdr_histograms_merge_across_workers_and_keep_3_significant_digits():
+    from sla.loadgen.histograms import HdrSet
+
+    master, a, b = HdrSet(), HdrSet(), HdrSet()
+    for i in range(1, 1001):
+        (a if i % 2 else b).record(("steady", "intended"), i / 1000)  # 1 ms .. 1 s
+    master.merge(a.take())
+    master.merge(b.take())
+    [entry] = master.summary().values()
+    assert entry["count"] == 1000
+    assert entry["p50"] == pytest.approx(0.5, rel=1e-3) and entry["p99"] == pytest.approx(0.99, rel=1e-3)
+
+
+def test_counter_deltas_merge():
+    from sla.loadgen.histograms import CounterSet
+
+    master, worker = CounterSet(), CounterSet()
+    worker.inc(("steady", "sent"), 3)
+    worker.inc(("steady", "dropped"))
+    master.merge(worker.take())
+    worker.inc(("steady", "sent"))
+    master.merge(worker.take())
+    assert master.values == {("steady", "sent"): 4, ("steady", "dropped"): 1}

@@ -38,11 +38,6 @@ def test_every_shipped_scenario_file_is_covered():
     assert sorted(p.name for p in SCENARIOS.glob("*.yaml")) == sorted(PLANS)
 
 
-def test_phase_index_follows_the_cumulative_durations():
-    scenario = load_scenario(SCENARIOS / "spike.yaml")
-    assert [scenario.phase_index_at(t) for t in (0, 29.9, 30, 49.9, 50, 79.9, 80)] == [0, 0, 1, 1, 2, 2, None]
-
-
 def test_cold_start_scenario_asks_for_a_fresh_server_and_healthz():
     target = load_scenario(SCENARIOS / "cold_start.yaml").target
     assert target.fresh and target.start_when == "healthz"

@@ -17,7 +17,7 @@ PLANS = {
     "smoke.yaml": (25, {0: 0, 1: 2, 5: 2, 6: 4, 24: 4, 25: 4}),
     "cold_start.yaml": (20, {0: 0, 1: 1, 4: 1, 5: 1, 6: 8, 20: 8}),
     "ramp_up.yaml": (120, {0: 0, 10: 2, 30: 6, 59: 11.8, 60: 12, 119: 12}),
-    "sustained.yaml": (620, {0: 0, 2: 2, 4: 4, 20: 4, 21: 6, 22: 8, 619: 8}),
+    "sustained.yaml": (620, {0: 0, 1: 1, 2: 2, 19: 2, 20: 1, 619: 1}),  # arrival_rate: one dispatcher
     "spike.yaml": (80, {0: 0, 1: 2, 29: 2, 30: 2, 31: 16, 49: 16, 50: 16, 51: 2, 80: 2}),
     "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 1829: 3}),
 }
@@ -107,3 +107,23 @@ def test_malformed_files_are_rejected_with_what_is_accepted(tmp_path, text, frag
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileProblems, match="cannot read the scenario file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_arrival_rate_phases_parse_with_their_defaults(tmp_path):
+    path = write(tmp_path, "name: o\npayloads: {mix: {small-plain-png: 1}}\nphases:\n"
+                 "  - {name: a, kind: arrival_rate, duration: 10s, rate: 5/s}\n"
+                 "  - {name: b, kind: arrival_rate, duration: 10s, rate: 5/s, to: 600/m, arrivals: poisson, seed: 3, connections: 8}\n")
+    a, b = load_scenario(path).phases
+    assert (a.rate, a.to_rate, a.poisson, a.max_in_flight, a.connections, a.asked_rate) == (5, 5, False, 256, 32, 5)
+    assert (b.to_rate, b.poisson, b.seed, b.connections, b.asked_rate) == (10, True, 3, 8, 7.5)
+
+
+def test_arrival_rate_problems_name_the_field(tmp_path):
+    path = write(tmp_path, "name: o\npayloads: {mix: {small-plain-png: 1}}\nphases:\n"
+                 "  - {name: a, kind: arrival_rate, duration: 10s, rate: 0/s, arrivals: bursty, connections: 0}\n")
+    with pytest.raises(FileProblems) as exc:
+        load_scenario(path)
+    text = str(exc.value)
+    assert "phases[0].rate: '0/s' must be positive" in text
+    assert "phases[0].arrivals: got 'bursty'; expected even or poisson" in text
+    assert "phases[0].connections" in text

@@ -56,11 +56,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_gate(RunOptions(
             scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
             run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
-        ))
+        )).exit_code
     if args.verb == "check":
         from sla.gate import check_run
 
-        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus)
+        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus).exit_code
     if args.verb == "plan":
         from sla.scenario import format_plan, load_scenario
 

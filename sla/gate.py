@@ -46,6 +46,17 @@ LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
 
 
 @dataclass
+class RunOutcome:
+    run_dir: Path
+    manifest: RunManifest
+    analysis: Analysis
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.analysis.verdict]
+
+
+@dataclass
 class RunOptions:
     scenario: Path
     sla: Path | None = None
@@ -56,6 +67,7 @@ class RunOptions:
     metrics_port: int | None = None
     keep_raw: bool = False
     processes: int = 1  # Locust worker processes (Locust's --processes); 1: a single local runner
+    server_options: dict[str, object] | None = None  # override the scenario's target.server (sla compare)
 
 
 def default_sla(scenario: Scenario) -> Path:
@@ -70,7 +82,7 @@ def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, S
     return scenario, sla
 
 
-def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
+def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
     if opts.host:
         check_loopback(opts.host)
@@ -113,12 +125,13 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> int:
         _wait_until_scraped(reader, locust, loadgen_target)  # Prometheus discovers targets up to ~5 s late
         server = None
         if not opts.host:
-            options = dict(scenario.target.server)
+            options = {**scenario.target.server, **(opts.server_options or {})}
             options["extra_buckets"] = tuple(sorted({*options.get("extra_buckets", ()), *sla.thresholds_s()}))
             server = reference_server(server_port, run_dir / "server.log", options)
             stack.callback(server.stop)
             server.start()
-            print(f"reference server {host} ({', '.join(f'{k}={v}' for k, v in scenario.target.server.items()) or 'defaults'}); log {server.log_path}", file=out)
+            shown = {k: v for k, v in options.items() if k != "extra_buckets"}
+            print(f"reference server {host} ({', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'}); log {server.log_path}", file=out)
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
         _watch(locust, server, scenario, f"http://{loadgen_target}/metrics", out)
         code = locust.proc.returncode if locust.proc else None
@@ -190,14 +203,14 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, lookback_s: flo
     return min(matching) if matching else None
 
 
-def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str, out: TextIO) -> int:
+def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str, out: TextIO) -> RunOutcome:
     paths = write_reports(out_dir, manifest, analysis, sla_path)
     print("\n" + summary_table(analysis), file=out)
     print(f"reports: {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
-    return EXIT_CODES[analysis.verdict]
+    return RunOutcome(out_dir, manifest, analysis)
 
 
-def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None, out: TextIO = sys.stdout) -> int:
+def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None, out: TextIO = sys.stdout) -> RunOutcome:
     try:
         manifest = RunManifest.read(run_dir)
     except (OSError, ValueError, TypeError) as exc:

@@ -1,4 +1,4 @@
-"""The `sla` command: run, check, plan, demo.
+"""The `sla` command: run, check, capacity, compare, plan, demo.
 
 Exit codes (shared/DESIGN.md): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
@@ -38,11 +38,51 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
     check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
     check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    cap = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
+    cap.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
+    cap.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
+    cap.add_argument("--phase", help="which phase of the SLA file (default: its only one)")
+    cap.add_argument("--target-peak", type=_rate, help="peak load to plan replicas for, e.g. 500/s")
+    cap.add_argument("--headroom", type=_percent, default=0.30, help="capacity kept free per replica (default 30%%)")
+    cap.add_argument("--start-rate", type=_rate, default=2.0, help="first step's arrival rate (default 2/s)")
+    cap.add_argument("--factor", type=float, default=1.5, help="rate multiplier between steps (default 1.5)")
+    cap.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
+    cap.add_argument("--max-steps", type=int, default=16, help="at most this many steps (default 16)")
+    cap.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
+    cap.add_argument("--out", type=Path, default=Path("runs"))
+    cmp = verbs.add_parser("compare", help="run a scenario once per server configuration and compare")
+    cmp.add_argument("scenario", type=Path)
+    cmp.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
+    cmp.add_argument("--vary", action="append", default=[], metavar="OPTION=V1,V2",
+                     help="a server option and its values, e.g. threads=1,2 (repeat for a grid)")
+    cmp.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per run")
+    cmp.add_argument("--out", type=Path, default=Path("runs"))
     plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time), send nothing")
     plan.add_argument("scenario", type=Path)
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
+
+
+def _rate(text: str) -> float:
+    from sla.units import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _percent(text: str) -> float:
+    from sla.units import parse_percent
+
+    try:
+        value = parse_percent(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 0% to under 100%")
+    return value
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -61,6 +101,17 @@ def dispatch(args: argparse.Namespace) -> int:
         from sla.gate import check_run
 
         return check_run(args.run_dir, args.sla, args.baseline, args.prometheus).exit_code
+    if args.verb == "capacity":
+        from sla.capacity import CapacityOptions, run_capacity
+
+        return run_capacity(CapacityOptions(
+            scenario=args.scenario, sla=args.sla, phase=args.phase, target_peak=args.target_peak, headroom=args.headroom,
+            start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, out=args.out, prometheus=args.prometheus,
+        ))
+    if args.verb == "compare":
+        from sla.compare import run_compare
+
+        return run_compare(args.scenario, args.sla, args.vary, args.out, args.prometheus)
     if args.verb == "plan":
         from sla.scenario import format_plan, load_scenario
 

@@ -40,6 +40,7 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
         "prometheus_url": manifest.prometheus_url,
         "objectives": [r.to_json() for r in analysis.results],
         "phases": analysis.phases,
+        "cold_start": analysis.cold_start,
         "notes": analysis.notes,
     }
     paths["result"].write_text(json.dumps(doc, indent=2) + "\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ from sla.slafile import Objective, SlaSpec
 SCRAPE_INTERVAL_S = 1.0
 MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+# Stability (after Triton perf_analyzer's rule): the last STABLE_WINDOWS windows agree within
+# STABLE_SPREAD on throughput (per window) and on P99 (of the measurement so far: a P99 of one
+# window of ~100 requests swings by 25 % on a steady server, while the cumulative one converges,
+# and keeps climbing when a queue grows). A window lasts at least WINDOW_MIN_S and holds about
+# WINDOW_MIN_REQUESTS.
+WINDOW_MIN_S, WINDOW_MIN_REQUESTS, STABLE_WINDOWS, STABLE_SPREAD = 5.0, 100, 3, 0.10
 
 
 class PromReader:
@@ -76,8 +82,9 @@ class PromReader:
 class Analysis:
     verdict: str
     results: list[ObjectiveResult]
-    phases: dict[str, dict[str, float | None]]  # per-phase summary: the basis of baselines
+    phases: dict[str, dict[str, Any]]  # per-phase summary: the basis of baselines
     notes: list[str]
+    cold_start: dict[str, float | None] = field(default_factory=dict)  # time_to_ready, first_request (s)
 
 
 class Analyzer:
@@ -244,7 +251,33 @@ class Analyzer:
         if timing == "intended":
             summary.update(self._percentiles(w.name, "actual", "_uncorrected"))
             summary.update(self.delivery(w))
+            windows = self.windows(w)
+            summary.update(windows=windows, stable=stable(windows))
         return summary
+
+    def windows(self, w: PhaseWindow) -> list[dict[str, float]]:
+        """Throughput and P99 (intended timing) per window of an arrival-rate phase."""
+        size = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / (w.asked_rate or 1.0))
+        edges = [w.start + i * size for i in range(int(w.planned_duration // size) + 1)]
+        out: list[dict[str, float]] = []
+        previous: tuple[Buckets, float] | None = None
+        for edge in edges:
+            current = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, w.name, edge, "intended"))
+            # the sample's own time: a window holds whole scrapes, so divide by the time between them
+            stamp = self.reader.scalar(promql.sample_time(self.manifest.run_id, w.name, edge))
+            if current is None or stamp is None:
+                continue
+            if previous is not None and previous[0].bounds == current.bounds and stamp > previous[1]:
+                out.append({"end": stamp, "throughput": (current.total - previous[0].total) / (stamp - previous[1]),
+                            "p99": current.quantile(0.99) if current.total else math.nan})  # cumulative
+            previous = (current, stamp)
+        return out
+
+    def cold_start_summary(self) -> dict[str, float | None]:
+        return {
+            "time_to_ready": self.reader.scalar(promql.time_to_ready(self.final)),
+            "first_request": self.reader.scalar(promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)),
+        }
 
     def run(self, sla: SlaSpec) -> Analysis:
         self.sla = sla
@@ -255,7 +288,19 @@ class Analyzer:
             objectives = [o for o in objectives if not o.kind.startswith("baseline_")]
         results = [evaluate(o, self.measure(o)) for o in objectives]
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
-        return Analysis(overall(results), results, phases, notes)
+        return Analysis(overall(results), results, phases, notes, self.cold_start_summary())
+
+
+def stable(windows: list[dict[str, float]]) -> bool:
+    """The last STABLE_WINDOWS windows within STABLE_SPREAD of each other on throughput and P99."""
+    last = windows[-STABLE_WINDOWS:]
+    if len(last) < STABLE_WINDOWS:
+        return False
+    for key in ("throughput", "p99"):
+        values = [x[key] for x in last]
+        if any(not math.isfinite(v) or v <= 0 for v in values) or (max(values) - min(values)) / max(values) > STABLE_SPREAD:
+            return False
+    return True
 
 
 def load_hdr(run_dir: Path) -> dict[str, Any]:

@@ -43,6 +43,12 @@ def loadgen_total(run_id: str) -> str:
     return f"sum(loadgen_request_duration_seconds_count{_labels(run_id=run_id, timing='actual')})"
 
 
+def sample_time(run_id: str, phase: str, at: float) -> str:
+    """When the load-generator sample in effect at `at` was scraped."""
+    sel = _labels(run_id=run_id, phase=phase, timing="intended")
+    return f"max(timestamp(loadgen_request_duration_seconds_count{sel} {_at(at)}))"
+
+
 def schedule_lag_buckets(run_id: str, phase: str, final: float) -> str:
     return f"sum by (le) (loadgen_schedule_lag_seconds_bucket{_labels(run_id=run_id, phase=phase)} {_at(final)})"
 

@@ -68,7 +68,8 @@ def _boolean(value: Any) -> bool:
     return value
 
 
-def _server_value(key: str):
+def server_value(key: str):
+    """The converter of one reference-server option, typed like ServerConfig's default."""
     default = getattr(ServerConfig(), key)
 
     def convert(value: Any) -> Any:
@@ -94,7 +95,7 @@ def _target(reader: Reader, doc: Any) -> Target:
     server = {}
     for key in server_doc:
         if key in SERVER_KEYS:
-            value = reader.get(server_doc, "target.server", key, _server_value(key), f"a value like the server's --{key.replace('_', '-')}")
+            value = reader.get(server_doc, "target.server", key, server_value(key), f"a value like the server's --{key.replace('_', '-')}")
             if value is not None:
                 server[key] = value
     return Target(host, start_when or "readyz", bool(fresh), server)

@@ -130,3 +130,18 @@ def test_overall_fail_beats_inconclusive_beats_pass():
     assert overall([_r(PASS), _r(INCONCLUSIVE)]) == INCONCLUSIVE
     assert overall([_r(PASS), _r(PASS)]) == PASS
     assert overall([]) == INCONCLUSIVE  # nothing judged is not a pass
+
+
+@pytest.mark.parametrize(
+    ("windows", "expected"),
+    [
+        ([(10, 0.10), (10, 0.10), (10.5, 0.105), (10.2, 0.101)], True),
+        ([(10, 0.10), (10, 0.10), (10, 0.20)], False),  # P99 doubled in the last window
+        ([(10, 0.10), (8, 0.10), (10, 0.10)], False),  # throughput 20 % apart
+        ([(10, 0.10), (10, 0.10)], False),  # fewer than three windows
+    ],
+)
+def test_a_measurement_is_stable_when_the_last_three_windows_agree_within_10_percent(windows, expected):
+    from sla.analysis.collect import stable
+
+    assert stable([{"throughput": t, "p99": p} for t, p in windows]) is expected

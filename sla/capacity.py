@@ -1,0 +1,277 @@
+"""`sla capacity`: the highest arrival rate one replica takes while meeting the SLA.
+
+Each step is an `sla run` (the one orchestration path) of a scenario generated from the user's:
+its target, payloads and request settings, a short warm-up, then one `arrival_rate` phase `step`
+at the step's rate, judged by the user's SLA objectives for one phase. Rates go up by `factor`
+until a step does not pass, then a binary search (geometric) refines between the last passing and
+the first failing rate until they are within `resolution`. A step counts only when it passes and
+its measurement is stable (the last three windows within 10 % on throughput and P99); an unstable
+step is run once more, twice as long, and otherwise reported UNSTABLE (not passing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from sla.analysis.collect import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
+from sla.analysis.evaluate import PASS
+from sla.analysis.stats import min_samples
+from sla.errors import SlaError
+from sla.gate import RunOptions, run_gate
+from sla.manifest import new_run_id
+from sla.scenario import load_scenario
+from sla.slafile import load_sla
+from sla.validation import load_yaml
+
+STEP_PHASE = "step"
+WARMUP = {"name": "warmup", "kind": "users", "duration": "10s", "users": 2}
+MIN_STEP_S, MAX_STEP_S = 15.0, 300.0
+UNSTABLE = "UNSTABLE"
+
+
+@dataclass
+class CapacityOptions:
+    scenario: Path
+    sla: Path
+    phase: str | None = None  # which phase of the SLA file holds the objectives (default: its only one)
+    target_peak: float | None = None  # requests/s the service must take at peak
+    headroom: float = 0.30  # share of each replica's capacity kept free
+    start_rate: float = 2.0
+    factor: float = 1.5
+    resolution: float = 0.10  # stop refining when the bracket (first failing / last passing) is this narrow
+    max_steps: int = 16
+    out: Path = Path("runs")
+    prometheus: str | None = None
+
+
+@dataclass
+class Step:
+    asked: float
+    achieved: float | None
+    p50: float | None
+    p99: float | None
+    error_rate: float | None
+    verdict: str
+    stable: bool
+    run_dir: str
+    duration: float
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASS and self.stable
+
+
+@dataclass
+class CapacityResult:
+    steps: list[Step] = field(default_factory=list)
+    capacity: float | None = None  # highest passing asked rate
+    first_failing: float | None = None
+    knee: float | None = None
+    per_replica_target: float | None = None
+    replicas: int | None = None
+
+
+def _sla_phase_doc(opts: CapacityOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    doc = load_yaml(opts.sla, "SLA")
+    phases = doc.get("phases") if isinstance(doc, dict) else None
+    if not isinstance(phases, dict) or not phases:
+        raise SlaError(f"{opts.sla}: phases: capacity needs the objectives of one phase (latency, error_rate, ...)")
+    name = opts.phase or (next(iter(phases)) if len(phases) == 1 else None)
+    if name is None or name not in phases:
+        raise SlaError(f"{opts.sla}: pick the phase whose objectives each step must meet with --phase; its phases: {', '.join(phases)}")
+    objectives = {k: v for k, v in phases[name].items() if k not in ("at_rate", "baseline", "throughput")}
+    return doc, objectives
+
+
+def step_duration(rate: float, need: int) -> float:
+    window = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / rate)
+    return min(MAX_STEP_S, max(MIN_STEP_S, 1.25 * need / rate, STABLE_WINDOWS * window + window))
+
+
+def requests_needed(sla_path: Path) -> int:
+    """Requests a step needs for the SLA's claims to be decidable with none over the limit."""
+    sla = load_sla(sla_path)
+    need = 100
+    for o in sla.objectives:
+        if o.percentile is not None:
+            need = max(need, min_samples(o.percentile / 100, 0))
+        elif o.kind == "error_rate" and o.limit > 0:
+            need = max(need, min_samples(1 - o.limit, 0))
+    return need
+
+
+class CapacitySearch:
+    def __init__(self, opts: CapacityOptions, out: TextIO = sys.stdout) -> None:
+        self.opts = opts
+        self.out = out
+        scenario = load_scenario(opts.scenario)  # validates it
+        self.base = load_yaml(opts.scenario, "scenario")
+        self.base.pop("phases", None)
+        self.base["name"] = f"{scenario.name}-capacity"
+        sla_doc, objectives = _sla_phase_doc(opts)
+        self.dir = opts.out / new_run_id(f"capacity-{scenario.name}")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.sla_path = self.dir / "sla.yaml"
+        step_sla = {"name": f"{sla_doc.get('name', 'sla')}-per-step", "phases": {STEP_PHASE: objectives}}
+        if "generator" in sla_doc:
+            step_sla["generator"] = sla_doc["generator"]
+        self.sla_path.write_text(yaml.safe_dump(step_sla, sort_keys=False))
+        load_sla(self.sla_path, {"warmup": None, STEP_PHASE: opts.start_rate})
+        self.need = requests_needed(self.sla_path)
+        self.result = CapacityResult()
+
+    def run_step(self, rate: float, scale: float = 1.0) -> Step:
+        duration = round(step_duration(rate, self.need) * scale)
+        index = len(self.result.steps) + 1
+        doc = dict(self.base, phases=[WARMUP, {"name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s",
+                                              "rate": f"{rate:.4g}/s", "connections": 64, "max_in_flight": 1024}])
+        path = self.dir / f"step{index:02d}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        print(f"\n=== capacity step {index}: {rate:.3g}/s for {duration} s ===", file=self.out, flush=True)
+        outcome = run_gate(RunOptions(scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus,
+                                      out=self.dir / "steps", run_id=f"step{index:02d}-{rate:.4g}"), self.out)
+        s = outcome.analysis.phases.get(STEP_PHASE, {})
+        stable = bool(s.get("stable"))
+        verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
+        step = Step(rate, s.get("achieved_rate"), s.get("p50"), s.get("p99"), s.get("error_rate"), verdict, stable,
+                    str(outcome.run_dir), duration)
+        self.result.steps.append(step)
+        return step
+
+    def measure(self, rate: float) -> Step:
+        step = self.run_step(rate)
+        if step.verdict == UNSTABLE:
+            step = self.run_step(rate, scale=2.0)  # extended once
+        return step
+
+    def run(self) -> CapacityResult:
+        o, r = self.opts, self.result
+        rate, last_pass, first_fail = o.start_rate, None, None
+        while len(r.steps) < o.max_steps:
+            if self.measure(rate).passed:
+                last_pass, rate = rate, rate * o.factor
+            else:
+                first_fail = rate
+                break
+        while last_pass is not None and first_fail is not None and first_fail / last_pass > 1 + o.resolution and len(r.steps) < o.max_steps:
+            mid = math.sqrt(last_pass * first_fail)
+            if self.measure(mid).passed:
+                last_pass = mid
+            else:
+                first_fail = mid
+        r.capacity, r.first_failing = last_pass, first_fail
+        r.knee = knee(r.steps)
+        if r.capacity is not None:
+            r.per_replica_target = r.capacity * (1 - o.headroom)
+            if o.target_peak:
+                r.replicas = math.ceil(o.target_peak / r.per_replica_target)
+        return r
+
+
+def knee(steps: list[Step]) -> float | None:
+    """The last asked rate before the P99 more than doubles over the P99 at the lowest rate tested."""
+    ordered = sorted((s for s in steps if s.p99), key=lambda s: s.asked)
+    if not ordered:
+        return None
+    base, last = ordered[0].p99, ordered[0].asked
+    for s in ordered[1:]:
+        if s.p99 > 2 * base:
+            return last
+        last = s.asked
+    return last
+
+
+def hpa_yaml(per_replica: float, replicas: int | None) -> str:
+    doc = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "ocr"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ocr"},
+            "minReplicas": replicas or 1,
+            "maxReplicas": max(2 * (replicas or 1), (replicas or 1) + 2),
+            "metrics": [{"type": "Pods", "pods": {
+                "metric": {"name": "ocr_requests_per_second"},  # e.g. rate(ocr_requests_total{code="200"}[1m]) via prometheus-adapter
+                "target": {"type": "AverageValue", "averageValue": f"{per_replica:.3g}"},
+            }}],
+        },
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def plot(result: CapacityResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = sorted(result.steps, key=lambda s: s.asked)
+    fig, left = plt.subplots(figsize=(8, 4.5))
+    asked = [s.asked for s in steps]
+    left.plot(asked, [(s.p99 or math.nan) * 1e3 for s in steps], "o-", color="tab:red", label="P99 (ms)")
+    left.set_xlabel("asked rate (requests/s)")
+    left.set_ylabel("P99 from the intended send time (ms)", color="tab:red")
+    right = left.twinx()
+    right.plot(asked, [s.achieved or math.nan for s in steps], "s--", color="tab:blue", label="achieved rate")
+    right.plot(asked, asked, ":", color="grey", label="asked = achieved")
+    right.set_ylabel("achieved rate (requests/s)", color="tab:blue")
+    if result.capacity:
+        left.axvline(result.capacity, color="tab:green", label=f"capacity {result.capacity:.3g}/s")
+    left.legend(loc="upper left")
+    right.legend(loc="lower right")
+    left.set_title("Capacity of one replica")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _ms(v: float | None) -> str:
+    return f"{v * 1e3:.1f} ms" if v is not None and math.isfinite(v) else "-"
+
+
+def write_outputs(search: CapacitySearch) -> dict[str, Path]:
+    r, o, d = search.result, search.opts, search.dir
+    paths = {"json": d / "capacity.json", "md": d / "capacity.md", "png": d / "capacity.png"}
+    paths["json"].write_text(json.dumps({"options": {k: str(v) for k, v in asdict(o).items()}, **asdict(r)}, indent=2) + "\n")
+    lines = [
+        "## Capacity of one replica", "",
+        "| Asked | Achieved | P50 | P99 | Error rate | Stable | Verdict | Run |", "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in r.steps:
+        lines.append(f"| {s.asked:.3g}/s | {s.achieved or 0:.3g}/s | {_ms(s.p50)} | {_ms(s.p99)} | "
+                     f"{(s.error_rate or 0) * 100:.2f}% | {'yes' if s.stable else 'no'} | **{s.verdict}** | `{Path(s.run_dir).name}` |")
+    lines.append("")
+    if r.capacity is None:
+        lines.append("No tested rate met the SLA: lower --start-rate, or the SLA is out of reach for one replica.")
+    else:
+        bound = f" (the first failing rate was {r.first_failing:.3g}/s)" if r.first_failing else " (no failing rate found: raise --max-steps)"
+        lines.append(f"- Highest rate that meets the SLA: **{r.capacity:.3g}/s**{bound}.")
+        lines.append(f"- Knee (last rate before P99 doubles over the lowest rate's): {r.knee:.3g}/s." if r.knee else "- Knee: -")
+        lines.append(f"- Per-replica target with {o.headroom * 100:g}% headroom: {r.per_replica_target:.3g}/s.")
+        if r.replicas is not None:
+            lines.append(f"- Replicas for a peak of {o.target_peak:g}/s: **{r.replicas}**.")
+        hpa = hpa_yaml(r.per_replica_target, r.replicas)
+        paths["hpa"] = d / "hpa.yaml"
+        paths["hpa"].write_text(hpa)
+        lines += ["", "Kubernetes HorizontalPodAutoscaler targeting that per-replica rate:", "", "```yaml", hpa.rstrip(), "```"]
+    paths["md"].write_text("\n".join(lines) + "\n")
+    plot(r, paths["png"])
+    return paths
+
+
+def run_capacity(opts: CapacityOptions, out: TextIO = sys.stdout) -> int:
+    search = CapacitySearch(opts, out)
+    result = search.run()
+    paths = write_outputs(search)
+    print("\n" + paths["md"].read_text(), file=out)
+    print(f"capacity report: {paths['md']}, {paths['json']}, {paths['png']}", file=out)
+    if result.capacity is not None:
+        return 0
+    return 2 if any(s.verdict not in (PASS, "FAIL") for s in result.steps) else 1

@@ -1,0 +1,131 @@
+"""`sla compare`: the same scenario once per server configuration, side by side.
+
+`--vary threads=1,2 --vary onednn=on,off` runs the scenario for every combination, each an
+`sla run` (the one orchestration path) with a fresh reference server whose options are the
+scenario's `target.server` overridden by the combination. The table gives, for the judged phase,
+P50, P99, throughput and error rate, plus time to ready, first request and the verdict; the best
+configuration that meets the SLA (highest throughput, then lowest P99) is marked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from sla.analysis.evaluate import PASS
+from sla.errors import SlaError
+from sla.gate import RunOptions, default_sla, run_gate
+from sla.manifest import new_run_id
+from sla.scenario import load_scenario
+from sla.scenario.model import SERVER_KEYS, server_value
+from sla.slafile import load_sla
+
+
+@dataclass
+class Row:
+    config: dict[str, Any]
+    verdict: str
+    p50: float | None
+    p99: float | None
+    throughput: float | None
+    error_rate: float | None
+    time_to_ready: float | None
+    first_request: float | None
+    run_dir: str
+    best: bool = False
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={_show(v)}" for k, v in self.config.items())
+
+
+def _show(value: Any) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
+def parse_vary(items: list[str]) -> dict[str, list[Any]]:
+    """`["threads=1,2", "onednn=on,off"]` -> {"threads": [1, 2], "onednn": [True, False]}; errors say what is accepted."""
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not values.strip():
+            raise SlaError(f"--vary {item!r}: write OPTION=V1,V2 such as threads=1,2")
+        if key not in SERVER_KEYS:
+            raise SlaError(f"--vary {item!r}: {key!r} is not a server option; accepted: {', '.join(SERVER_KEYS)}")
+        convert = server_value(key)
+        parsed = []
+        for raw in values.split(","):
+            try:
+                parsed.append(convert(yaml.safe_load(raw.strip())))
+            except (ValueError, TypeError) as exc:
+                raise SlaError(f"--vary {item!r}: value {raw!r}: {exc}") from None
+        out[key] = parsed
+    if not out:
+        raise SlaError("give at least one --vary OPTION=V1,V2")
+    return out
+
+
+def judged_phase(sla_phases: list[str], scenario_phases: list[str]) -> str:
+    """The phase the table reports: the first the SLA judges, else the scenario's last."""
+    return next((p for p in sla_phases if p in scenario_phases), scenario_phases[-1])
+
+
+def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out_dir: Path,
+                prometheus: str | None = None, out: TextIO = sys.stdout) -> int:
+    scenario = load_scenario(scenario_path)
+    sla_file = sla_path or default_sla(scenario)
+    sla = load_sla(sla_file, {p.name: p.asked_rate for p in scenario.phases}, scenario.name)
+    grid = parse_vary(vary)
+    phase = judged_phase([o.phase for o in sla.objectives if o.phase], [p.name for p in scenario.phases])
+    directory = out_dir / new_run_id(f"compare-{scenario.name}")
+    rows: list[Row] = []
+    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    for i, config in enumerate(combos, 1):
+        label = "-".join(f"{k}{_show(v)}" for k, v in config.items())
+        print(f"\n=== configuration {i}/{len(combos)}: {label} ===", file=out, flush=True)
+        outcome = run_gate(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
+                                      out=directory / "runs", run_id=label, server_options=config), out)
+        s = outcome.analysis.phases.get(phase, {})
+        cold = outcome.analysis.cold_start
+        rows.append(Row(config, outcome.analysis.verdict, s.get("p50"), s.get("p99"), s.get("throughput"), s.get("error_rate"),
+                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir)))
+    passing = [r for r in rows if r.verdict == PASS]
+    if passing:
+        max(passing, key=lambda r: (r.throughput or 0.0, -(r.p99 or math.inf))).best = True
+    md = directory / "compare.md"
+    md.write_text(markdown(rows, phase, scenario.name, sla_file))
+    (directory / "compare.json").write_text(json.dumps({"phase": phase, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    print("\n" + md.read_text(), file=out)
+    print(f"comparison: {md}, {directory / 'compare.json'}", file=out)
+    if passing:
+        return 0
+    return 1 if any(r.verdict == "FAIL" for r in rows) else 2
+
+
+def _ms(v: float | None) -> str:
+    return f"{v * 1e3:.1f} ms" if v is not None and math.isfinite(v) else "-"
+
+
+def markdown(rows: list[Row], phase: str, scenario: str, sla_file: Path) -> str:
+    lines = [
+        f"## Configurations compared: scenario `{scenario}`, phase `{phase}`, SLA `{sla_file}`", "",
+        "| Configuration | P50 | P99 | Throughput | Error rate | Time to ready | First request | Verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        mark = " ⭐ best" if r.best else ""
+        lines.append(
+            f"| `{r.label}`{mark} | {_ms(r.p50)} | {_ms(r.p99)} | {r.throughput or 0:.2f}/s | {(r.error_rate or 0) * 100:.2f}% "
+            f"| {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}** |"
+        )
+    if not any(r.best for r in rows):
+        lines += ["", "No configuration met the SLA."]
+    return "\n".join(lines) + "\n"

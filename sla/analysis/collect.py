@@ -119,12 +119,10 @@ class Analyzer:
 
     def _loadgen_validity(self, w: PhaseWindow) -> tuple[str, ...]:
         counter = "loadgen_request_duration_seconds_count"
-        scrape = self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
-        return scrape + self._generator_validity(w)
+        return self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
 
     def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        scrape = self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
-        return scrape + self._generator_validity(w)
+        return self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
 
     def delivery(self, w: PhaseWindow) -> dict[str, float | None]:
         """What the load generator was asked and what it sent, for an arrival_rate phase."""
@@ -184,35 +182,37 @@ class Analyzer:
             return Measurement(promql="", validity=(f"the run has no executed phase {o.phase!r}",))
         window = (w.start, w.end)
         baseline = self._baseline_value(o)
+        delivery = self._generator_validity(w)
         if o.source == "server":
             validity = self._server_validity(w)
             if o.kind in ("latency", "stage_latency", "baseline_latency"):
                 q = promql.server_buckets(w.start, w.end, o.stage)
-                return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline)
+                return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline, delivery=delivery)
             q = promql.server_codes(w.start, w.end)
             codes = self.reader.vector(q, "code")
             total = sum(codes.values()) if codes else None
             ok = codes.get("200", 0.0) if codes else None
             if o.kind in ("throughput", "baseline_throughput"):
-                return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline)
-            return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity)
+                return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
+            return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity, delivery=delivery)
         validity = self._loadgen_validity(w)
         if o.kind in ("latency", "baseline_latency"):
             timing = self._timing(w)
             q = promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final, timing)
-            uncorrected = None
+            uncorrected, actual = None, None
             if timing == "intended":
                 actual = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final))
                 uncorrected = actual.quantile(o.percentile / 100) if actual and actual.total else None
             return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline,
-                               hdr=self._hdr(o.phase, timing, o.percentile), uncorrected=uncorrected)
+                               hdr=self._hdr(o.phase, timing, o.percentile), uncorrected=uncorrected,
+                               actual_buckets=actual, delivery=delivery)
         q = promql.loadgen_counts(self.manifest.run_id, o.phase, self.final)
         outcomes = self.reader.vector(q, "outcome")
         ok, failed = outcomes.get("success"), outcomes.get("failure", 0.0)
         if o.kind in ("throughput", "baseline_throughput"):
-            return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline)
+            return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
         total = (ok or 0.0) + failed if outcomes else None
-        return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity)
+        return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity, delivery=delivery)
 
     def _cold_start(self, o: Objective) -> Measurement:
         if o.kind == "time_to_ready":

@@ -9,7 +9,7 @@ threshold inside a bucket too wide to decide, fewer samples than the percentile 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from sla.analysis.stats import Buckets, min_samples
 from sla.slafile import Objective
@@ -34,6 +34,8 @@ class Measurement:
     baseline: float | None = None  # the baseline run's value, for baseline objectives
     hdr: float | None = None  # the same percentile from the HdrHistogram (3 significant digits)
     uncorrected: float | None = None  # arrival-rate phases: the percentile from the actual send time
+    actual_buckets: Buckets | None = None  # arrival-rate phases: latency from the actual send time
+    delivery: tuple[str, ...] = ()  # the load generator did not deliver the load asked of it
 
 
 @dataclass
@@ -78,8 +80,31 @@ def _result(o: Objective, m: Measurement, verdict: str, value: float | None, det
 
 
 def evaluate(o: Objective, m: Measurement) -> ObjectiveResult:
+    """Judge one objective. Evidence problems (scrape gaps, restarts) make it INCONCLUSIVE. When
+    the load generator did not deliver the load asked, a PASS is not earned (INCONCLUSIVE), but a
+    FAIL stands where the shortfall cannot explain it: failed requests are failures whatever the
+    load, and latency measured from the actual send time is a lower bound of what users saw (the
+    generator's lag only inflates latency from the intended send time)."""
     if m.validity:
         return _result(o, m, INCONCLUSIVE, None, "; ".join(m.validity), "fix the cause and run again; evidence with gaps is not judged")
+    result = _judge(o, m)
+    if not m.delivery:
+        return result
+    shortfall = "; ".join(m.delivery)
+    if result.verdict == FAIL and o.kind == "error_rate":
+        result.detail += f" (a FAIL although {shortfall})"
+        return result
+    if result.verdict == FAIL and o.kind in ("latency", "baseline_latency") and m.actual_buckets is not None:
+        lower_bound = _judge(o, replace(m, buckets=m.actual_buckets, hdr=None))
+        if lower_bound.verdict == FAIL:
+            result.detail += " (a FAIL even from the actual send time, which the generator's lag cannot inflate)"
+            return result
+    result.verdict, result.detail = INCONCLUSIVE, f"{shortfall} [measured: {result.detail}]"
+    result.recommendation = "give the load generator more CPU (sla run --processes N, or another machine), or ask a lower rate"
+    return result
+
+
+def _judge(o: Objective, m: Measurement) -> ObjectiveResult:
     if o.kind in ("latency", "stage_latency"):
         return _latency(o, m, o.limit)
     if o.kind == "baseline_latency":

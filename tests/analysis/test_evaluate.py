@@ -145,3 +145,26 @@ def test_a_measurement_is_stable_when_the_last_three_windows_agree_within_10_per
     from sla.analysis.collect import stable
 
     assert stable([{"throughput": t, "p99": p} for t, p in windows]) is expected
+
+
+SHORT = ("the load generator fell behind its arrival clock: lag P99 63.0 ms over 50 ms",)
+
+
+def test_a_generator_shortfall_never_lets_a_pass_through():
+    r = evaluate(P99, m(hist(1000, 1000, 1000, 1000, 1000), delivery=SHORT))
+    assert r.verdict == INCONCLUSIVE and "fell behind" in r.detail and "--processes" in r.recommendation
+
+
+def test_a_latency_fail_stands_when_the_actual_send_time_fails_too():
+    over = hist(0, 0, 0, 1000, 1000)
+    assert evaluate(P99, m(over, actual_buckets=over, delivery=SHORT)).verdict == FAIL
+
+
+def test_a_latency_fail_that_the_lag_could_explain_is_inconclusive():
+    r = evaluate(P99, m(hist(0, 0, 0, 1000, 1000), actual_buckets=hist(1000, 1000, 1000, 1000, 1000), delivery=SHORT))
+    assert r.verdict == INCONCLUSIVE
+
+
+def test_errors_are_failures_whatever_load_was_delivered():
+    r = evaluate(ERRORS, m(count=1000, failures=120, delivery=SHORT))
+    assert r.verdict == FAIL and "although" in r.detail

@@ -43,8 +43,8 @@ def fixed_rate(tmp_path: Path, rate: float) -> subprocess.CompletedProcess:
 def test_capacity_is_confirmed_by_fixed_rate_runs(tmp_path):
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
-    result = sla("capacity", str(tmp_path / "scenario.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--start-rate", "16/s",
-                 "--resolution", "20%", "--target-peak", "500/s", "--out", str(tmp_path / "cap"))
+    result = sla("capacity", str(tmp_path / "scenario.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--start-rate", "24/s",
+                 "--resolution", "25%", "--target-peak", "500/s", "--out", str(tmp_path / "cap"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     [cap_dir] = list((tmp_path / "cap").iterdir())
     doc = json.loads((cap_dir / "capacity.json").read_text())

@@ -40,6 +40,7 @@ def fixed_rate(tmp_path: Path, rate: float) -> subprocess.CompletedProcess:
     return sla("run", str(path), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"))
 
 
+@pytest.mark.timeout(900)
 def test_capacity_is_confirmed_by_fixed_rate_runs(tmp_path):
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "sla.yaml").write_text(SLA_FILE)

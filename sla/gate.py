@@ -142,14 +142,9 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
         if server is not None:
             manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port, "options": {k: str(v) for k, v in options.items()}}
-        final = final_scrape_time(reader, manifest)
-        notes = []
-        if final is None:
-            notes.append("Prometheus never held the run's final request count: the load-generator evidence is incomplete")
-        manifest.loadgen["final_scrape_at"] = final
+        manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
-        analysis.notes[:0] = notes
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
 
 
@@ -182,15 +177,16 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scen
     progress.done()
 
 
-def final_scrape_time(reader: PromReader, manifest: RunManifest, lookback_s: float = 60.0) -> float | None:
+def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float = 60.0) -> float | None:
     """The first moment at which Prometheus held the run's final request count (None if never).
 
     Verdict queries are pinned to this time: the load generator is still up then (it lingers after
-    the run), whereas later its series go stale and its `up` drops to 0.
+    the run), whereas later its series go stale and its `up` drops to 0. Searched around the run's
+    end, so it also works on a run judged later (`sla check`).
     """
     expected = manifest.loadgen.get("requests")
-    end = time.time()
-    start = max(manifest.started_at, end - lookback_s, manifest.ended_at - 30)
+    start = max(manifest.started_at, manifest.ended_at - 30)
+    end = min(time.time(), manifest.ended_at + after_s)
     try:
         series = reader.client.custom_query_range(
             loadgen_total(manifest.run_id), start_time=datetime.fromtimestamp(start, timezone.utc),
@@ -233,6 +229,8 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
             raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
         reader = PromReader(url)
         reader.check_ready()
+        if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
+            manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         analysis = Analyzer(reader, manifest, base, load_hdr(run_dir)).run(sla)
         manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
         return _finish(run_dir, manifest, analysis, str(sla.path), out)

@@ -93,6 +93,7 @@ class Analyzer:
     ) -> None:
         self.reader = reader
         self.manifest = manifest
+        self.final_seen = bool(manifest.loadgen.get("final_scrape_at"))
         self.final = float(manifest.loadgen.get("final_scrape_at") or manifest.ended_at)
         self.baseline = baseline
         self.hdr = hdr or {}
@@ -119,7 +120,10 @@ class Analyzer:
 
     def _loadgen_validity(self, w: PhaseWindow) -> tuple[str, ...]:
         counter = "loadgen_request_duration_seconds_count"
-        return self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
+        lost = () if self.final_seen else (
+            f"Prometheus never held the load generator's final request count ({self.manifest.loadgen.get('requests')}): "
+            "its last observations were not scraped",)
+        return lost + self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
 
     def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
         return self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")

@@ -178,7 +178,7 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scen
 
 
 def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float = 60.0) -> float | None:
-    """The first moment at which Prometheus held the run's final request count (None if never).
+    """The first moment at which Prometheus held (at least) the run's final request count (None if never).
 
     Verdict queries are pinned to this time: the load generator is still up then (it lingers after
     the run), whereas later its series go stale and its `up` drops to 0. Searched around the run's
@@ -195,7 +195,8 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
     except Exception as exc:  # the client raises several types
         raise SlaError(f"Prometheus at {reader.url} failed the final-scrape query: {exc}") from None
     points = series[0]["values"] if series else []
-    matching = [float(t) for t, v in points if expected is not None and float(v) == float(expected)]
+    # at least: arrival-rate requests still in flight when the manifest was written end during the linger
+    matching = [float(t) for t, v in points if expected is not None and float(v) >= float(expected)]
     return min(matching) if matching else None
 
 

@@ -1,7 +1,8 @@
 """Processes the harness starts: started in their own session, stopped by pid on every exit path.
 
 Every process is stopped with SIGTERM, then SIGKILL after a grace period, and only by the pid we
-started (never by name). The process group is signalled so children go too.
+started (never by name). The process group is signalled so children go too. Each child also asks
+the kernel for SIGTERM when the harness dies, so a harness killed with SIGKILL leaves nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ import requests
 from sla.errors import SlaError
 
 LOOPBACK = "127.0.0.1"
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: get SIGTERM when the harness dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so nothing outlives a harness that could not clean up."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the harness's own stop() is all there is
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -46,7 +58,7 @@ class ManagedProcess:
             self.started_at = time.time()
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, start_new_session=True,
+                env=self.env, start_new_session=True, preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise SlaError(f"could not start {self.name} ({self.argv[0]}): {exc}") from None

@@ -137,3 +137,22 @@ def test_ctrl_c_stops_everything_that_was_started(tmp_path):
     assert proc.returncode == 130 and "interrupted" in err
     alive = [pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"left running: {alive}"
+
+
+def test_a_harness_killed_outright_leaves_nothing_running(tmp_path):
+    proc = subprocess.Popen([*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("prometheus" in " ".join(psutil.Process(c).cmdline()) for c in children if psutil.pid_exists(c)):
+            children |= {k.pid for k in psutil.Process(proc.pid).children()}
+            time.sleep(0.3)
+        children |= {k.pid for k in psutil.Process(proc.pid).children()}
+        proc.kill()  # SIGKILL: no chance to clean up
+        proc.wait(10)
+        gone, alive = psutil.wait_procs([psutil.Process(c) for c in children if psutil.pid_exists(c)], timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert children and alive == [], f"left running: {[p.pid for p in alive]}"

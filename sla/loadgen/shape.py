@@ -97,7 +97,4 @@ class ScenarioShape(LoadTestShape):
             if isinstance(self.runner, MasterRunner):
                 self.runner.send_message(PHASE_MESSAGE, {"name": state.phase, "start": state.phase_start, "workers": workers})
             log.info("phase %s started: %s", phases[index].name, phases[index].describe())
-        phase = phases[self._index]
-        if phase.asked_rate is not None:
-            return 0, 100.0  # open model: the dispatcher sends the arrivals, no users
-        return phase.shape_tick()
+        return phases[self._index].shape_tick()

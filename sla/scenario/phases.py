@@ -65,7 +65,7 @@ class ArrivalRatePhase(Phase):
     connections: int
 
     def shape_tick(self) -> tuple[int, float]:
-        return 1, 100.0  # one dispatcher (per worker: the shape multiplies by the worker count)
+        return 0, 100.0  # no users: each load-generator process's dispatcher sends the arrivals
 
     def describe(self) -> str:
         rates = f"{self.rate:g}/s" if self.rate == self.to_rate else f"{self.rate:g}/s -> {self.to_rate:g}/s"

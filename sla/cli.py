@@ -25,8 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     run = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
+    run.add_argument("-f", "--locustfile", type=Path, help="your locustfile (imports the harness's user base, shape and plugin; "
+                     "see README, 'Gate your own service'); default locustfiles/ocr.py")
     run.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/<scenario name>.yaml if it exists, else sla/thresholds/ocr.yaml)")
-    run.add_argument("--host", help="a running server to aim at (loopback); default: start the reference server")
+    run.add_argument("--host", help="a running service to aim at (loopback); default: target.host, else start "
+                     "target.command or the reference server")
+    run.add_argument("--allow-remote", action="store_true", help="consent to load a host that is not a loopback address")
     run.add_argument("--prometheus", help="URL of a running Prometheus; default: start one for the run")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")
     run.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
@@ -96,6 +100,7 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_gate(RunOptions(
             scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
             run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
+            locustfile=args.locustfile, allow_remote=args.allow_remote,
         )).exit_code
     if args.verb == "check":
         from sla.gate import check_run

@@ -26,13 +26,14 @@ from sla.analysis.evaluate import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
-from sla.processes import LOOPBACK, ManagedProcess, free_port, reference_server
+from sla.probe import ReadyWatch
+from sla.processes import LOOPBACK, ManagedProcess, command_process, free_port, reference_server
 from sla.progress import Progress
 from sla.prometheus import scrape_config, start_prometheus
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
-from sla.targets import check_loopback
+from sla.targets import API_REGISTRY, DEFAULT_API, check_host
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
@@ -68,6 +69,8 @@ class RunOptions:
     keep_raw: bool = False
     processes: int = 1  # Locust worker processes (Locust's --processes); 1: a single local runner
     server_options: dict[str, object] | None = None  # override the scenario's target.server (sla compare)
+    locustfile: Path | None = None  # the user's locustfile (default locustfiles/ocr.py)
+    allow_remote: bool = False  # the user's consent to load a host that is not loopback
 
 
 def default_sla(scenario: Scenario) -> Path:
@@ -78,60 +81,93 @@ def default_sla(scenario: Scenario) -> Path:
 
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
     scenario = load_scenario(scenario_path)
-    sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name)
+    sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
+                   scenario.target.api)
     return scenario, sla
+
+
+def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
+    """The URL of a running service to aim at (--host, else target.host), or None: the gate starts one."""
+    host = opts.host or scenario.target.host
+    if host is None:
+        if not scenario.target.command and scenario.target.api_name != DEFAULT_API:
+            raise SlaError(f"{scenario.path}: target.api is {scenario.target.api_name}: give target.command (the gate starts "
+                           "the service for the run) or target.host / --host (a running service)")
+        return None
+    check_host(host, opts.allow_remote)
+    if scenario.target.fresh:
+        raise SlaError(f"{scenario.path}: target.fresh is true (a cold start): run without --host/target.host so the gate starts a fresh server")
+    return host.rstrip("/")
+
+
+def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int, run_dir: Path, out: TextIO) -> ManagedProcess:
+    """Start the service under test fresh for the run: target.command, or the reference server."""
+    target = scenario.target
+    log_path = run_dir / "server.log"
+    if target.command:
+        server = command_process(target, port, run_dir, log_path)
+        shown = " ".join(server.argv)
+    else:
+        options = {**target.server, **(opts.server_options or {})}
+        options["extra_buckets"] = tuple(sorted({*options.get("extra_buckets", ()), *sla.thresholds_s()}))
+        server = reference_server(port, log_path, options)
+        server.options = options
+        shown = ", ".join(f"{k}={v}" for k, v in options.items() if k != "extra_buckets") or "defaults"
+    server.start()
+    print(f"{target.started_by_gate} on http://{LOOPBACK}:{port} ({shown}); log {log_path}", file=out)
+    return server
 
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
-    if opts.host:
-        check_loopback(opts.host)
-        if scenario.target.fresh:
-            raise SlaError(f"{scenario.path}: target.fresh is true (a cold start): run without --host so the gate starts a fresh server")
+    running = _running_host(opts, scenario)
+    locustfile = opts.locustfile or LOCUSTFILE
+    if not locustfile.is_file():
+        raise SlaError(f"-f {locustfile}: no such locustfile")
     run_id = opts.run_id or new_run_id(scenario.name)
     run_dir = opts.out / run_id
     if (run_dir / MANIFEST_NAME).exists():
         raise SlaError(f"{run_dir} already holds a run; choose another --run-id or --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_port = opts.metrics_port or free_port()
-    server_port = None if opts.host else free_port()
-    host = opts.host or f"http://{LOOPBACK}:{server_port}"
+    server_port = None if running else free_port()
+    host = running or f"http://{LOOPBACK}:{server_port}"
     loadgen_target = f"{LOOPBACK}:{metrics_port}"
-    server_target = host.split("://", 1)[1].rstrip("/")
+    mapping = scenario.target.api.server_metrics()
+    server_target = host.split("://", 1)[1].rstrip("/") if mapping else None
+    metrics_path = mapping.path if mapping else None
 
     with ExitStack() as stack:
         if opts.prometheus:
             reader = PromReader(opts.prometheus)
             reader.check_ready()
             print("using Prometheus at", opts.prometheus, "; it must scrape these jobs every second:", file=out)
-            print(yaml.safe_dump(scrape_config(loadgen_target, server_target)["scrape_configs"], sort_keys=False), file=out)
+            print(yaml.safe_dump(scrape_config(loadgen_target, server_target, metrics_path)["scrape_configs"], sort_keys=False), file=out)
             prom_url = opts.prometheus
         else:
-            prom, prom_url = start_prometheus(run_dir / "prometheus", loadgen_target, server_target)
+            prom, prom_url = start_prometheus(run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path)
             stack.callback(prom.stop)
             reader = PromReader(prom_url)
             print(f"Prometheus {prom_url} (data in {run_dir / 'prometheus'})", file=out)
 
         buckets = ",".join(f"{t:g}" for t in sla.thresholds_s())
         locust = ManagedProcess("locust", [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--scenario", str(scenario.path),
+            sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--scenario", str(scenario.path),
             "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
             "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
             *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
             *(["--processes", str(opts.processes)] if opts.processes > 1 else []),
+            *(["--allow-remote"] if opts.allow_remote else []),
         ], run_dir / "locust.log")
         stack.callback(locust.stop)
         locust.start()
         _wait_until_scraped(reader, locust, loadgen_target)  # Prometheus discovers targets up to ~5 s late
-        server = None
-        if not opts.host:
-            options = {**scenario.target.server, **(opts.server_options or {})}
-            options["extra_buckets"] = tuple(sorted({*options.get("extra_buckets", ()), *sla.thresholds_s()}))
-            server = reference_server(server_port, run_dir / "server.log", options)
+        server = ready = None
+        if server_port is not None:
+            server = _start_target(scenario, opts, sla, server_port, run_dir, out)
             stack.callback(server.stop)
-            server.start()
-            shown = {k: v for k, v in options.items() if k != "extra_buckets"}
-            print(f"reference server {host} ({', '.join(f'{k}={v}' for k, v in shown.items()) or 'defaults'}); log {server.log_path}", file=out)
+            ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
+            stack.callback(ready.stop)
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
         _watch(locust, server, scenario, f"http://{loadgen_target}/metrics", out)
         code = locust.proc.returncode if locust.proc else None
@@ -141,7 +177,9 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         manifest.prometheus_url = prom_url
         manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
         if server is not None:
-            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port, "options": {k: str(v) for k, v in options.items()}}
+            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port,
+                               "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
+                               **({"options": {k: str(v) for k, v in server.options.items()}} if server.options else {"command": server.argv})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
@@ -165,7 +203,7 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scen
     progress = Progress(scenario, out)
     while locust.alive():
         if server is not None and not server.alive():
-            raise SlaError(f"the reference server exited during the run; {server.log_path} ends:\n{server.log_tail()}")
+            raise SlaError(f"the {server.name} exited during the run; {server.log_path} ends:\n{server.log_tail()}")
         try:
             progress.update(requests.get(metrics_url, timeout=2).text)
         except requests.RequestException:
@@ -215,7 +253,10 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
     sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
     if sla_file is None:
         raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
-    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""))
+    api = API_REGISTRY.get(manifest.target_api)
+    if api is None:
+        raise SlaError(f"{run_dir}: the run's target API {manifest.target_api!r} is unknown; known: {', '.join(API_REGISTRY)}")
+    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""), api)
     base = load_baseline(baseline) if baseline else None
     with ExitStack() as stack:
         kept = run_dir / "prometheus" / "data"

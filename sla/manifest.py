@@ -30,6 +30,7 @@ class RunManifest:
     run_id: str
     scenario: dict[str, str]  # path, name, sha256
     target: str
+    target_api: str = "reference"  # the target API (sla.targets), for judging server objectives again
     phases: list[PhaseWindow] = field(default_factory=list)
     started_at: float = 0.0
     ended_at: float = 0.0

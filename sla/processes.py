@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -43,11 +44,14 @@ def free_port(host: str = LOOPBACK) -> int:
 class ManagedProcess:
     """A child process with a log file; a context manager that always stops it."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.env = env
+        self.cwd = cwd
+        self.options: dict[str, object] | None = None  # the reference server's options, when it is one
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
 
@@ -58,10 +62,11 @@ class ManagedProcess:
             self.started_at = time.time()
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, start_new_session=True, preexec_fn=_die_with_parent,
+                env=self.env, cwd=self.cwd, start_new_session=True, preexec_fn=_die_with_parent,
             )
         except OSError as exc:
-            raise SlaError(f"could not start {self.name} ({self.argv[0]}): {exc}") from None
+            where = f" in {self.cwd}" if self.cwd else ""
+            raise SlaError(f"could not start the {self.name} ({self.argv[0]}{where}): {exc.strerror or exc}") from None
         finally:
             log.close()
         return self
@@ -127,3 +132,17 @@ def reference_server(
             value = ",".join(f"{v:g}" for v in value)
         argv += ["--" + key.replace("_", "-"), str(value)]
     return ManagedProcess("reference server", argv, log_path)
+
+
+def command_process(target: Any, port: int, run_dir: Path, log_path: Path, host: str = LOOPBACK) -> ManagedProcess:
+    """The scenario's `target.command` as a managed process: {port}, {host} and {run_dir} substituted
+    in its arguments and `env` values; run in `target.cwd` with the harness's environment plus `env`."""
+    values = {"port": str(port), "host": host, "run_dir": str(run_dir.resolve())}
+
+    def fill(text: str) -> str:
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
+
+    env = {**os.environ, **{k: fill(v) for k, v in target.env.items()}}
+    return ManagedProcess("service under test", [fill(a) for a in target.command], log_path, env, target.cwd)

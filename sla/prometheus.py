@@ -21,12 +21,14 @@ READY_TIMEOUT_S = 60.0
 RETENTION = "3650d"  # kept as long as the run directory: it is the evidence
 
 
-def scrape_config(loadgen: str | None, server: str | None) -> dict:
-    """Jobs the analyzer reads: `loadgen` (Locust master) and `server`, scraped every second."""
+def scrape_config(loadgen: str | None, server: str | None, server_path: str | None = None) -> dict:
+    """Jobs the analyzer reads: `loadgen` (Locust master) and `server` (at its mapping's metrics
+    path; none for a target without server metrics), scraped every second."""
     jobs = []
-    for job, target in ((LOADGEN_JOB, loadgen), (SERVER_JOB, server)):
+    for job, target, path in ((LOADGEN_JOB, loadgen, None), (SERVER_JOB, server, server_path)):
         if target:
             jobs.append({"job_name": job, "scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
+                         **({"metrics_path": path} if path and path != "/metrics" else {}),
                          "static_configs": [{"targets": [target]}]})
     return {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL}, "scrape_configs": jobs}
 
@@ -40,7 +42,8 @@ def prometheus_binary() -> str:
 
 
 def start_prometheus(
-    config_dir: Path, loadgen: str | None = None, server: str | None = None, data_dir: Path | None = None
+    config_dir: Path, loadgen: str | None = None, server: str | None = None, data_dir: Path | None = None,
+    server_path: str | None = None,
 ) -> tuple[ManagedProcess, str]:
     """Start Prometheus scraping the given host:port targets (none: only serve kept data).
 
@@ -50,7 +53,7 @@ def start_prometheus(
     config_dir.mkdir(parents=True, exist_ok=True)
     data_dir = data_dir or config_dir / "data"
     config = config_dir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(scrape_config(loadgen, server), sort_keys=False))
+    config.write_text(yaml.safe_dump(scrape_config(loadgen, server, server_path), sort_keys=False))
     port = free_port()
     url = f"http://{LOOPBACK}:{port}"
     process = ManagedProcess(

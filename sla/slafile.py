@@ -13,7 +13,8 @@
         at_rate: 120/s                   # judged only if the generator delivered this arrival rate
     generator: {max_lag_p99: 50ms, min_achieved: 95%}   # when the load counts as delivered
     cold_start:
-      time_to_ready: 30s                 # server process start to /readyz ready
+      time_to_ready: 30s                 # server process start to ready (the server's ready timestamp where
+                                         # its metrics have one, else the gate's readiness probe: source loadgen)
       first_request: 3s                  # first request after start ({max: .., source: server})
 """
 
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reference_server.pipeline import STAGES
+from sla.targets import TargetApi
+from sla.targets.metrics import REFERENCE
 from sla.units import parse_duration, parse_percent, parse_rate
 from sla.validation import Reader, load_yaml, positive, text
 
@@ -122,7 +124,7 @@ def _limit(reader: Reader, doc: dict, path: str, key: str, convert, bound: str, 
     return None if limit is None else (limit, source)
 
 
-def _phase_objectives(reader: Reader, phase: str, doc: Any) -> list[Objective]:
+def _phase_objectives(reader: Reader, phase: str, doc: Any, stage_names: tuple[str, ...]) -> list[Objective]:
     path = f"phases.{phase}"
     doc = reader.mapping(doc, path, PHASE_KEYS)
     out: list[Objective] = []
@@ -140,9 +142,9 @@ def _phase_objectives(reader: Reader, phase: str, doc: Any) -> list[Objective]:
         got = _limit(reader, doc, path, "error_rate", _fraction, "max", "a percentage such as 0.1%")
         if got:
             out.append(Objective(f"{phase}.error_rate", "error_rate", phase, got[1], got[0]))
-    stages = reader.mapping(doc.get("stages") or {}, f"{path}.stages", {s: "server stage" for s in STAGES})
+    stages = reader.mapping(doc.get("stages") or {}, f"{path}.stages", {s: "server stage" for s in stage_names})
     for stage, per in stages.items():
-        if stage not in STAGES:
+        if stage not in stage_names:
             continue
         per = reader.mapping(per, f"{path}.stages.{stage}", _AnyPercentile())
         for key in per:
@@ -190,9 +192,33 @@ def _fraction(value: Any) -> float:
     return fraction
 
 
-def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "") -> SlaSpec:
+def key_path(o: Objective) -> str:
+    """Where an objective is written in the SLA file, e.g. phases.steady.latency.p99."""
+    if o.phase is None:
+        return o.id
+    rest = o.id[len(o.phase) + 1:]
+    return f"phases.{o.phase}.{'stages.' + rest[len('stage.'):] if rest.startswith('stage.') else rest}"
+
+
+def _check_server_sources(reader: Reader, objectives: list[Objective], api: TargetApi | type[TargetApi]) -> None:
+    """Objectives read from server metrics need a target whose metrics mapping supports them."""
+    mapping = api.server_metrics()
+    for o in objectives:
+        if o.source != "server":
+            continue
+        if mapping is None:
+            reader.problem(key_path(o), f"source: server needs server metrics, and the {api.name} target API has none "
+                           "(no metrics mapping); judge it from the load generator (source: loadgen)"
+                           + ("" if o.kind == "stage_latency" else ", the default"))
+        elif (why := mapping.supports(o.kind, o.stage)) is not None:
+            reader.problem(key_path(o), f"source: server: {why}")
+
+
+def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
+             api: TargetApi | type[TargetApi] | None = None) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
-    phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much."""
+    phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much.
+    With the target's `api`, objectives read from server metrics must be ones its mapping supports."""
     rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
     doc = load_yaml(path, "SLA")
@@ -205,12 +231,14 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
         reader.problem("phases", "expected a mapping of phase name to its objectives")
         phases_doc = {}
     known = list(rates) if rates is not None else None
+    mapping = api.server_metrics() if api is not None else REFERENCE
+    stage_names = (mapping or REFERENCE).stages  # without server metrics, stage objectives are refused below
     at_rate: dict[str, float] = {}
     for phase, per in phases_doc.items():
         if known is not None and phase not in known:
             reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
             continue
-        objectives += _phase_objectives(reader, str(phase), per)
+        objectives += _phase_objectives(reader, str(phase), per, stage_names)
         if isinstance(per, dict) and "at_rate" in per:
             rate = reader.get(per, f"phases.{phase}", "at_rate", positive(parse_rate), "a positive rate such as 120/s")
             asked = rates.get(phase) if rates is not None else None
@@ -228,8 +256,13 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
         if key in cold:
             got = _limit(reader, cold, "cold_start", key, positive(parse_duration), "max", "a positive duration such as 3s")
             if got:
-                source = "server" if key == "time_to_ready" else got[1]
+                source = got[1]
+                if key == "time_to_ready" and not (isinstance(cold[key], dict) and "source" in cold[key]):
+                    # default: the server's own ready timestamp where it has one, else the gate's readiness probe
+                    source = "server" if mapping is not None and mapping.supports(key) is None else "loadgen"
                 objectives.append(Objective(f"cold_start.{key}", key, None, source, got[0]))
+    if api is not None:
+        _check_server_sources(reader, objectives, api)
     if not objectives and not reader.problems:
         reader.problem("", "no objectives: add phases.<phase>.latency/throughput/error_rate/stages or cold_start")
     reader.raise_if_any()

@@ -23,9 +23,11 @@ from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest
 from sla.slafile import Objective, SlaSpec
+from sla.targets import metrics_for
 
 SCRAPE_INTERVAL_S = 1.0
 MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
+READY_PROBE = "(not PromQL) run.json: server.ready - server.start, from the gate's readiness probe"
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # Stability (after Triton perf_analyzer's rule): the last STABLE_WINDOWS windows agree within
 # STABLE_SPREAD on throughput (per window) and on P99 (of the measurement so far: a P99 of one
@@ -98,6 +100,7 @@ class Analyzer:
         self.baseline = baseline
         self.hdr = hdr or {}
         self.sla: SlaSpec | None = None
+        self.metrics = metrics_for(manifest.target_api)  # None: the target has no server metrics
 
     def window(self, phase: str) -> PhaseWindow | None:
         return next((w for w in self.manifest.phases if w.name == phase), None)
@@ -126,7 +129,9 @@ class Analyzer:
         return lost + self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
 
     def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        return self._validity(promql.SERVER_JOB, w.start, w.end, "ocr_request_duration_seconds_count")
+        if self.metrics is None:
+            return (f"the {self.manifest.target_api} target has no server metrics",)
+        return self._validity(promql.SERVER_JOB, w.start, w.end, f"{self.metrics.request_histogram}_count")
 
     def delivery(self, w: PhaseWindow) -> dict[str, float | None]:
         """What the load generator was asked and what it sent, for an arrival_rate phase."""
@@ -189,13 +194,15 @@ class Analyzer:
         delivery = self._generator_validity(w)
         if o.source == "server":
             validity = self._server_validity(w)
+            if self.metrics is None:
+                return Measurement("", window, validity=validity)
             if o.kind in ("latency", "stage_latency", "baseline_latency"):
-                q = promql.server_buckets(w.start, w.end, o.stage)
+                q = promql.server_buckets(self.metrics, w.start, w.end, o.stage)
                 return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline, delivery=delivery)
-            q = promql.server_codes(w.start, w.end)
-            codes = self.reader.vector(q, "code")
+            q = promql.server_codes(self.metrics, w.start, w.end)
+            codes = self.reader.vector(q, self.metrics.status_label)
             total = sum(codes.values()) if codes else None
-            ok = codes.get("200", 0.0) if codes else None
+            ok = sum(codes.get(v, 0.0) for v in self.metrics.success_values) if codes else None
             if o.kind in ("throughput", "baseline_throughput"):
                 return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
             return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity, delivery=delivery)
@@ -219,13 +226,23 @@ class Analyzer:
         return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity, delivery=delivery)
 
     def _cold_start(self, o: Objective) -> Measurement:
+        if o.source == "server":
+            why = self.metrics.supports(o.kind) if self.metrics else f"the {self.manifest.target_api} target has no server metrics"
+            if why:
+                return Measurement("", None, validity=(why,))
+            q = promql.time_to_ready(self.metrics, self.final) if o.kind == "time_to_ready" else promql.gauge(self.metrics.first_request_gauge, self.final)
+            return Measurement(q, None, value=self.reader.scalar(q))
         if o.kind == "time_to_ready":
-            q = promql.time_to_ready(self.final)
-        elif o.source == "server":
-            q = promql.gauge("ocr_first_request_duration_seconds", self.final)
-        else:
-            q = promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)
+            return Measurement(READY_PROBE, None, value=self.probed_time_to_ready())
+        q = promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)
         return Measurement(q, None, value=self.reader.scalar(q))
+
+    def probed_time_to_ready(self) -> float | None:
+        """Process start to the first ready answer of the gate's readiness probe (run.json)."""
+        server = self.manifest.server
+        if not server.get("ready") or not server.get("start"):
+            return None
+        return float(server["ready"]) - float(server["start"])
 
     def _baseline_value(self, o: Objective) -> float | None:
         if not o.kind.startswith("baseline_") or self.baseline is None:
@@ -278,8 +295,9 @@ class Analyzer:
         return out
 
     def cold_start_summary(self) -> dict[str, float | None]:
+        server_ready = self.metrics is not None and self.metrics.supports("time_to_ready") is None
         return {
-            "time_to_ready": self.reader.scalar(promql.time_to_ready(self.final)),
+            "time_to_ready": self.reader.scalar(promql.time_to_ready(self.metrics, self.final)) if server_ready else self.probed_time_to_ready(),
             "first_request": self.reader.scalar(promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)),
         }
 

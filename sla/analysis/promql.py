@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from sla.targets.metrics import ServerMetrics
+
 LOADGEN_JOB = "loadgen"
 SERVER_JOB = "server"
 
@@ -62,14 +64,14 @@ def server_delta(metric: str, by: str, start: float, end: float, **labels: str) 
     return f"sum by ({by}) ({metric}{sel} {_at(end)}) - sum by ({by}) ({metric}{sel} {_at(start)})"
 
 
-def server_buckets(start: float, end: float, stage: str | None = None) -> str:
+def server_buckets(m: ServerMetrics, start: float, end: float, stage: str | None = None) -> str:
     if stage is None:
-        return server_delta("ocr_request_duration_seconds_bucket", "le", start, end)
-    return server_delta("ocr_stage_duration_seconds_bucket", "le", start, end, stage=stage)
+        return server_delta(f"{m.request_histogram}_bucket", "le", start, end)
+    return server_delta(f"{m.stage_histogram}_bucket", "le", start, end, **{m.stage_label: stage})
 
 
-def server_codes(start: float, end: float) -> str:
-    return server_delta("ocr_requests_total", "code", start, end)
+def server_codes(m: ServerMetrics, start: float, end: float) -> str:
+    return server_delta(m.requests_counter, m.status_label, start, end)
 
 
 def gauge(metric: str, at: float, job: str | None = None) -> str:
@@ -77,8 +79,8 @@ def gauge(metric: str, at: float, job: str | None = None) -> str:
     return f"max({metric}{sel} {_at(at)})"
 
 
-def time_to_ready(at: float) -> str:
-    return f"{gauge('ocr_ready_timestamp_seconds', at)} - {gauge('process_start_time_seconds', at, SERVER_JOB)}"
+def time_to_ready(m: ServerMetrics, at: float) -> str:
+    return f"{gauge(m.ready_timestamp, at)} - {gauge(m.process_start, at, SERVER_JOB)}"
 
 
 def scrape_samples(job: str, start: float, end: float) -> str:

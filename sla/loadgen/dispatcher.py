@@ -18,16 +18,39 @@ import time
 from typing import Any
 
 import gevent
+from gevent.local import local
 from gevent.lock import Semaphore
 from gevent.pool import Pool
 from locust.contrib.fasthttp import FastHttpSession
 
-from sla.loadgen.user import post_payload
+from sla.errors import SlaError
+from sla.loadgen.user import SlaUser
 from sla.scenario.arrivals import offsets
 from sla.scenario.phases import ArrivalRatePhase
 
 
 log = logging.getLogger("sla.loadgen")
+
+
+class ArrivalContext:
+    """The `user` of the dispatcher's FastHttpSession: Locust merges `user.context()` into every
+    request's context, so each request carries the phase and lag of its own arrival (greenlet-local),
+    whatever the locustfile's `send` passes."""
+
+    def __init__(self) -> None:
+        self.local = local()
+
+    def context(self) -> dict[str, Any]:
+        return getattr(self.local, "context", {})
+
+
+def sender_class(environment: Any) -> type[SlaUser]:
+    """The locustfile's user class whose `send` the dispatcher calls."""
+    for cls in environment.user_classes:
+        if issubclass(cls, SlaUser):
+            return cls
+    raise SlaError("arrival_rate phases need a user class derived from sla.loadgen.user.SlaUser in the locustfile "
+                   "(its send(client, payload) makes each request)")
 
 
 class Dispatcher:
@@ -52,10 +75,12 @@ class Dispatcher:
     def _run(self, phase: ArrivalRatePhase, start: float, worker: int, workers: int) -> None:
         state = self.environment.sla
         timeout = state.scenario.timeout
+        tag = ArrivalContext()
         session = FastHttpSession(
-            self.environment.host, self.environment.events.request, None, concurrency=phase.connections,
+            self.environment.host, self.environment.events.request, tag, concurrency=phase.connections,
             network_timeout=timeout, connection_timeout=timeout,
         )
+        sender = sender_class(self.environment)(self.environment)
         connections = Semaphore(phase.connections)
         rng = random.Random(f"{phase.seed}-{worker}")
         pool = Pool(phase.max_in_flight)
@@ -69,10 +94,12 @@ class Dispatcher:
                 continue
             state.arrivals.inc((phase.name, "sent"))
             state.lag.observe((phase.name,), max(0.0, time.time() - intended))
-            pool.spawn(self._send, session, connections, rng, phase.name, intended)
+            payload = rng.choices(state.corpus, weights=state.weights)[0]
+            pool.spawn(self._send, sender, session, tag, connections, payload, phase.name, intended)
         pool.join()
 
-    def _send(self, session: FastHttpSession, connections: Semaphore, rng: random.Random, phase: str, intended: float) -> None:
+    def _send(self, sender: SlaUser, session: FastHttpSession, tag: ArrivalContext, connections: Semaphore,
+              payload: Any, phase: str, intended: float) -> None:
         with connections:
-            waited = max(0.0, time.time() - intended)  # scheduling lag + the wait for a connection
-            post_payload(session, self.environment.sla, rng, {"phase": phase, "lag": waited})
+            tag.local.context = {"phase": phase, "lag": max(0.0, time.time() - intended)}  # lag + the wait for a connection
+            sender.send(session, payload)

@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import time
+from itertools import count
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,9 @@ from sla.errors import SlaError
 from sla.loadgen.dispatcher import Dispatcher
 from sla.loadgen.histograms import CounterSet, HdrSet, HistogramSet
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, new_run_id
-from sla.payloads import Payload, load_corpus
+from sla.payloads import Payload
 from sla.scenario import Scenario, format_plan, load_scenario
-from sla.targets import check_loopback
+from sla.targets import check_host
 
 log = logging.getLogger("sla.loadgen")
 
@@ -75,13 +76,13 @@ class LoadgenState:
     raw: list[tuple[str, str, str, str, float]] | None = None  # every observation, with --keep-raw
 
     def load_corpus(self) -> None:
+        """The payloads, read once per load-generator process."""
         if self.corpus:
             return
-        classes = load_corpus(list(self.scenario.mix), self.scenario.variants, PAYLOAD_CACHE)
-        for name, items in classes.items():
-            for payload in items:
-                self.corpus.append(payload)
-                self.weights.append(self.scenario.mix[name] / len(items))
+        try:
+            self.corpus, self.weights = self.scenario.payloads.load(PAYLOAD_CACHE)
+        except OSError as exc:
+            raise SlaError(f"{self.scenario.path}: cannot read payload file {exc.filename}: {exc.strerror or exc}") from None
 
     def enter_phase(self, index: int, now: float, workers: int = 1) -> None:
         """Close the open window (if any) and open the window of phase `index`, as executed."""
@@ -123,6 +124,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--extra-buckets", default="", include_in_web_ui=False, help="extra histogram boundaries in seconds, comma-separated (SLA thresholds)")
     group.add_argument("--wait-scrapes", type=int, default=0, include_in_web_ui=False, help="before the first phase, wait until the metrics endpoint has been scraped this many times")
     group.add_argument("--keep-raw", action="store_true", include_in_web_ui=False, help="also write every response time (phase, name, outcome, seconds) to raw_latencies-<pid>.tsv in the run directory, for accuracy checks")
+    group.add_argument("--allow-remote", action="store_true", include_in_web_ui=False, help="allow a target that is not a loopback address (your explicit consent to load another host)")
     group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")
 
 
@@ -137,7 +139,7 @@ def make_state(options: Any) -> LoadgenState:
     run_dir = Path(options.run_dir) if options.run_dir else Path("runs") / run_id
     state = LoadgenState(scenario, run_id, run_dir, HistogramSet(buckets), HistogramSet(buckets))
     for phase in scenario.phases:  # every label combination exists at 0 from the start
-        for name in scenario.mix:
+        for name in scenario.payloads.names():
             for outcome in OUTCOMES:
                 for timing in TIMINGS:
                     state.hist.ensure((phase.name, name, outcome, timing))
@@ -210,6 +212,7 @@ def install(events: Any) -> None:
     def on_init(environment: Any, **_: Any) -> None:
         process["environment"] = environment
         environment.sla = None
+        environment.sla_user_seq = count(1)  # seeds of the users' payload choice
         runner = environment.runner
         if isinstance(runner, WorkerRunner):
             runner.register_message(PHASE_MESSAGE, on_phase_message)
@@ -222,14 +225,17 @@ def install(events: Any) -> None:
             return
         environment.sla = state
         if not isinstance(runner, MasterRunner):
-            prepare_sender(environment, state)
+            try:
+                prepare_sender(environment, state)
+            except SlaError as exc:
+                _fail(environment, str(exc))
         if options.plan:
             print(format_plan(state.scenario))
             sys.exit(0)
         if not environment.host:
             environment.host = state.scenario.target.host or DEFAULT_HOST
         try:
-            check_loopback(environment.host)
+            check_host(environment.host, options.allow_remote)
         except SlaError as exc:
             _fail(environment, str(exc))
         environment.sla_scrapes = 0
@@ -346,6 +352,7 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
         run_id=state.run_id,
         scenario={"path": str(state.scenario.path), "name": state.scenario.name, "sha256": state.scenario.sha256},
         target=environment.host,
+        target_api=state.scenario.target.api_name,
         phases=state.windows,
         started_at=state.started_at,
         ended_at=now,

@@ -12,12 +12,12 @@ import logging
 import time
 from typing import Any
 
-import requests
 from locust import LoadTestShape
 from locust.runners import MasterRunner
 
 from sla.errors import SlaError
 from sla.loadgen.plugin import EXIT_COULD_NOT_RUN, PHASE_MESSAGE, make_state, prepare_sender
+from sla.probe import probe
 
 log = logging.getLogger("sla.loadgen")
 TARGET_WAIT_S = 300.0
@@ -32,16 +32,9 @@ def _wait(condition, timeout_s: float) -> bool:
     return False
 
 
-def wait_for_target(host: str, endpoint: str, timeout_s: float = TARGET_WAIT_S) -> bool:
-    url = f"{host.rstrip('/')}/{endpoint}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(url, timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    return _wait(answers, timeout_s)
+def wait_for_target(host: str, path: str | None, timeout_s: float = TARGET_WAIT_S) -> bool:
+    """Until GET `path` answers 200 (or, with no path, the port accepts connections)."""
+    return _wait(lambda: probe(host, path), timeout_s)
 
 
 class ScenarioShape(LoadTestShape):
@@ -67,9 +60,10 @@ class ScenarioShape(LoadTestShape):
             log.error("the metrics endpoint (port %d) was not scraped %d times within %.0f s", options.metrics_port, options.wait_scrapes, TARGET_WAIT_S)
             environment.process_exit_code = EXIT_COULD_NOT_RUN
             return False
-        endpoint = environment.sla.scenario.target.start_when
-        if not wait_for_target(environment.host, endpoint):
-            log.error("target %s did not answer /%s within %.0f s", environment.host, endpoint, TARGET_WAIT_S)
+        target = environment.sla.scenario.target
+        path = target.probe_path(target.waits_until_ready)
+        if not wait_for_target(environment.host, path, target.ready_timeout):
+            log.error("target %s did not answer %s within %.0f s", environment.host, path or "(port closed)", target.ready_timeout)
             environment.process_exit_code = EXIT_COULD_NOT_RUN
             return False
         self.reset_time()

@@ -1,4 +1,10 @@
-"""The OCR user: posts payloads from the scenario's mix and fails what a client would not accept."""
+"""The harness's Locust user: sends payloads of the scenario's mix and fails what a client would not accept.
+
+`SlaUser.send(client, payload)` makes one request. By default the scenario's target API builds it
+and judges the answer (body-level errors included). A user's own locustfile overrides `send` for a
+service no API covers (README, "Gate your own service"); the arrival-rate dispatcher calls the same
+`send`, so both closed-model and arrival-rate phases use it.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +15,27 @@ from typing import Any
 from locust import FastHttpUser, task
 
 from sla.loadgen.checks import response_problem
+from sla.payloads import Payload
 
-_user_seq = iter(range(1, 1 << 62))
 
-
-def post_payload(client: Any, state: Any, rng: random.Random, context: dict[str, Any] | None = None) -> None:
-    """POST one payload of the scenario's mix with `client` (a FastHttpSession) and judge the answer."""
-    payload = rng.choices(state.corpus, weights=state.weights)[0]
+def send_with_api(client: Any, state: Any, payload: Payload) -> None:
+    """One request built by the scenario's target API with `client` (a FastHttpSession), judged by it."""
+    api = state.scenario.target.api
+    req = api.request(payload)
     started = time.perf_counter()
-    with client.post(
-        "/v1/ocr", data=payload.data, headers={"Content-Type": payload.content_type},
-        name=payload.name, catch_response=True, context=context or {},
-    ) as resp:
-        problem = response_problem(
-            resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
-            getattr(resp, "error", None),
-        )
+    with client.request(req.method, req.path, data=req.body, headers=req.headers, name=payload.name, catch_response=True) as resp:
+        problem = response_problem(api, resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
+                                   getattr(resp, "error", None))
         if problem:
             resp.failure(problem)
         else:
             resp.success()
 
 
-class OcrUser(FastHttpUser):
-    """Closed-model user of `users` phases: one request at a time, `think_time` between them.
-    (`arrival_rate` phases are sent by the dispatcher in sla.loadgen.dispatcher, not by users.)"""
+class SlaUser(FastHttpUser):
+    """Base of the harness's users. Closed model in `users` phases: one request at a time,
+    `think_time` between them. (`arrival_rate` phases are sent by the dispatcher, which calls
+    `send` of the locustfile's user class with its own session.)"""
 
     abstract = True
 
@@ -41,12 +43,26 @@ class OcrUser(FastHttpUser):
         state = environment.sla
         self.network_timeout = self.connection_timeout = state.scenario.timeout
         super().__init__(environment)
-        self._sla = state  # not _state: Locust's User uses that name
-        self._rng = random.Random(next(_user_seq))
+        self.sla = state
+        self.rng = random.Random(next(environment.sla_user_seq))
 
     def wait_time(self) -> float:
-        return self._sla.scenario.think_time
+        return self.sla.scenario.think_time
+
+    def next_payload(self) -> Payload:
+        """A payload drawn from the scenario's mix (by weight)."""
+        return self.rng.choices(self.sla.corpus, weights=self.sla.weights)[0]
+
+    def send(self, client: Any, payload: Payload) -> None:
+        """One request; override for your own API (use `catch_response=True` and `name=payload.name`)."""
+        send_with_api(client, self.sla, payload)
 
     @task
-    def ocr(self) -> None:
-        post_payload(self.client, self._sla, self._rng)
+    def request_payload(self) -> None:
+        self.send(self.client, self.next_payload())
+
+
+class OcrUser(SlaUser):
+    """The target API's request for each payload (the reference server, PaddleX, ...)."""
+
+    abstract = True

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from reference_server.config import ServerConfig
-from sla.payloads import parse_class
+from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
+from sla.targets import API_REGISTRY, DEFAULT_API, TargetApi
+from sla.targets.reference import ReferenceApi
 from sla.scenario.phases import PHASE_KINDS, Phase
 from sla.units import parse_duration
 from sla.validation import Reader, integer, load_yaml, non_negative, one_of, positive, text
 
-START_WHEN = ("readyz", "healthz")
+START_WHEN = ("ready", "alive", "readyz", "healthz")  # readyz/healthz: the reference server's names of ready/alive
 TOP_KEYS = {
     "name": "scenario name",
     "description": "what the scenario does",
@@ -23,22 +25,61 @@ TOP_KEYS = {
     "phases": "the list of phases",
 }
 TARGET_KEYS = {
+    "api": f"the target's API: {', '.join(API_REGISTRY)} (default {DEFAULT_API})",
+    "options": "options of the target's API (see its module in sla/targets/)",
     "host": "base URL of a running server, e.g. http://127.0.0.1:8866",
-    "start_when": f"when the first request may go: {' or '.join(START_WHEN)}",
+    "start_when": "when the first request may go: ready (the readiness endpoint answers 200; default) or alive",
     "fresh": "start a fresh server for this run (cold start), true/false",
     "server": "settings of the reference server when the harness starts it",
+    "command": "start the service under test for the run: an argv list, {port} {host} {run_dir} substituted",
+    "env": "environment variables for command (values substituted like command)",
+    "cwd": "working directory of command, relative to the scenario file (default: the scenario's folder)",
+    "ready_path": "readiness endpoint, overriding the API's (GET answers 200 once the service can serve)",
+    "ready_timeout": "how long the service may take to get ready, e.g. 2m (default 5m)",
 }
-PAYLOAD_KEYS = {"mix": "payload class -> weight", "variants": "distinct images per class"}
+PAYLOAD_KEYS = {
+    "mix": "synthetic payload class -> weight",
+    "variants": "distinct images per synthetic class",
+    "files": "your files: a glob relative to the scenario file, e.g. images/*.png",
+    "manifest": "your files: a JSON-lines manifest relative to the scenario file",
+}
+PAYLOAD_SOURCES = ("mix", "files", "manifest")
 REQUEST_KEYS = {"timeout": "a request slower than this fails, e.g. 10s", "think_time": "pause between a user's requests"}
 SERVER_KEYS = {name: "reference server option" for name in ServerConfig.__dataclass_fields__ if name not in ("host", "port")}
+DEFAULT_READY_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
 class Target:
     host: str | None = None
-    start_when: str = "readyz"
+    start_when: str = "ready"
     fresh: bool = False
     server: dict[str, Any] = field(default_factory=dict)
+    api: TargetApi = field(default_factory=ReferenceApi)
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    ready_path: str | None = None  # overrides the API's
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+
+    @property
+    def api_name(self) -> str:
+        return self.api.name
+
+    @property
+    def waits_until_ready(self) -> bool:
+        return self.start_when in ("ready", "readyz")
+
+    def probe_path(self, ready: bool = True) -> str | None:
+        """GET path that answers 200 when the target is ready (or alive); None: the port accepts connections."""
+        if self.ready_path is not None and (ready or self.api.alive_path is None):
+            return self.ready_path
+        return self.api.probe_path(ready)
+
+    @property
+    def started_by_gate(self) -> str:
+        """What the gate starts when no --host is given: a command, or the reference server."""
+        return "command" if self.command else "reference server"
 
 
 @dataclass(frozen=True)
@@ -48,8 +89,7 @@ class Scenario:
     name: str
     description: str
     target: Target
-    mix: dict[str, float]
-    variants: int
+    payloads: PayloadMix
     timeout: float
     think_time: float
     phases: tuple[Phase, ...]
@@ -57,6 +97,10 @@ class Scenario:
     @property
     def duration(self) -> float:
         return sum(p.duration for p in self.phases)
+
+    @property
+    def mix(self) -> dict[str, float]:
+        return self.payloads.mix
 
     def phase(self, name: str) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -86,28 +130,78 @@ def server_value(key: str):
     return convert
 
 
-def _target(reader: Reader, doc: Any) -> Target:
+def _argv(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"got {value!r}, not a non-empty list of arguments")
+    return tuple(str(v) for v in value)
+
+
+def _env(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float)) and not isinstance(v, bool) for k, v in value.items()):
+        raise ValueError(f"got {value!r}, not a mapping of variable name to value")
+    return {k: str(v) for k, v in value.items()}
+
+
+def _url_path(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"got {value!r}, not a path starting with /")
+    return value
+
+
+def _api(reader: Reader, doc: dict[str, Any]) -> TargetApi:
+    name = doc.get("api", DEFAULT_API)
+    cls = API_REGISTRY.get(name) if isinstance(name, str) else None
+    options = doc.get("options") or {}
+    if cls is None:
+        reader.problem("target.api", f"{name!r} is not a target API; accepted: {', '.join(API_REGISTRY)}")
+        return ReferenceApi()
+    options = reader.mapping(options, "target.options", cls.options or {"(none)": f"the {name} API takes no options"})
+    return cls.parse(reader, {k: v for k, v in options.items() if k in cls.options}, "target.options")
+
+
+def _target(reader: Reader, doc: Any, base: Path) -> Target:
     doc = reader.mapping(doc, "target", TARGET_KEYS)
+    api = _api(reader, doc)
     host = reader.get(doc, "target", "host", text, "a base URL such as http://127.0.0.1:8866", None)
-    start_when = reader.get(doc, "target", "start_when", one_of(START_WHEN), " or ".join(START_WHEN), "readyz")
+    start_when = reader.get(doc, "target", "start_when", one_of(START_WHEN), "ready or alive", "ready")
     fresh = reader.get(doc, "target", "fresh", _boolean, "true or false", False)
+    command = reader.get(doc, "target", "command", _argv, "an argv list such as [my-server, --port, \"{port}\"]", ())
+    env = reader.get(doc, "target", "env", _env, "a mapping of variable name to value", {})
+    cwd = reader.get(doc, "target", "cwd", text, "a directory, relative to the scenario file", None)
+    ready_path = reader.get(doc, "target", "ready_path", _url_path, "a path such as /health", None)
+    ready_timeout = reader.get(doc, "target", "ready_timeout", positive(parse_duration), "a duration such as 2m", DEFAULT_READY_TIMEOUT)
+    if (env or cwd) and not command:
+        reader.problem("target.env" if env else "target.cwd", "applies to target.command, which is not set")
     server_doc = reader.mapping(doc.get("server") or {}, "target.server", SERVER_KEYS)
+    if server_doc and (command or api.name != ReferenceApi.name):
+        reader.problem("target.server", "options of the reference server, which the gate starts only for api reference "
+                       "without a command; set your service's options in target.command")
+        server_doc = {}
     server = {}
     for key in server_doc:
         if key in SERVER_KEYS:
             value = reader.get(server_doc, "target.server", key, server_value(key), f"a value like the server's --{key.replace('_', '-')}")
             if value is not None:
                 server[key] = value
-    return Target(host, start_when or "readyz", bool(fresh), server)
+    return Target(host, start_when or "ready", bool(fresh), server, api, command or (), env or {},
+                  (base / cwd) if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT)
 
 
-def _mix(reader: Reader, doc: Any) -> tuple[dict[str, float], int]:
-    doc = reader.mapping(doc if doc is not None else {"mix": None}, "payloads", PAYLOAD_KEYS)
-    mix_doc = doc.get("mix")
+def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMix:
+    doc = reader.mapping(doc if doc is not None else {}, "payloads", PAYLOAD_KEYS)
+    given = [k for k in PAYLOAD_SOURCES if doc.get(k) is not None]
+    if not given:
+        reader.problem("payloads.mix", "missing; expected a mapping of synthetic payload class to weight, e.g. "
+                       "{medium-plain-png: 3, small-noisy-jpeg: 1}, or your own files: payloads.files (a glob) or payloads.manifest")
+    elif len(given) > 1:
+        reader.problem("payloads", f"{' and '.join(given)} together; give one of mix (synthetic classes), files (a glob) or manifest")
     mix: dict[str, float] = {}
-    if not isinstance(mix_doc, dict) or not mix_doc:
-        reader.problem("payloads.mix", "missing; expected a mapping of payload class to weight, e.g. {medium-plain-png: 3, small-noisy-jpeg: 1}")
-    else:
+    files: list = []
+    if doc.get("mix") is not None:
+        mix_doc = doc["mix"]
+        if not isinstance(mix_doc, dict) or not mix_doc:
+            reader.problem("payloads.mix", "expected a mapping of payload class to weight, e.g. {medium-plain-png: 3, small-noisy-jpeg: 1}")
+            mix_doc = {}
         for name, weight in mix_doc.items():
             try:
                 parse_class(str(name))
@@ -117,8 +211,15 @@ def _mix(reader: Reader, doc: Any) -> tuple[dict[str, float], int]:
             value = reader.get(mix_doc, "payloads.mix", name, positive(float), "a positive weight")
             if value is not None:
                 mix[str(name)] = value
+    for key, load in (("files", from_glob), ("manifest", from_manifest)):
+        where = reader.get(doc, "payloads", key, text, "a path relative to the scenario file", None)
+        if where is not None:
+            found, problems = load(where, base, api.needs_image)
+            files += found
+            for problem in problems:
+                reader.problem(f"payloads.{key}", problem)
     variants = reader.get(doc, "payloads", "variants", positive(integer), "a whole number of images per class, 1 or more", 4)
-    return mix, variants or 4
+    return PayloadMix(mix, variants or 4, tuple(files))
 
 
 def _phases(reader: Reader, doc: Any) -> list[Phase]:
@@ -158,8 +259,9 @@ def load_scenario(path: Path | str) -> Scenario:
     doc = reader.mapping(doc, "", TOP_KEYS)
     name = reader.get(doc, "", "name", text, "a scenario name")
     description = reader.get(doc, "", "description", str, "a description", "")
-    target = _target(reader, doc.get("target") or {})
-    mix, variants = _mix(reader, doc.get("payloads"))
+    base = path.resolve().parent
+    target = _target(reader, doc.get("target") or {}, base)
+    payloads = _payloads(reader, doc.get("payloads"), base, target.api)
     request = reader.mapping(doc.get("request") or {}, "request", REQUEST_KEYS)
     timeout = reader.get(request, "request", "timeout", positive(parse_duration), "a positive duration such as 10s", 30.0)
     think = reader.get(request, "request", "think_time", non_negative(parse_duration), "a duration such as 0s or 500ms", 0.0)
@@ -171,8 +273,7 @@ def load_scenario(path: Path | str) -> Scenario:
         name=name,
         description=description,
         target=target,
-        mix=mix,
-        variants=variants,
+        payloads=payloads,
         timeout=timeout,
         think_time=think,
         phases=tuple(phases),

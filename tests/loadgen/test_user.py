@@ -3,6 +3,7 @@ import json
 import pytest
 
 from sla.loadgen.checks import response_problem
+from sla.targets.reference import ReferenceApi
 
 GOOD = json.dumps({"lines": [], "timing_ms": {"total": 1.0}}).encode()
 
@@ -18,8 +19,8 @@ GOOD = json.dumps({"lines": [], "timing_ms": {"total": 1.0}}).encode()
     ],
 )
 def test_failures_say_why(status, body, elapsed, error, fragment):
-    assert fragment in response_problem(status, body, elapsed, 10.0, error)
+    assert fragment in response_problem(ReferenceApi(), status, body, elapsed, 10.0, error)
 
 
 def test_a_documented_answer_in_time_is_a_success():
-    assert response_problem(200, GOOD, 0.2, 10.0) is None
+    assert response_problem(ReferenceApi(), 200, GOOD, 0.2, 10.0) is None

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from sla.payloads.model import Payload
 
 SIZES: dict[str, tuple[int, int, int]] = {  # width, height, font size
     "small": (480, 320, 22),
@@ -29,13 +30,6 @@ WORDS = (
     "price unit shipping address street city code phone email receipt balance credit debit ref "
     "serial model batch lot weight volume page of the and for with from to paid"
 ).split()
-
-
-@dataclass(frozen=True)
-class Payload:
-    name: str  # the class name, used as the request name
-    content_type: str
-    data: bytes
 
 
 def class_name(size: str, background: str, encoding: str) -> str:

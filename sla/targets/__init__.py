@@ -1,0 +1,18 @@
+"""Target APIs (one module per serving stack, registered by name), server metrics mappings, and
+where load may go. See sla/targets/base.py for what an API provides."""
+
+from sla.targets import http, paddle_serving, paddlehub, paddlex, reference  # noqa: F401  (they register)
+from sla.targets.base import API_REGISTRY, ApiRequest, TargetApi
+from sla.targets.hosts import check_host, host_decision, is_loopback
+from sla.targets.metrics import MAPPINGS, ServerMetrics
+
+DEFAULT_API = "reference"
+
+
+def metrics_for(api_name: str) -> ServerMetrics | None:
+    """The server metrics mapping of a target API by name (None: the stack exposes none)."""
+    cls = API_REGISTRY.get(api_name)
+    return MAPPINGS.get(cls.metrics) if cls is not None and cls.metrics else None
+
+
+__all__ = ["API_REGISTRY", "ApiRequest", "DEFAULT_API", "MAPPINGS", "ServerMetrics", "TargetApi", "check_host", "host_decision", "is_loopback", "metrics_for"]

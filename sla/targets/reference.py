@@ -1,0 +1,55 @@
+"""The reference OCR server of this repo (reference_server/): `POST /v1/ocr`.
+
+Request: the image itself (`Content-Type: image/png|jpeg`), or with `encoding: base64` the JSON
+`{"image": "<base64>"}`. Success: HTTP 200 with `{"lines": [...], "timing_ms": {...}}`.
+Readiness: `/readyz` (503 until models are loaded and warmed up); alive: `/healthz`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sla.payloads import Payload
+from sla.targets.base import ApiRequest, TargetApi, http_problem, json_object, json_request, register
+from sla.validation import Reader, one_of
+
+PATH = "/v1/ocr"
+ENCODINGS = ("raw", "base64")
+
+
+@register
+class ReferenceApi(TargetApi):
+    name = "reference"
+    description = "this repo's reference OCR server: POST /v1/ocr"
+    options = {"encoding": f"how the image is sent: {' or '.join(ENCODINGS)} (JSON {{\"image\": ...}}); default raw"}
+    ready_path = "/readyz"
+    alive_path = "/healthz"
+    metrics = "reference"
+
+    def __init__(self, encoding: str = "raw") -> None:
+        self.encoding = encoding
+
+    @classmethod
+    def parse(cls, reader: Reader, doc: dict[str, Any], path: str) -> "ReferenceApi":
+        return cls(reader.get(doc, path, "encoding", one_of(ENCODINGS), " or ".join(ENCODINGS), "raw") or "raw")
+
+    def request(self, payload: Payload) -> ApiRequest:
+        if self.encoding == "base64":
+            return json_request(PATH, {"image": base64.b64encode(payload.data).decode()})
+        return ApiRequest("POST", PATH, {"Content-Type": payload.content_type}, payload.data)
+
+    def problem(self, status: int, body: bytes) -> str | None:
+        if status != 200:
+            return http_problem(status, body)
+        doc, not_json = json_object(body)
+        if not_json:
+            return not_json
+        if not isinstance(doc, dict) or not isinstance(doc.get("lines"), list) or not isinstance(doc.get("timing_ms"), dict):
+            return "body is not the documented OCR answer (an object with lines and timing_ms)"
+        return None
+
+    def texts(self, body: bytes) -> list[str]:
+        doc, _ = json_object(body)
+        lines = doc.get("lines") if isinstance(doc, dict) else None
+        return [line["text"] for line in lines or [] if isinstance(line, dict) and isinstance(line.get("text"), str)]

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench
+.PHONY: setup system-packages run test bench paddlex
 setup: system-packages $(VENV)/.installed
 
 system-packages:
@@ -22,8 +22,20 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/sla run scenarios/smoke.yaml
 
-test: setup
+test: setup paddlex
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python benchmarks/bench_server.py
+
+# PaddleX serving as a test target (scenarios/paddlex.yaml): its own virtualenv (its OpenCV pin
+# clashes with ours), the project's models exported and laid out for PaddleX, all offline.
+PADDLEX_VENV := .venvs/paddlex
+paddlex: $(VENV)/.installed $(PADDLEX_VENV)/.installed
+	$(BIN)/python integrations/paddlex/prepare.py
+
+$(PADDLEX_VENV)/.installed: integrations/paddlex/requirements.txt
+	$(PYTHON) -m venv $(PADDLEX_VENV)
+	$(PADDLEX_VENV)/bin/pip install --quiet --upgrade pip
+	$(PADDLEX_VENV)/bin/pip install --quiet -r integrations/paddlex/requirements.txt
+	touch $@

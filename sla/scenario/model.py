@@ -79,7 +79,7 @@ class Target:
     @property
     def started_by_gate(self) -> str:
         """What the gate starts when no --host is given: a command, or the reference server."""
-        return "command" if self.command else "reference server"
+        return "service under test (target.command)" if self.command else "reference server"
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _target(reader: Reader, doc: Any, base: Path) -> Target:
             if value is not None:
                 server[key] = value
     return Target(host, start_when or "ready", bool(fresh), server, api, command or (), env or {},
-                  (base / cwd) if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT)
+                  (base / cwd).resolve() if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT)
 
 
 def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMix:

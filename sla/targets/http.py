@@ -32,7 +32,7 @@ from sla.targets.base import ApiRequest, TargetApi, check_path, json_object, pat
 from sla.validation import Reader, integer
 
 METHODS = ("POST", "PUT", "PATCH", "GET")
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 PLACEHOLDERS = ("image", "image_base64", "name", "content_type")
 RAW = "{{image}}"
 MISSING = object()

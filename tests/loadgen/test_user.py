@@ -12,6 +12,7 @@ GOOD = json.dumps({"lines": [], "timing_ms": {"total": 1.0}}).encode()
     ("status", "body", "elapsed", "error", "fragment"),
     [
         (503, b'{"error": "overloaded"}', 0.1, None, "HTTP 503: {\"error\": \"overloaded\"}"),
+        (413, b'{"error": "too large"}', 0.1, RuntimeError("code=413"), "HTTP 413: {\"error\": \"too large\"}"),
         (0, None, 0.1, ConnectionRefusedError("refused"), "no response: refused"),
         (200, b"<html>", 0.1, None, "body is not JSON"),
         (200, b'{"text": "x"}', 0.1, None, "not the documented OCR answer"),

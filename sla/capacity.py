@@ -90,6 +90,19 @@ def _sla_phase_doc(opts: CapacityOptions) -> tuple[dict[str, Any], dict[str, Any
     return doc, objectives
 
 
+def anchored(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The scenario document with its relative paths (payload files, the command's cwd) made absolute,
+    so that the step scenarios written elsewhere still find them."""
+    payloads, target = doc.get("payloads"), doc.get("target")
+    if isinstance(payloads, dict):
+        for key in ("files", "manifest"):
+            if isinstance(payloads.get(key), str):
+                payloads[key] = str(base / payloads[key])
+    if isinstance(target, dict) and target.get("command"):
+        target["cwd"] = str((base / target.get("cwd", ".")).resolve())
+    return doc
+
+
 def step_duration(rate: float, need: int) -> float:
     window = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / rate)
     return min(MAX_STEP_S, max(MIN_STEP_S, 1.25 * need / rate, STABLE_WINDOWS * window + window))
@@ -112,7 +125,7 @@ class CapacitySearch:
         self.opts = opts
         self.out = out
         scenario = load_scenario(opts.scenario)  # validates it
-        self.base = load_yaml(opts.scenario, "scenario")
+        self.base = anchored(load_yaml(opts.scenario, "scenario"), scenario.path.resolve().parent)
         self.base.pop("phases", None)
         self.base["name"] = f"{scenario.name}-capacity"
         sla_doc, objectives = _sla_phase_doc(opts)

@@ -81,6 +81,9 @@ def judged_phase(sla_phases: list[str], scenario_phases: list[str]) -> str:
 def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out_dir: Path,
                 prometheus: str | None = None, out: TextIO = sys.stdout) -> int:
     scenario = load_scenario(scenario_path)
+    if scenario.target.command or scenario.target.api_name != "reference":
+        raise SlaError(f"{scenario_path}: sla compare varies the reference server's options; this scenario's target is "
+                       f"{scenario.target.started_by_gate} with api {scenario.target.api_name}: write one scenario per configuration and compare their result.json")
     sla_file = sla_path or default_sla(scenario)
     sla = load_sla(sla_file, {p.name: p.asked_rate for p in scenario.phases}, scenario.name)
     grid = parse_vary(vary)

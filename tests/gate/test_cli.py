@@ -66,3 +66,38 @@ def test_progress_shows_rate_and_p99_over_the_last_interval(capsys):
     last = out.getvalue().splitlines()[-1]
     assert "phase steady" in last and "users   4" in last and "10.0 req/s" in last and "ok 30" in last and "failed 2" in last
     assert "P99   199ms" in last
+
+
+def test_capacity_steps_keep_finding_the_users_files_and_command_directory(tmp_path):
+    from sla.capacity import anchored
+
+    doc = anchored({"payloads": {"files": "img/*.png"}, "target": {"command": ["srv"], "cwd": ".."}}, tmp_path / "sc")
+    assert doc["payloads"]["files"] == str(tmp_path / "sc" / "img/*.png") and doc["target"]["cwd"] == str(tmp_path)
+
+
+def test_compare_refuses_a_target_whose_options_it_cannot_vary(tmp_path, capsys):
+    assert main(["compare", str(ROOT / "scenarios" / "paddlex.yaml"), "--vary", "threads=1,2", "--out", str(tmp_path)]) == 3
+    assert "sla compare varies the reference server's options" in capsys.readouterr().err
+
+
+def test_a_target_api_without_a_way_to_start_it_needs_a_command_or_a_host(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\ntarget: {api: paddlehub}\npayloads: {mix: {small-plain-png: 1}}\n"
+                    "phases: [{name: steady, kind: users, duration: 5s, users: 1}]\n")
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("phases: {steady: {error_rate: 1%}}\n")
+    assert main(["run", str(path), "--sla", str(sla), "--out", str(tmp_path)]) == 3
+    assert "give target.command" in capsys.readouterr().err
+
+
+def test_a_remote_target_host_in_the_scenario_is_refused_without_consent(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\ntarget: {host: 'http://203.0.113.7:8080'}\npayloads: {mix: {small-plain-png: 1}}\n"
+                    "phases: [{name: steady, kind: users, duration: 5s, users: 1}]\n")
+    assert main(["run", str(path), "--sla", str(ROOT / "sla" / "thresholds" / "lax.yaml"), "--out", str(tmp_path)]) == 3
+    assert "--allow-remote" in capsys.readouterr().err and not any(tmp_path.glob("*/run.json"))
+
+
+def test_a_missing_locustfile_is_named(tmp_path, capsys):
+    assert main(["run", "-f", str(tmp_path / "nope.py"), str(ROOT / "scenarios" / "smoke.yaml"), "--out", str(tmp_path)]) == 3
+    assert "nope.py: no such locustfile" in capsys.readouterr().err

@@ -48,6 +48,8 @@ def sender_class(environment: Any) -> type[SlaUser]:
     """The locustfile's user class whose `send` the dispatcher calls."""
     for cls in environment.user_classes:
         if issubclass(cls, SlaUser):
+            if cls.host is None:  # as Locust's runner does when it spawns users (none spawn in arrival-only runs)
+                cls.host = environment.host
             return cls
     raise SlaError("arrival_rate phases need a user class derived from sla.loadgen.user.SlaUser in the locustfile "
                    "(its send(client, payload) makes each request)")

@@ -49,6 +49,11 @@ class SlaUser(FastHttpUser):
     def wait_time(self) -> float:
         return self.sla.scenario.think_time
 
+    def context(self) -> dict[str, Any]:
+        """Locust merges this into each request's context when the request starts: a request counts
+        in the phase it was sent in, even when it completes after the next phase began."""
+        return {"phase": self.sla.phase}
+
     def next_payload(self) -> Payload:
         """A payload drawn from the scenario's mix (by weight)."""
         return self.rng.choices(self.sla.corpus, weights=self.sla.weights)[0]

@@ -11,6 +11,7 @@ import requests
 
 from sla.payloads import make_payload
 from sla.processes import free_port, reference_server, wait_http_ok
+from sla.targets.reference import ReferenceApi
 
 DEMO_CLASSES = ("small-plain-png", "medium-noisy-jpeg", "large-plain-png")
 READY_TIMEOUT_S = 300.0  # the first start exports the models
@@ -21,14 +22,16 @@ def run_demo(out: TextIO, preset: str = "base", log_dir: Path | None = None) -> 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = reference_server(port, log_dir / "server.log", {"preset": preset})
+    api = ReferenceApi()
     with server:
         print(f"starting the reference server (preset {preset}) on {base}; log: {server.log_path}", file=out)
-        ready_at = wait_http_ok(server, f"{base}/readyz", READY_TIMEOUT_S, "ready")
+        ready_at = wait_http_ok(server, f"{base}{api.ready_path}", READY_TIMEOUT_S, "ready")
         print(f"ready {ready_at - server.started_at:.2f} s after start", file=out)
         for name in DEMO_CLASSES:
             payload = make_payload(name)
             t0 = time.perf_counter()
-            resp = requests.post(f"{base}/v1/ocr", data=payload.data, headers={"Content-Type": payload.content_type}, timeout=60)
+            req = api.request(payload)
+            resp = requests.request(req.method, base + req.path, data=req.body, headers=req.headers, timeout=60)
             client_ms = (time.perf_counter() - t0) * 1e3
             resp.raise_for_status()
             body = resp.json()

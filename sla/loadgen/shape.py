@@ -3,7 +3,8 @@
 Locust polls the shape about once a second and its loop blocks while a ramp spawns users
 (shared/FIELD_NOTES.md), so a switch can come late. Each phase runs its full duration from the
 moment the shape actually switched to it, and the phase windows record those executed times.
-Before the first phase it waits for the target (/readyz, or /healthz for a cold start).
+Before the first phase it waits for the target: its readiness endpoint (or, for a cold start with
+`start_when: alive`, its alive endpoint), as the target API and scenario say.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/sla run scenarios/smoke.yaml
+	$(BIN)/sla run scenarios/release.yaml
 
 test: setup paddlex
 	$(BIN)/pytest

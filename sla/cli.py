@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a server option and its values, e.g. threads=1,2 (repeat for a grid)")
     cmp.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per run")
     cmp.add_argument("--out", type=Path, default=Path("runs"))
-    plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time), send nothing")
+    plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time, the SLA's sample needs), send nothing")
     plan.add_argument("scenario", type=Path)
+    plan.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
@@ -118,9 +119,13 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_compare(args.scenario, args.sla, args.vary, args.out, args.prometheus)
     if args.verb == "plan":
-        from sla.scenario import format_plan, load_scenario
+        from sla.claims import format_claims
+        from sla.gate import load_inputs
+        from sla.scenario import format_plan
 
-        print(format_plan(load_scenario(args.scenario)))
+        scenario, sla = load_inputs(args.scenario, args.sla)
+        print(format_plan(scenario))
+        print(format_claims(scenario, sla))
         return 0
     from sla.demo import run_demo
 

@@ -24,6 +24,7 @@ import yaml
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.evaluate import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
+from sla.claims import claim_problems
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
 from sla.probe import ReadyWatch
@@ -120,6 +121,8 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int,
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
+    for problem in claim_problems(scenario, sla):
+        print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
     running = _running_host(opts, scenario)
     locustfile = opts.locustfile or LOCUSTFILE
     if not locustfile.is_file():

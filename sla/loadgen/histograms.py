@@ -34,6 +34,11 @@ class HistogramSet:
         series[0][bisect_left(self.buckets, seconds)] += 1
         series[1] += seconds
 
+    def copy(self) -> "HistogramSet":
+        other = HistogramSet(self.buckets)
+        other.series = {k: [list(s[0]), s[1]] for k, s in self.series.items()}
+        return other
+
     def count(self, key: Key | None = None) -> int:
         if key is not None:
             return sum(self.series[key][0]) if key in self.series else 0
@@ -69,6 +74,11 @@ class CounterSet:
 
     def ensure(self, key: Key) -> None:
         self.values.setdefault(key, 0.0)
+
+    def copy(self) -> "CounterSet":
+        other = CounterSet()
+        other.values = dict(self.values)
+        return other
 
     def inc(self, key: Key, amount: float = 1.0) -> None:
         self.values[key] = self.values.get(key, 0.0) + amount

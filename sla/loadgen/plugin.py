@@ -25,12 +25,11 @@ from typing import Any
 
 import locust
 from locust.runners import MasterRunner, WorkerRunner
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
-from prometheus_client.core import GaugeMetricFamily
 
 from sla.buckets import latency_buckets
 from sla.errors import SlaError
 from sla.loadgen.dispatcher import Dispatcher
+from sla.loadgen.exposition import REQUEST_LABELS, MetricsServer, exposition
 from sla.loadgen.histograms import CounterSet, HdrSet, HistogramSet
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, new_run_id
 from sla.payloads import Payload
@@ -44,7 +43,6 @@ DEFAULT_METRICS_PORT = 9646
 DEFAULT_HOST = "http://127.0.0.1:8866"
 OUTCOMES = ("success", "failure")
 TIMINGS = ("actual", "intended")  # from the actual send time; from the intended (arrival clock) send time
-REQUEST_LABELS = ("phase", "name", "outcome", "timing")
 ARRIVAL_RESULTS = ("sent", "dropped")
 PHASE_MESSAGE = "sla_phase"
 PAYLOAD_CACHE = Path(".cache/payloads")
@@ -151,34 +149,6 @@ def make_state(options: Any) -> LoadgenState:
     return state
 
 
-class _Collector:
-    """Exposes the master's state at scrape time."""
-
-    def __init__(self, environment: Any) -> None:
-        self.environment = environment
-
-    def collect(self):
-        self.environment.sla_scrapes += 1
-        state: LoadgenState = self.environment.sla
-        yield state.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it "
-                                "(timing=actual: from the send; timing=intended: from the arrival clock).", state.run_id, REQUEST_LABELS)
-        yield state.lag.family("loadgen_schedule_lag_seconds", "Actual minus intended send time of arrival-rate requests.", state.run_id, ("phase",))
-        yield state.arrivals.family("loadgen_arrivals", "Arrivals of arrival-rate phases: sent, or dropped at the in-flight limit.", state.run_id, ("phase", "result"))
-        runner = self.environment.runner
-        cpu = max((c.cpu_usage for c in runner.clients.values()), default=0.0) if isinstance(runner, MasterRunner) else runner.current_cpu_usage
-        yield GaugeMetricFamily("loadgen_cpu_percent", "CPU of the busiest load-generator process (100 = one core).", value=cpu)
-        yield GaugeMetricFamily("loadgen_users", "Users running now.", value=runner.user_count if runner else 0)
-        workers = runner.worker_count if isinstance(runner, MasterRunner) else 1
-        yield GaugeMetricFamily("loadgen_workers", "Load-generator processes sending requests.", value=workers)
-        phase = GaugeMetricFamily("loadgen_phase", "1 for the phase running now.", labels=["run_id", "phase"])
-        for p in state.scenario.phases:
-            phase.add_metric([state.run_id, p.name], 1.0 if p.name == state.phase else 0.0)
-        yield phase
-        duration, ended = (state.first_request[1], state.first_request[0]) if state.first_request else (0.0, 0.0)
-        yield GaugeMetricFamily("loadgen_first_request_duration_seconds", "The run's first request (0 before).", value=duration)
-        yield GaugeMetricFamily("loadgen_first_request_timestamp_seconds", "When the first request ended (0 before).", value=ended)
-
-
 def prepare_sender(environment: Any, state: LoadgenState) -> None:
     """What a process that sends requests needs before its first phase: payloads, a dispatcher."""
     state.load_corpus()
@@ -239,11 +209,9 @@ def install(events: Any) -> None:
         except SlaError as exc:
             _fail(environment, str(exc))
         environment.sla_scrapes = 0
-        registry = CollectorRegistry()
-        registry.register(_Collector(environment))
-        environment.sla_registry = registry
         try:
-            environment.sla_http = start_http_server(options.metrics_port, addr="127.0.0.1", registry=registry)
+            environment.sla_http = MetricsServer(environment, options.metrics_port)
+            environment.sla_http.start()
         except OSError as exc:
             _fail(environment, f"--metrics-port {options.metrics_port}: cannot listen on 127.0.0.1:{options.metrics_port} ({exc.strerror or exc}); pick a free port")
         log.info("load-generator metrics on http://127.0.0.1:%d/metrics, run %s", options.metrics_port, state.run_id)
@@ -335,7 +303,7 @@ def install(events: Any) -> None:
             time.sleep(linger)
         http = getattr(environment, "sla_http", None)
         if http:
-            http[0].shutdown()
+            http.stop()
 
 
 def write_raw(state: LoadgenState) -> None:
@@ -366,6 +334,6 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
         },
     )
     path = manifest.write(state.run_dir)
-    (state.run_dir / "loadgen_metrics.prom").write_bytes(generate_latest(environment.sla_registry))
+    (state.run_dir / "loadgen_metrics.prom").write_bytes(exposition(environment))
     (state.run_dir / HDR_NAME).write_text(json.dumps(state.hdr.summary(), indent=1) + "\n")
     log.info("run manifest written to %s", path)

@@ -1,0 +1,69 @@
+"""Will a scenario collect enough requests for its SLA's claims? Checked from the plan, before traffic.
+
+A percentile claim needs MLPerf's early-stopping count (P99: 459 requests with none over the
+limit, 662 with one, ...) and so does an error-rate claim (1 %: 459). An arrival_rate phase
+plans an exact count (rate x duration), whatever the machine's speed. A users phase (closed
+model) sends as many as the server lets it, which depends on the machine: only claims that a few
+seconds of traffic decide belong there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sla.analysis.stats import min_samples
+from sla.scenario import Scenario
+from sla.slafile import SlaSpec
+
+MARGIN = 1.2  # planned requests over the claim's count with none over the limit: room for a few
+CLOSED_MAX_NEED = 100  # the most a claim on a users phase may need (about 90: P95, or a 5 % error rate)
+
+
+@dataclass(frozen=True)
+class Claim:
+    objective: str
+    phase: str
+    need: int  # requests, with none over the limit
+    planned: float | None  # requests the plan sends (None: a users phase, machine-dependent)
+
+    @property
+    def problem(self) -> str | None:
+        if self.planned is None:
+            if self.need > CLOSED_MAX_NEED:
+                return (f"{self.objective} needs at least {self.need} requests, and phase {self.phase!r} is a users phase "
+                        "whose count depends on the machine's speed: make it an arrival_rate phase (rate x duration "
+                        f">= {MARGIN * self.need:.0f}) or claim less")
+            return None
+        if self.planned < MARGIN * self.need:
+            return (f"{self.objective} needs at least {self.need} requests ({MARGIN * self.need:.0f} with a margin for a "
+                    f"few over the limit); phase {self.phase!r} plans {self.planned:.0f}: run it longer or faster")
+        return None
+
+
+def claims(scenario: Scenario, sla: SlaSpec) -> list[Claim]:
+    out = []
+    for o in sla.objectives:
+        phase = scenario.phase(o.phase) if o.phase else None
+        if phase is None:
+            continue
+        if o.percentile is not None and o.kind in ("latency", "stage_latency", "baseline_latency"):
+            need = min_samples(o.percentile / 100, 0)
+        elif o.kind == "error_rate" and o.limit > 0:
+            need = min_samples(1 - o.limit, 0)
+        else:
+            continue
+        planned = phase.asked_rate * phase.duration if phase.asked_rate is not None else None
+        out.append(Claim(o.id, phase.name, need, planned))
+    return out
+
+
+def claim_problems(scenario: Scenario, sla: SlaSpec) -> list[str]:
+    return [c.problem for c in claims(scenario, sla) if c.problem]
+
+
+def format_claims(scenario: Scenario, sla: SlaSpec) -> str:
+    lines = [f"claims of {sla.path} (requests needed with none over the limit; planned by the scenario):"]
+    for c in claims(scenario, sla):
+        planned = f"{c.planned:.0f}" if c.planned is not None else "depends on the server (users phase)"
+        lines.append(f"  {c.objective:<28} needs {c.need:>5}  planned {planned}" + (f"\n    ! {c.problem}" if c.problem else ""))
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ from sla.scenario import Scenario
 from sla.slafile import SlaSpec
 
 MARGIN = 1.2  # planned requests over the claim's count with none over the limit: room for a few
-CLOSED_MAX_NEED = 100  # the most a claim on a users phase may need (about 90: P95, or a 5 % error rate)
+CLOSED_MAX_NEED = 20  # the most a claim on a users phase may need (P50: 7); the rest belong on the arrival clock
 
 
 @dataclass(frozen=True)

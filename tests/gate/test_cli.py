@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_plan_prints_phases_and_users_over_time(capsys):
     assert main(["plan", str(ROOT / "scenarios" / "ramp_up.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "ramp" in out and "plateau" in out and "12 users at 0.2/s" in out
+    assert "ramp" in out and "plateau" in out and "arrivals 1/s -> 4/s" in out
+    assert "plateau.latency.p95" in out and "needs    90  planned 240" in out  # the SLA's sample needs
 
 
 @pytest.mark.parametrize(
@@ -101,3 +102,14 @@ def test_a_remote_target_host_in_the_scenario_is_refused_without_consent(tmp_pat
 def test_a_missing_locustfile_is_named(tmp_path, capsys):
     assert main(["run", "-f", str(tmp_path / "nope.py"), str(ROOT / "scenarios" / "smoke.yaml"), "--out", str(tmp_path)]) == 3
     assert "nope.py: no such locustfile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_and_its_sla_agree_and_plan_enough_requests_for_each_claim(path):
+    from sla.claims import claim_problems, claims
+    from sla.gate import load_inputs
+
+    scenario, sla = load_inputs(path, None)  # phase names and at_rate are checked here
+    assert default_sla(scenario).name == f"{scenario.name}.yaml", "each shipped scenario has its own SLA"
+    assert claim_problems(scenario, sla) == []
+    assert all(c.planned is not None for c in claims(scenario, sla) if c.need > 20)

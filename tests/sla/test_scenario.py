@@ -13,15 +13,15 @@ def users_at(plan, t):
 
 
 # Users over time (1 s steps) at chosen instants, for every shipped scenario.
-PLANS = {
-    "smoke.yaml": (25, {0: 0, 1: 2, 5: 2, 6: 4, 24: 4, 25: 4}),
-    "cold_start.yaml": (20, {0: 0, 1: 1, 4: 1, 5: 1, 6: 8, 20: 8}),
-    "ramp_up.yaml": (120, {0: 0, 10: 2, 30: 6, 59: 11.8, 60: 12, 119: 12}),
-    "sustained.yaml": (620, {0: 0, 1: 1, 2: 2, 19: 2, 20: 1, 619: 1}),  # arrival_rate: one dispatcher
-    "spike.yaml": (80, {0: 0, 1: 2, 29: 2, 30: 2, 31: 16, 49: 16, 50: 16, 51: 2, 80: 2}),
+PLANS = {  # an arrival_rate phase plans one dispatcher ("1 user")
+    "smoke.yaml": (25, {0: 0, 1: 2, 4: 2, 5: 1, 24: 1, 25: 1}),
+    "cold_start.yaml": (29, {0: 0, 1: 1, 4: 1, 5: 1, 28: 1}),
+    "ramp_up.yaml": (120, {0: 1, 60: 1, 119: 1, 120: 1}),
+    "sustained.yaml": (620, {0: 0, 1: 1, 2: 2, 19: 2, 20: 1, 619: 1}),
+    "spike.yaml": (90, {0: 1, 30: 1, 89: 1}),
+    "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 29: 3, 30: 1, 1829: 1}),
     "release.yaml": (125, {0: 0, 1: 1, 5: 1, 124: 1}),
-    "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 1829: 3}),
-    "paddlex.yaml": (130, {0: 0, 1: 1, 9: 1, 10: 1, 129: 1}),
+    "paddlex.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
 }
 
 

@@ -10,6 +10,7 @@ Everything started is stopped on success, failure and Ctrl-C (an ExitStack of ma
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -141,6 +142,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     metrics_path = mapping.path if mapping else None
 
     with ExitStack() as stack:
+        prom = None
         if opts.prometheus:
             reader = PromReader(opts.prometheus)
             reader.check_ready()
@@ -161,8 +163,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
             *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
             *(["--processes", str(opts.processes)] if opts.processes > 1 else []),
             *(["--allow-remote"] if opts.allow_remote else []),
-        ], run_dir / "locust.log")
-        stack.callback(locust.stop)
+        ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
+        stack.callback(locust.stop)                           # SIGTERM only after the shape ends; SIGINT at once
         locust.start()
         _wait_until_scraped(reader, locust, loadgen_target)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
@@ -172,17 +174,19 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
-        _watch(locust, server, scenario, f"http://{loadgen_target}/metrics", out)
+        died = _watch(locust, server, prom, scenario, f"http://{loadgen_target}/metrics", out)
         code = locust.proc.returncode if locust.proc else None
-        if code not in LOCUST_EXIT_OK or not (run_dir / MANIFEST_NAME).exists():
-            raise SlaError(f"Locust did not complete the run (exit code {code}); {locust.log_path} ends:\n{locust.log_tail()}")
+        if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
+            how = _exit_info(locust, locust.started_at)["how"]
+            raise SlaError(f"Locust (the load generator) did not complete the run ({how}); {locust.log_path} ends:\n{locust.log_tail()}")
         manifest = RunManifest.read(run_dir)
         manifest.prometheus_url = prom_url
         manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
         if server is not None:
             manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port,
                                "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
-                               **({"options": {k: str(v) for k, v in server.options.items()}} if server.options else {"command": server.argv})}
+                               **({"options": {k: str(v) for k, v in server.options.items()}} if server.options else {"command": server.argv}),
+                               **({"exited": died} if died else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
@@ -202,11 +206,32 @@ def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str)
                    f"within {SCRAPE_WAIT_S:.0f} s; with --prometheus, add the scrape config printed above")
 
 
-def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scenario, metrics_url: str, out: TextIO) -> None:
+def _exit_info(process: ManagedProcess, started: float) -> dict:
+    """How and when a child exited: code or signal, seconds into the run, and its log tail."""
+    code = process.proc.returncode if process.proc else None
+    how = f"killed by signal {-code} ({signal.Signals(-code).name})" if code is not None and code < 0 else f"exit code {code}"
+    return {"how": how, "code": code, "at": time.time(), "after_s": round(time.time() - started, 1), "log_tail": process.log_tail()}
+
+
+def _watch(locust: ManagedProcess, server: ManagedProcess | None, prom: ManagedProcess | None, scenario: Scenario,
+           metrics_url: str, out: TextIO) -> dict | None:
+    """Progress until Locust ends. A service under test that dies ends the run early (the verdict is
+    FAIL, on what was measured until then): returns how it died. The gate's own Prometheus or
+    Locust dying stops the run at once (exit 3): without them nothing can be judged."""
     progress = Progress(scenario, out)
+    started = time.time()
     while locust.alive():
+        if prom is not None and not prom.alive():
+            info = _exit_info(prom, started)
+            raise SlaError(f"the gate's Prometheus ({prom.pid}) exited {info['after_s']} s into the run ({info['how']}): "
+                           f"the run cannot be judged; {prom.log_path} ends:\n{info['log_tail']}")
         if server is not None and not server.alive():
-            raise SlaError(f"the {server.name} exited during the run; {server.log_path} ends:\n{server.log_tail()}")
+            died = _exit_info(server, started)
+            print(f"the {server.name} exited {died['after_s']} s into the run ({died['how']}); stopping the load and "
+                  "judging what was measured", file=out)
+            locust.stop()  # on SIGINT Locust closes the phase windows and writes run.json
+            progress.done()
+            return died
         try:
             progress.update(requests.get(metrics_url, timeout=2).text)
         except requests.RequestException:
@@ -216,6 +241,7 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, scenario: Scen
                 break
             time.sleep(0.1)
     progress.done()
+    return None
 
 
 def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float = 60.0) -> float | None:

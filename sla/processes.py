@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,18 +36,32 @@ def _die_with_parent() -> None:
         pass  # not Linux: the harness's own stop() is all there is
 
 
+_HANDED_OUT: set[int] = set()  # ports this process gave its children: never handed out twice
+_PORT_LOCK = threading.Lock()
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port free now that this process has not handed out before. A port is released before the
+    child binds it, so the kernel may offer it again to the next caller; without this memory the
+    gate once gave Prometheus the port it had just given Locust."""
+    with _PORT_LOCK:
+        for _ in range(1000):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+    raise SlaError("no free loopback port found that was not already handed out")
 
 
 class ManagedProcess:
     """A child process with a log file; a context manager that always stops it."""
 
     def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, stop_signal: int = signal.SIGTERM) -> None:
         self.name = name
+        self.stop_signal = stop_signal
         self.argv = list(argv)
         self.log_path = log_path
         self.env = env
@@ -87,7 +102,7 @@ class ManagedProcess:
     def stop(self, grace_s: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((self.stop_signal, grace_s), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
             except ProcessLookupError:

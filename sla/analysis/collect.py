@@ -17,7 +17,7 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
 from sla.analysis import promql
-from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall
+from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall, target_exited
 from sla.analysis.stats import Buckets
 from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
@@ -309,6 +309,10 @@ class Analyzer:
             notes.append(f"{len(sla.baseline_objectives)} baseline objective(s) not judged: no --baseline given")
             objectives = [o for o in objectives if not o.kind.startswith("baseline_")]
         results = [evaluate(o, self.measure(o)) for o in objectives]
+        exited = self.manifest.server.get("exited")
+        if exited:
+            phase = next((w.name for w in self.manifest.phases if w.start <= exited["at"] <= (w.end or exited["at"])), None)
+            results.insert(0, target_exited(exited, phase, sum(w.planned_duration for w in self.manifest.phases)))
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
         return Analysis(overall(results), results, phases, notes, self.cold_start_summary())
 

@@ -208,3 +208,17 @@ def _gauge(o: Objective, m: Measurement) -> ObjectiveResult:
         return _result(o, m, PASS, m.value, detail, samples=1)
     return _result(o, m, FAIL, m.value, f"{detail}, over {format_duration(o.limit)}",
                    "warm the models up before ready (--warmup on), load them earlier, or keep a replica warm", samples=1)
+
+
+def target_exited(exited: dict, phase: str | None, planned_s: float) -> ObjectiveResult:
+    """The service under test, started by the gate, died during the run: a FAIL with the evidence
+    (how, when, its log's last lines). The other objectives are judged on what was measured."""
+    tail = "\n".join(str(exited.get("log_tail", "")).splitlines()[-8:])
+    where = f", in phase {phase}" if phase else ""
+    return ObjectiveResult(
+        id="target.survived", kind="survival", phase=phase, source="gate", verdict=FAIL, value=exited.get("after_s"),
+        limit=planned_s, comparator=">=", unit="s", samples=None, window=None, promql="",
+        detail=f"the service under test died ({exited.get('how')}) {exited.get('after_s')} s into the run{where}; its log ends:\n{tail}",
+        recommendation="read server.log in the run directory: a service that crashes under load fails the gate",
+        extra={"exited": {k: v for k, v in exited.items() if k != "log_tail"}},
+    )

@@ -1,0 +1,91 @@
+"""Faults mid-run end in a verdict, with the evidence: the service under test dying is a FAIL with
+reports; the gate's own Prometheus or Locust dying stops the run at once with exit 3, naming it.
+Nothing is left running in any case. Real server, Prometheus and Locust."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SLA = [str(Path(sys.executable).parent / "sla")]
+PARTS = {"prometheus": "prometheus", "locust": "locust", "server": "reference_server"}
+
+
+def children_by_part(pid: int) -> dict[str, psutil.Process]:
+    found = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        for part, needle in PARTS.items():
+            if needle in cmdline and part not in found and child.ppid() == pid:
+                found[part] = child
+    return found
+
+
+def run_and_kill(tmp_path: Path, part: str) -> tuple[subprocess.Popen, str, str, float, set[int]]:
+    """Start `sla run` on the smoke scenario, kill one of its parts 8 s into the load (SIGKILL, by
+    the pid of the child the gate started), and return how the gate ended."""
+    proc = subprocess.Popen([*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            parts = children_by_part(proc.pid)
+            started |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+            if len(parts) == 3:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the run never had all its parts up")
+        time.sleep(8)
+        parts[part].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        return proc, out, err, time.monotonic() - killed_at, started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def left_running(pids: set[int]) -> list[int]:
+    return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_server_that_dies_mid_run_is_a_fail_with_reports_naming_how_and_when(tmp_path):
+    proc, out, err, took, started = run_and_kill(tmp_path, "server")
+    assert proc.returncode == 1, out[-3000:] + err[-3000:]
+    assert "exited" in out and "killed by signal 9" in out and "verdict: FAIL (exit code 1)" in out
+    [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
+    doc = json.loads((run_dir / "result.json").read_text())
+    survived = next(o for o in doc["objectives"] if o["id"] == "target.survived")
+    assert survived["verdict"] == "FAIL" and "killed by signal 9 (SIGKILL)" in survived["detail"]
+    assert 5 < survived["value"] < 25 and survived["phase"] in ("warmup", "steady")
+    assert "its log ends" in survived["detail"]
+    assert "target.survived" in (run_dir / "report.md").read_text()
+    assert ET.parse(run_dir / "junit.xml").getroot().get("failures") != "0"
+    assert json.loads((run_dir / "run.json").read_text())["server"]["exited"]["code"] == -9
+    assert took < 30  # the load stopped with the server, not at the planned end
+    assert left_running(started) == []
+
+
+@pytest.mark.parametrize(("part", "named"), [("prometheus", "the gate's Prometheus"), ("locust", "Locust (the load generator)")])
+def test_the_gates_own_parts_dying_stop_the_run_at_once_with_exit_3(tmp_path, part, named):
+    proc, out, err, took, started = run_and_kill(tmp_path, part)
+    assert proc.returncode == 3, out[-3000:] + err[-3000:]
+    assert named in err and "killed by signal 9" in err
+    assert took < 20
+    assert left_running(started) == []

@@ -31,14 +31,34 @@ JSON_TYPE = "application/json"
 RETRY_AFTER_S = "1"
 
 
+DRAIN_MAX_BYTES = 1 << 30  # an over-limit body is read and dropped up to this much, so its sender sees the 413
+DRAIN_MAX_S = 30.0
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop the rest of a body: closing on a sender still writing makes the kernel reset
+    the connection, and the client sees a reset instead of the 413."""
+    drained, deadline = 0, time.monotonic() + DRAIN_MAX_S
+    async for chunk in request.stream():
+        drained += len(chunk)
+        if drained > DRAIN_MAX_BYTES or time.monotonic() > deadline:
+            break
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, at most `limit` bytes: Content-Length is checked up front, a chunked body is counted
+    while read. Over the limit: PayloadTooLarge, after draining what the client sends anyway (a
+    client that asked `Expect: 100-continue` is answered at once: it has not sent the body)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
+        if request.headers.get("expect", "").lower() != "100-continue":
+            await _drain(request)
         raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
+            await _drain(request)
             raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
@@ -108,7 +128,7 @@ def create_app(config: ServerConfig, metrics: ServerMetrics | None = None) -> Fa
             result = await pool.submit(data)
         except RequestError as exc:
             record(exc.status, started)
-            return _error(exc.status, str(exc))
+            return _error(exc.status, str(exc), {"Connection": "close"} if exc.status == 413 else None)
         except Overloaded:
             record(503, started)
             return _error(503, "overloaded: the request queue is full", {"Retry-After": RETRY_AFTER_S})

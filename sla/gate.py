@@ -36,6 +36,7 @@ from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
 from sla.targets import API_REGISTRY, DEFAULT_API, check_host
+from sla.validation import NAME_RULE, is_safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
@@ -129,6 +130,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     if not locustfile.is_file():
         raise SlaError(f"-f {locustfile}: no such locustfile")
     run_id = opts.run_id or new_run_id(scenario.name)
+    if not is_safe_name(run_id):
+        raise SlaError(f"--run-id {run_id!r}: not a safe name ({NAME_RULE})")
     run_dir = opts.out / run_id
     if (run_dir / MANIFEST_NAME).exists():
         raise SlaError(f"{run_dir} already holds a run; choose another --run-id or --out")

@@ -30,7 +30,7 @@ from typing import Any
 from sla.targets import TargetApi
 from sla.targets.metrics import REFERENCE
 from sla.units import parse_duration, parse_percent, parse_rate
-from sla.validation import Reader, load_yaml, positive, text
+from sla.validation import NAME_RULE, Reader, is_safe_name, load_yaml, positive, text
 
 SOURCES = ("loadgen", "server")
 PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
@@ -235,6 +235,9 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
     stage_names = (mapping or REFERENCE).stages  # without server metrics, stage objectives are refused below
     at_rate: dict[str, float] = {}
     for phase, per in phases_doc.items():
+        if not is_safe_name(phase):
+            reader.problem(f"phases.{phase}", f"{phase!r} is not a safe phase name ({NAME_RULE})")
+            continue
         if known is not None and phase not in known:
             reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
             continue

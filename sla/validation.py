@@ -4,6 +4,7 @@ is accepted (k6's habit: decode strictly, report everything, then fail).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,13 +79,15 @@ def load_yaml(path: Path | str, what: str) -> Any:
     """Parse a YAML file; a missing, unreadable, empty or non-YAML file is a FileProblems."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_bytes().decode("utf-8")
     except OSError as exc:
         raise FileProblems(p, [f"cannot read the {what} file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise FileProblems(p, [f"not a text file (byte {exc.start} is not UTF-8); expected a {what} in YAML"]) from None
     try:
         doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FileProblems(p, [f"not valid YAML: {exc}"]) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise FileProblems(p, [f"not valid YAML: {str(exc)[:300]}"]) from None
     if doc is None:
         raise FileProblems(p, [f"the file is empty; expected a {what} (see README.md for the format)"])
     return doc
@@ -122,6 +125,31 @@ def integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"got {_show(value)}, not a whole number")
     return value
+
+
+NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def is_safe_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NAME.match(value))
+
+
+def safe_name(value: Any) -> str:
+    """A name that reaches PromQL, file paths or HTML: scenario, phase, run and request names."""
+    if not is_safe_name(value):
+        raise ValueError(f"{value!r} is not a safe name ({NAME_RULE})")
+    return value
+
+
+def at_most(limit: float, what: str, convert: Callable[[Any], float]) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        number = convert(value)
+        if number > limit:
+            raise ValueError(f"{value!r} is over the most this harness plans ({what})")
+        return number
+
+    return check
 
 
 def text(value: Any) -> str:

@@ -23,8 +23,14 @@ def _at(t: float) -> str:
     return f"@ {t:.3f}"
 
 
+def escape(value: str) -> str:
+    """A PromQL string literal's content: backslash, double quote and newline escaped. Names are
+    checked against a safe character set where they are read; this holds even if one is not."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels.items()) + "}"
 
 
 def window_seconds(start: float, end: float) -> int:

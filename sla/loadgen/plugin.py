@@ -35,6 +35,7 @@ from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, new_run_id
 from sla.payloads import Payload
 from sla.scenario import Scenario, format_plan, load_scenario
 from sla.targets import check_host
+from sla.validation import NAME_RULE, is_safe_name
 
 log = logging.getLogger("sla.loadgen")
 
@@ -134,6 +135,8 @@ def make_state(options: Any) -> LoadgenState:
     except ValueError as exc:
         raise SlaError(f"--extra-buckets {options.extra_buckets!r}: {exc}") from None
     run_id = options.run_id or new_run_id(scenario.name)
+    if not is_safe_name(run_id):
+        raise SlaError(f"--run-id {run_id!r}: not a safe name ({NAME_RULE})")
     run_dir = Path(options.run_dir) if options.run_dir else Path("runs") / run_id
     state = LoadgenState(scenario, run_id, run_dir, HistogramSet(buckets), HistogramSet(buckets))
     for phase in scenario.phases:  # every label combination exists at 0 from the start

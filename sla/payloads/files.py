@@ -24,8 +24,10 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from sla.payloads.model import Payload
+from sla.validation import NAME_RULE, is_safe_name
 
 MANIFEST_KEYS = ("path", "name", "weight", "expected_text")
+
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def from_glob(pattern: str, base: Path, needs_image: bool) -> tuple[list[Payload
     files, problems = [], []
     for path in matches:
         content_type, problem = _check(path, needs_image)
+        if not problem and not is_safe_name(path.stem):
+            problem = f"its name {path.stem!r} is not a safe request name ({NAME_RULE}); rename it or use a manifest with \"name\""
         if problem:
             problems.append(f"{path}: {problem}")
         else:
@@ -84,8 +88,8 @@ def _line(doc: Any, base: Path, needs_image: bool) -> tuple[PayloadFile | None, 
     if not isinstance(raw, str) or not raw.strip():
         return None, "missing \"path\" (the file to send, relative to the manifest)"
     name = doc.get("name", Path(raw).stem)
-    if not isinstance(name, str) or not name.strip():
-        return None, f"\"name\" is {name!r}, not a non-empty string"
+    if not isinstance(name, str) or not is_safe_name(name):
+        return None, f"\"name\" is {name!r}, not a safe request name ({NAME_RULE}); give one with \"name\""
     weight = doc.get("weight", 1)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0 or weight == float("inf"):
         return None, f"\"weight\" is {weight!r}, not a positive number"

@@ -11,9 +11,9 @@ from reference_server.config import ServerConfig
 from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
 from sla.targets import API_REGISTRY, DEFAULT_API, TargetApi
 from sla.targets.reference import ReferenceApi
-from sla.scenario.phases import PHASE_KINDS, Phase
+from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
 from sla.units import parse_duration
-from sla.validation import Reader, integer, load_yaml, non_negative, one_of, positive, text
+from sla.validation import Reader, at_most, integer, load_yaml, non_negative, one_of, positive, safe_name, text
 
 START_WHEN = ("ready", "alive", "readyz", "healthz")  # readyz/healthz: the reference server's names of ready/alive
 TOP_KEYS = {
@@ -218,7 +218,7 @@ def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMi
             files += found
             for problem in problems:
                 reader.problem(f"payloads.{key}", problem)
-    variants = reader.get(doc, "payloads", "variants", positive(integer), "a whole number of images per class, 1 or more", 4)
+    variants = reader.get(doc, "payloads", "variants", at_most(100, "100", positive(integer)), "a whole number of images per class, 1 to 100", 4)
     return PayloadMix(mix, variants or 4, tuple(files))
 
 
@@ -239,8 +239,9 @@ def _phases(reader: Reader, doc: Any) -> list[Phase]:
             continue
         keys, parser = PHASE_KINDS[kind]
         reader.mapping(item, path, keys)
-        name = reader.get(item, path, "name", text, "a phase name such as steady")
-        duration = reader.get(item, path, "duration", positive(parse_duration), "a positive duration such as 30s or 2m")
+        name = reader.get(item, path, "name", safe_name, "a phase name such as steady")
+        duration = reader.get(item, path, "duration", at_most(MAX_PHASE_S, "24h per phase", positive(parse_duration)),
+                              "a positive duration such as 30s or 2m, at most 24h")
         if name is not None:
             if name in names:
                 reader.problem(f"{path}.name", f"{name!r} is used by an earlier phase; phase names must be unique")
@@ -257,14 +258,14 @@ def load_scenario(path: Path | str) -> Scenario:
     doc = load_yaml(path, "scenario")
     reader = Reader(path)
     doc = reader.mapping(doc, "", TOP_KEYS)
-    name = reader.get(doc, "", "name", text, "a scenario name")
+    name = reader.get(doc, "", "name", safe_name, "a scenario name such as smoke")
     description = reader.get(doc, "", "description", str, "a description", "")
     base = path.resolve().parent
     target = _target(reader, doc.get("target") or {}, base)
     payloads = _payloads(reader, doc.get("payloads"), base, target.api)
     request = reader.mapping(doc.get("request") or {}, "request", REQUEST_KEYS)
-    timeout = reader.get(request, "request", "timeout", positive(parse_duration), "a positive duration such as 10s", 30.0)
-    think = reader.get(request, "request", "think_time", non_negative(parse_duration), "a duration such as 0s or 500ms", 0.0)
+    timeout = reader.get(request, "request", "timeout", at_most(3600, "1h", positive(parse_duration)), "a positive duration such as 10s, at most 1h", 30.0)
+    think = reader.get(request, "request", "think_time", at_most(3600, "1h", non_negative(parse_duration)), "a duration such as 0s or 500ms, at most 1h", 0.0)
     phases = _phases(reader, doc.get("phases"))
     reader.raise_if_any()
     return Scenario(

@@ -11,9 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sla.validation import Reader, integer, non_negative, one_of, positive
+from sla.validation import Reader, at_most, integer, non_negative, one_of, positive
 from sla.units import parse_duration, parse_rate
 
+# Sane bounds: a typo such as 99999999999h or 1e9 users is refused, not planned.
+MAX_PHASE_S = 24 * 3600.0
+MAX_USERS = 10_000
+MAX_RATE = 100_000.0  # arrivals or users per second
+MAX_CONNECTIONS = 10_000
+MAX_IN_FLIGHT = 100_000
 COMMON_KEYS = {"name": "phase name (SLA files refer to it)", "kind": "phase kind", "duration": "how long, e.g. 30s"}
 
 
@@ -90,9 +96,9 @@ def register(kind: str, keys: dict[str, str]) -> Callable[[PhaseParser], PhasePa
 
 @register("users", {"users": "concurrent users to reach and hold", "spawn_rate": "users started (or stopped) per second, e.g. 2/s; default: all at once"})
 def _users(reader: Reader, doc: dict[str, Any], path: str, name: str, duration: float) -> Phase | None:
-    users = reader.get(doc, path, "users", non_negative(integer), "a whole number of users, 0 or more")
+    users = reader.get(doc, path, "users", at_most(MAX_USERS, f"{MAX_USERS:,} users", non_negative(integer)), f"a whole number of users, 0 to {MAX_USERS:,}")
     default_rate = float(max(users, 1)) if isinstance(users, int) else 1.0
-    rate = reader.get(doc, path, "spawn_rate", positive(parse_rate), "users per second, such as 2/s or 2", default_rate)
+    rate = reader.get(doc, path, "spawn_rate", at_most(MAX_RATE, f"{MAX_RATE:,.0f}/s", positive(parse_rate)), "users per second, such as 2/s or 2", default_rate)
     if users is None or rate is None:
         return None
     return UsersPhase(name, "users", duration, users, rate)
@@ -110,12 +116,12 @@ ARRIVALS = ("even", "poisson")
     "connections": "connections per load-generator process (default 32); requests wait for one (wrk2's model)",
 })
 def _arrival_rate(reader: Reader, doc: dict[str, Any], path: str, name: str, duration: float) -> Phase | None:
-    rate = reader.get(doc, path, "rate", positive(parse_rate), "a positive rate such as 20/s")
-    to_rate = reader.get(doc, path, "to", positive(parse_rate), "a positive rate such as 40/s", rate)
+    rate = reader.get(doc, path, "rate", at_most(MAX_RATE, f"{MAX_RATE:,.0f}/s", positive(parse_rate)), f"a positive rate such as 20/s, at most {MAX_RATE:,.0f}/s")
+    to_rate = reader.get(doc, path, "to", at_most(MAX_RATE, f"{MAX_RATE:,.0f}/s", positive(parse_rate)), f"a positive rate such as 40/s, at most {MAX_RATE:,.0f}/s", rate)
     spacing = reader.get(doc, path, "arrivals", one_of(ARRIVALS), " or ".join(ARRIVALS), "even")
     seed = reader.get(doc, path, "seed", integer, "a whole number", 1)
-    in_flight = reader.get(doc, path, "max_in_flight", positive(integer), "a whole number, 1 or more", 256)
-    connections = reader.get(doc, path, "connections", positive(integer), "a whole number, 1 or more", 32)
+    in_flight = reader.get(doc, path, "max_in_flight", at_most(MAX_IN_FLIGHT, f"{MAX_IN_FLIGHT:,}", positive(integer)), f"a whole number, 1 to {MAX_IN_FLIGHT:,}", 256)
+    connections = reader.get(doc, path, "connections", at_most(MAX_CONNECTIONS, f"{MAX_CONNECTIONS:,}", positive(integer)), f"a whole number, 1 to {MAX_CONNECTIONS:,}", 32)
     if None in (rate, to_rate, spacing, seed, in_flight, connections):
         return None
     return ArrivalRatePhase(name, "arrival_rate", duration, rate, to_rate, spacing == "poisson", seed, in_flight, connections)

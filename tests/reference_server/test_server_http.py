@@ -136,3 +136,36 @@ def test_full_queue_sheds_load_with_503_and_retry_after(start_server):
     shed = next(r for r in results if r.status_code == 503)
     assert shed.headers["Retry-After"] == "1" and "queue is full" in shed.json()["error"]
     assert post(base, PNG.data, PNG.content_type).status_code == 200
+
+
+SIXTY_FOUR_MIB = 64 * 1024 * 1024
+
+
+def test_a_64_mib_post_gets_its_413_with_the_json_error_not_a_reset(server):
+    resp = requests.post(f"{server}/v1/ocr", data=b"\x89PNG" + b"0" * (SIXTY_FOUR_MIB - 4), headers={"Content-Type": "image/png"}, timeout=60)
+    assert resp.status_code == 413 and "over the limit" in resp.json()["error"]
+    assert requests.get(f"{server}/healthz", timeout=5).status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_counted_while_read(server):
+    def chunks():
+        for _ in range(64):
+            yield b"0" * (1024 * 1024)
+
+    resp = requests.post(f"{server}/v1/ocr", data=chunks(), headers={"Content-Type": "image/png"}, timeout=60)
+    assert resp.status_code == 413 and "over the limit" in resp.json()["error"]
+
+
+def test_expect_100_continue_is_answered_413_before_the_body_is_sent(server):
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST /v1/ocr HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: {SIXTY_FOUR_MIB}\r\n"
+                     "Expect: 100-continue\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(4096):  # the server closes after the answer (Connection: close)
+            answer += chunk
+        answer = answer.decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 413") and "over the limit" in answer

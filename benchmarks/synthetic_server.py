@@ -3,12 +3,15 @@ accuracy benchmark, the plugin-cost benchmark and the arrival-rate tests.
 
     python benchmarks/synthetic_server.py PORT [--median-ms 20 --sigma 0.5 --seed 1]
                                                [--stall-after 20 --stall-for 2]
+    python benchmarks/synthetic_server.py PORT --service-ms 20 [--workers 1]
 
 Each POST is answered after a delay drawn, in the order requests arrive, from a log-normal
 distribution (median, sigma) seeded with --seed; 0 ms median answers at once. With --stall-after S
 the server stalls S seconds after the first request for --stall-for seconds: nothing is answered
 during the stall; requests that arrive in it are served after it. GET answers 200 at once (health).
 `service_time()` is the same rule as a function, so the truth can be computed from the schedule.
+With --service-ms, each POST instead queues for one of --workers workers and takes exactly that
+long: a capacity of workers / service time known in advance, whatever the CPU (timers only).
 """
 
 from __future__ import annotations
@@ -48,9 +51,15 @@ class Server:
         self.delays = delays(args.median_ms / 1e3, args.sigma, args.seed)
         self.stall_after, self.stall_for = args.stall_after, args.stall_for
         self.first: float | None = None
+        self.service_s = args.service_ms / 1e3 if args.service_ms else None
+        self.free_at = [0.0] * args.workers  # when each worker is next free
 
     def wait_for(self) -> float:
         now = time.monotonic()
+        if self.service_s is not None:  # a queue in front of fixed-time workers
+            i = min(range(len(self.free_at)), key=self.free_at.__getitem__)
+            self.free_at[i] = max(now, self.free_at[i]) + self.service_s
+            return self.free_at[i] - now
         if self.first is None:
             self.first = now
         delay = next(self.delays)
@@ -112,4 +121,6 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stall-after", type=float, default=None)
     parser.add_argument("--stall-for", type=float, default=2.0)
+    parser.add_argument("--service-ms", type=float, default=None, help="fixed service time per request, queued for --workers")
+    parser.add_argument("--workers", type=int, default=1)
     asyncio.run(main(parser.parse_args()))

@@ -48,7 +48,7 @@ def claims(scenario: Scenario, sla: SlaSpec) -> list[Claim]:
             continue
         if o.percentile is not None and o.kind in ("latency", "stage_latency", "baseline_latency"):
             need = min_samples(o.percentile / 100, 0)
-        elif o.kind == "error_rate" and o.limit > 0:
+        elif o.kind in ("error_rate", "shed_rate") and o.limit > 0:
             need = min_samples(1 - o.limit, 0)
         else:
             continue

@@ -26,7 +26,7 @@ def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float
                 le = float(s.labels["le"])
                 buckets[le] = buckets.get(le, 0.0) + s.value
             elif s.name == "loadgen_request_duration_seconds_count":
-                if s.labels.get("outcome") == "success":
+                if s.labels.get("outcome") == "success":  # failure and shed both count as failed
                     ok += s.value
                 else:
                     failed += s.value

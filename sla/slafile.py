@@ -51,12 +51,16 @@ PHASE_KEYS = {
     "error_rate": "maximum share of failures, e.g. 0.1%",
     "stages": "server stage -> percentile -> maximum",
     "baseline": "allowed change against --baseline: pXX growth, throughput drop, e.g. p99: 10%",
+    "shed": "maximum share of requests shed (503 or 429 with Retry-After), e.g. 85%; error_rate then counts the other failures",
+    "recovers": "how fast latency comes back in this phase, e.g. {p99: 1s, within: 15s} (windows of 5 s)",
 }
+RECOVERY_WINDOW_S = 5.0
 COLD_KEYS = {"time_to_ready": "maximum, e.g. 30s", "first_request": "maximum, e.g. 3s"}
 # Kinds and whether the measured value must stay at or under ("max") or at or over ("min") the limit.
 DIRECTIONS = {
     "latency": "max", "stage_latency": "max", "error_rate": "max", "throughput": "min",
     "baseline_latency": "max", "baseline_throughput": "min", "time_to_ready": "max", "first_request": "max",
+    "shed_rate": "max", "recovery": "max",
 }
 
 
@@ -69,6 +73,8 @@ class Objective:
     limit: float  # seconds, requests/s, or a fraction (error rate, baseline change)
     percentile: float | None = None  # 99.0 for p99
     stage: str | None = None
+    threshold: float | None = None  # recovery: the latency (s) the percentile must come back under
+    excludes_shed: bool = False  # error_rate in a phase with a shed objective: the other failures
 
     @property
     def direction(self) -> str:
@@ -88,7 +94,7 @@ class SlaSpec:
     def thresholds_s(self) -> list[float]:
         """Every latency limit in seconds: to become a histogram bucket boundary."""
         kinds = ("latency", "stage_latency", "first_request", "time_to_ready")
-        return sorted({o.limit for o in self.objectives if o.kind in kinds})
+        return sorted({o.limit for o in self.objectives if o.kind in kinds} | {o.threshold for o in self.objectives if o.threshold})
 
     @property
     def baseline_objectives(self) -> list[Objective]:
@@ -141,7 +147,13 @@ def _phase_objectives(reader: Reader, phase: str, doc: Any, stage_names: tuple[s
     if "error_rate" in doc:
         got = _limit(reader, doc, path, "error_rate", _fraction, "max", "a percentage such as 0.1%")
         if got:
-            out.append(Objective(f"{phase}.error_rate", "error_rate", phase, got[1], got[0]))
+            out.append(Objective(f"{phase}.error_rate", "error_rate", phase, got[1], got[0], excludes_shed="shed" in doc))
+    if "shed" in doc:
+        got = _limit(reader, doc, path, "shed", _fraction, "max", "a percentage such as 85%")
+        if got:
+            out.append(Objective(f"{phase}.shed", "shed_rate", phase, got[1], got[0]))
+    if "recovers" in doc:
+        out += _recovery(reader, doc["recovers"], f"{path}.recovers", phase)
     stages = reader.mapping(doc.get("stages") or {}, f"{path}.stages", {s: "server stage" for s in stage_names})
     for stage, per in stages.items():
         if stage not in stage_names:
@@ -163,6 +175,22 @@ def _phase_objectives(reader: Reader, phase: str, doc: Any, stage_names: tuple[s
         if pct is not None and limit is not None:
             out.append(Objective(f"{phase}.baseline.{_pct_id(pct)}", "baseline_latency", phase, "loadgen", limit, pct))
     return out
+
+
+def _recovery(reader: Reader, doc: Any, path: str, phase: str) -> list[Objective]:
+    """`recovers: {p99: 1s, within: 15s}`: the P99 of each 5 s window of the phase is back at or
+    under 1 s, for good, at most 15 s after the phase starts."""
+    doc = reader.mapping(doc, path, _AnyPercentile(extra={"within": "how soon, e.g. 15s"}))
+    within = reader.get(doc, path, "within", positive(parse_duration), "a duration such as 15s")
+    keys = [k for k in doc if k != "within"]
+    if len(keys) != 1:
+        reader.problem(path, "give one percentile and its limit, e.g. {p99: 1s, within: 15s}")
+        return []
+    pct = _checked_percentile(reader, f"{path}.{keys[0]}", keys[0])
+    threshold = reader.get(doc, path, keys[0], positive(parse_duration), "a positive duration such as 1s")
+    if pct is None or threshold is None or within is None:
+        return []
+    return [Objective(f"{phase}.recovers.{_pct_id(pct)}", "recovery", phase, "loadgen", within, pct, threshold=threshold)]
 
 
 class _AnyPercentile(dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,11 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 
 from sla.analysis import promql
 from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall, target_exited
-from sla.analysis.stats import Buckets
+from sla.analysis.stats import Buckets, recovery_time
 from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest
-from sla.slafile import Objective, SlaSpec
+from sla.slafile import RECOVERY_WINDOW_S, Objective, SlaSpec
 from sla.targets import metrics_for
 
 SCRAPE_INTERVAL_S = 1.0
@@ -217,13 +218,36 @@ class Analyzer:
             return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline,
                                hdr=self._hdr(o.phase, timing, o.percentile), uncorrected=uncorrected,
                                actual_buckets=actual, delivery=delivery)
+        if o.kind == "recovery":
+            return self._recovery(o, w, validity)
         q = promql.loadgen_counts(self.manifest.run_id, o.phase, self.final)
         outcomes = self.reader.vector(q, "outcome")
-        ok, failed = outcomes.get("success"), outcomes.get("failure", 0.0)
+        ok, failed, shed = outcomes.get("success"), outcomes.get("failure", 0.0), outcomes.get("shed", 0.0)
         if o.kind in ("throughput", "baseline_throughput"):
             return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
-        total = (ok or 0.0) + failed if outcomes else None
-        return Measurement(q, window, count=total, failures=failed if outcomes else None, validity=validity, delivery=delivery)
+        total = (ok or 0.0) + failed + shed if outcomes else None
+        counted = shed if o.kind == "shed_rate" else failed if o.excludes_shed else failed + shed
+        return Measurement(q, window, count=total, failures=counted if outcomes else None, validity=validity, delivery=delivery)
+
+    def _recovery(self, o: Objective, w: PhaseWindow, validity: tuple[str, ...]) -> Measurement:
+        """The phase's latency buckets at every scrape (one range query), cut into sliding windows."""
+        timing = self._timing(w)
+        q = promql.loadgen_bucket_series(self.manifest.run_id, w.name, timing)
+        try:
+            series = self.reader.client.custom_query_range(
+                q, start_time=datetime.fromtimestamp(w.start, timezone.utc),
+                end_time=datetime.fromtimestamp(max(w.end, w.start + 1), timezone.utc), step=f"{SCRAPE_INTERVAL_S:g}")
+        except Exception as exc:  # the client raises several types
+            raise SlaError(f"Prometheus at {self.reader.url} failed the query {q!r}: {exc}") from None
+        by_time: dict[float, dict[float, float]] = {}
+        for s in series:
+            for t, v in s["values"]:
+                by_time.setdefault(float(t), {})[float(s["metric"]["le"])] = float(v)
+        samples = [(t, Buckets.from_pairs(pairs)) for t, pairs in sorted(by_time.items())]
+        at = recovery_time(samples, w.start, RECOVERY_WINDOW_S, o.percentile / 100, o.threshold or 0.0)
+        total = samples[-1][1].total if samples else 0.0
+        return Measurement(q + f" [range {w.start:.3f}..{w.end:.3f}, step {SCRAPE_INTERVAL_S:g}s]", (w.start, w.end),
+                           value=at, count=total, validity=validity)
 
     def _cold_start(self, o: Objective) -> Measurement:
         if o.source == "server":
@@ -261,12 +285,13 @@ class Analyzer:
         phases, with the uncorrected ones beside them), throughput, error rate, requests, and for
         arrival-rate phases what the load generator was asked and delivered."""
         outcomes = self.reader.vector(promql.loadgen_counts(self.manifest.run_id, w.name, self.final), "outcome")
-        ok, failed = outcomes.get("success", 0.0), outcomes.get("failure", 0.0)
+        ok, failed, shed = outcomes.get("success", 0.0), outcomes.get("failure", 0.0), outcomes.get("shed", 0.0)
+        failed += shed
         total = ok + failed
         timing = self._timing(w)
         summary = self._percentiles(w.name, timing)
         summary.update(
-            requests=total, throughput=ok / self._duration(w) if self._duration(w) > 0 else None,
+            requests=total, throughput=ok / self._duration(w) if self._duration(w) > 0 else None, shed=shed,
             error_rate=failed / total if total else None, duration=w.end - w.start, hdr_p99=self._hdr(w.name, timing, 99.0),
         )
         if timing == "intended":

@@ -71,7 +71,7 @@ def overall(results: list[ObjectiveResult]) -> str:
 
 
 def _result(o: Objective, m: Measurement, verdict: str, value: float | None, detail: str, rec: str = "", **kw) -> ObjectiveResult:
-    unit = {"throughput": "/s", "baseline_throughput": "/s", "error_rate": "fraction"}.get(o.kind, "s")
+    unit = {"throughput": "/s", "baseline_throughput": "/s", "error_rate": "fraction", "shed_rate": "fraction"}.get(o.kind, "s")
     return ObjectiveResult(
         id=o.id, kind=o.kind, phase=o.phase, source=o.source, verdict=verdict, value=value, limit=kw.pop("limit", o.limit),
         comparator="<=" if o.direction == "max" else ">=", unit=unit, samples=kw.pop("samples", None), window=m.window,
@@ -117,8 +117,10 @@ def _judge(o: Objective, m: Measurement) -> ObjectiveResult:
         if m.baseline is None or not m.baseline > 0:
             return _result(o, m, INCONCLUSIVE, None, "the baseline has no throughput for this phase", "judge against a baseline result.json of a run with this phase")
         return _throughput(o, m, m.baseline * (1 - o.limit), extra={"baseline": m.baseline})
-    if o.kind == "error_rate":
+    if o.kind in ("error_rate", "shed_rate"):
         return _error_rate(o, m)
+    if o.kind == "recovery":
+        return _recovery(o, m)
     return _gauge(o, m)
 
 
@@ -186,7 +188,8 @@ def _error_rate(o: Objective, m: Measurement) -> ObjectiveResult:
     if n <= 0:
         return _result(o, m, INCONCLUSIVE, None, "no requests in the window", "check that Prometheus scraped the target", samples=0)
     rate = k / n
-    detail = f"{k:.0f} failed of {n:.0f} = {rate * 100:.3f}%"
+    what = "shed (503/429 with Retry-After)" if o.kind == "shed_rate" else "failed" + (" other than shed" if o.excludes_shed else "")
+    detail = f"{k:.0f} {what} of {n:.0f} = {rate * 100:.3f}%"
     if rate > o.limit:
         return _result(o, m, FAIL, rate, f"{detail}, over {o.limit * 100:g}%",
                        "look at the failure messages (locust_failures.csv in the run directory) and the server log", samples=n)
@@ -196,6 +199,22 @@ def _error_rate(o: Objective, m: Measurement) -> ObjectiveResult:
             return _result(o, m, INCONCLUSIVE, rate, f"{detail}: an error rate <= {o.limit * 100:g}% claim needs at least {need} requests",
                            f"run the phase longer: {need - n:.0f} more requests", samples=n)
     return _result(o, m, PASS, rate, detail, samples=n)
+
+
+def _recovery(o: Objective, m: Measurement) -> ObjectiveResult:
+    """m.value: seconds from the phase start until the percentile of every later window stayed at
+    or under the threshold (None: it never did); m.count: requests in the phase."""
+    name, limit = f"P{o.percentile:g}", format_duration(o.threshold or 0.0)
+    if not m.count:
+        return _result(o, m, INCONCLUSIVE, None, "no requests in the phase", "check that Prometheus scraped the load generator", samples=0)
+    if m.value is None:
+        return _result(o, m, FAIL, None, f"{name} of the windows never came back under {limit} during the phase",
+                       "the spike's backlog outlasted the phase: shed earlier (a smaller queue), or add capacity", samples=m.count)
+    detail = f"{name} of every window back under {limit} {m.value:.1f} s into the phase"
+    if m.value <= o.limit:
+        return _result(o, m, PASS, m.value, detail, samples=m.count)
+    return _result(o, m, FAIL, m.value, f"{detail}, later than {format_duration(o.limit)}",
+                   "the backlog drains too slowly: shed earlier (a smaller queue), or add capacity", samples=m.count)
 
 
 def _gauge(o: Objective, m: Measurement) -> ObjectiveResult:

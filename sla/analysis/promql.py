@@ -37,6 +37,12 @@ def window_seconds(start: float, end: float) -> int:
     return max(1, int(math.ceil(end - start)))
 
 
+def loadgen_bucket_series(run_id: str, phase: str, timing: str = "actual") -> str:
+    """Unpinned: for a range query with explicit start and end (the recovery windows)."""
+    sel = _labels(run_id=run_id, phase=phase, outcome="success", timing=timing)
+    return f"sum by (le) (loadgen_request_duration_seconds_bucket{sel})"
+
+
 def loadgen_buckets(run_id: str, phase: str, final: float, timing: str = "actual") -> str:
     sel = _labels(run_id=run_id, phase=phase, outcome="success", timing=timing)
     return f"sum by (le) (loadgen_request_duration_seconds_bucket{sel} {_at(final)})"

@@ -92,3 +92,25 @@ def min_samples(quantile: float, overs: int, confidence: float = CONFIDENCE) -> 
         else:
             lo = mid + 1
     return lo
+
+
+def recovery_time(samples: list[tuple[float, Buckets]], start: float, window_s: float, quantile: float, threshold: float) -> float | None:
+    """Seconds from `start` until the `quantile` of every sliding window (t - window_s, t] stays at
+    or under `threshold` for the rest of `samples` (cumulative buckets by time); None if it never
+    does. A window without requests does not break a recovery. Exact where the threshold is a
+    bucket boundary, else from the interpolated quantile."""
+    recovered_at: float | None = None
+    for i, (t, current) in enumerate(samples):
+        earlier = next((b for s, b in reversed(samples[:i]) if s <= t - window_s + 1e-9), None)
+        counts = [c - (earlier.counts[j] if earlier and earlier.bounds == current.bounds else 0.0) for j, c in enumerate(current.counts)]
+        window = Buckets(current.bounds, tuple(counts))
+        if window.total <= 0:
+            ok = True
+        else:
+            exact = window.count_le(threshold)
+            ok = exact / window.total >= quantile if exact is not None else window.quantile(quantile) <= threshold
+        if not ok:
+            recovered_at = None
+        elif recovered_at is None:
+            recovered_at = t
+    return None if recovered_at is None else max(0.0, recovered_at - start)

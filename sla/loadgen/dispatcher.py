@@ -59,6 +59,7 @@ class Dispatcher:
     def __init__(self, environment: Any) -> None:
         self.environment = environment
         self.greenlets: list[gevent.Greenlet] = []
+        self.pools: list[Pool] = []
 
     def start(self, phase: ArrivalRatePhase, start: float, worker: int, workers: int) -> None:
         self.greenlets = [g for g in self.greenlets if not g.dead]
@@ -70,9 +71,16 @@ class Dispatcher:
         log.error("the arrival dispatcher failed: %r; the phase's arrivals were not sent", greenlet.exception)
         self.environment.process_exit_code = 3
 
-    def stop(self) -> None:
-        gevent.killall(self.greenlets, block=False)
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Stop sending arrivals; let the requests already sent finish (up to `drain_s`), so the
+        last ones of a run are counted instead of cut off."""
+        gevent.killall(self.greenlets, block=True, timeout=1)
         self.greenlets = []
+        deadline = time.monotonic() + drain_s
+        for pool in self.pools:
+            pool.join(timeout=max(0.0, deadline - time.monotonic()))
+            pool.kill(block=False)
+        self.pools = []
 
     def _run(self, phase: ArrivalRatePhase, start: float, worker: int, workers: int) -> None:
         state = self.environment.sla
@@ -86,6 +94,7 @@ class Dispatcher:
         connections = Semaphore(phase.connections)
         rng = random.Random(f"{phase.seed}-{worker}")
         pool = Pool(phase.max_in_flight)
+        self.pools.append(pool)
         for offset in offsets(phase.rate, phase.to_rate, phase.duration, phase.poisson, phase.seed, worker, workers):
             intended = start + offset
             wait = intended - time.time()

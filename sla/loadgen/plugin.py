@@ -42,7 +42,7 @@ log = logging.getLogger("sla.loadgen")
 DEFAULT_SCENARIO = "scenarios/ramp_up.yaml"
 DEFAULT_METRICS_PORT = 9646
 DEFAULT_HOST = "http://127.0.0.1:8866"
-OUTCOMES = ("success", "failure")
+OUTCOMES = ("success", "failure", "shed")  # shed: a failure by load shedding (the target API's rule)
 TIMINGS = ("actual", "intended")  # from the actual send time; from the intended (arrival clock) send time
 ARRIVAL_RESULTS = ("sent", "dropped")
 PHASE_MESSAGE = "sla_phase"
@@ -240,7 +240,7 @@ def install(events: Any) -> None:
     def on_test_stopping(environment: Any, **_: Any) -> None:
         state: LoadgenState | None = environment.sla
         if state is not None and state.dispatcher is not None:
-            state.dispatcher.stop()
+            state.dispatcher.stop(drain_s=state.scenario.timeout)
 
     @events.request.add_listener
     def on_request(response_time: float, name: str, exception: Any = None, context: Any = None, **_: Any) -> None:
@@ -250,7 +250,7 @@ def install(events: Any) -> None:
         seconds = response_time / 1000.0
         context = context or {}
         phase = context.get("phase", state.phase)  # arrival requests carry the phase they were sent in
-        outcome = "failure" if exception else "success"
+        outcome = ("shed" if context.get("shed") else "failure") if exception else "success"
         timings = [("actual", seconds)]
         if "lag" in context:  # sent on an arrival clock: latency from the intended send time too
             timings.append(("intended", seconds + max(0.0, context["lag"])))

@@ -27,6 +27,8 @@ def send_with_api(client: Any, state: Any, payload: Payload) -> None:
         problem = response_problem(api, resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
                                    getattr(resp, "error", None))
         if problem:
+            if api.shed(resp.status_code, (resp.headers or {}).get("Retry-After")):
+                resp.request_meta["context"]["shed"] = True  # seen by the plugin's request listener
             resp.failure(problem)
         else:
             resp.success()

@@ -54,6 +54,11 @@ class TargetApi:
         """The recognised text of a successful answer (for reports and correctness checks)."""
         return []
 
+    def shed(self, status: int, retry_after: str | None) -> bool:
+        """A failure that is load shedding: the service refused work it could not queue (503 or
+        429 with Retry-After), counted apart from other failures (`outcome="shed"`)."""
+        return status in (429, 503) and retry_after is not None
+
     @classmethod
     def server_metrics(cls) -> ServerMetrics | None:
         return MAPPINGS[cls.metrics] if cls.metrics else None

@@ -28,6 +28,8 @@ class ServerMetrics:
 
     def supports(self, kind: str, stage: str | None = None) -> str | None:
         """None when an objective of `kind` (with `stage`) can be read from these metrics; else why not."""
+        if kind in ("shed_rate", "recovery"):
+            return f"{kind} is read from the load generator only (source: loadgen)"
         if kind == "stage_latency":
             if self.stage_histogram is None:
                 return f"the {self.name} metrics have no stage histogram"

@@ -24,7 +24,7 @@ from sla.analysis.collect import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN
 from sla.analysis.evaluate import PASS
 from sla.analysis.stats import min_samples
 from sla.errors import SlaError
-from sla.gate import RunOptions, run_gate
+from sla.gate import RunOptions, run_gate_once_more_on_failure
 from sla.manifest import new_run_id
 from sla.scenario import load_scenario
 from sla.slafile import load_sla
@@ -62,6 +62,7 @@ class Step:
     stable: bool
     run_dir: str
     duration: float
+    note: str = ""  # e.g. run again after a failure to run
 
     @property
     def passed(self) -> bool:
@@ -148,13 +149,14 @@ class CapacitySearch:
         path = self.dir / f"step{index:02d}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         print(f"\n=== capacity step {index}: {rate:.3g}/s for {duration} s ===", file=self.out, flush=True)
-        outcome = run_gate(RunOptions(scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus,
-                                      out=self.dir / "steps", run_id=f"step{index:02d}-{rate:.4g}"), self.out)
+        outcome, note = run_gate_once_more_on_failure(RunOptions(
+            scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus, out=self.dir / "steps",
+            run_id=f"step{index:02d}-{rate:.4g}"), self.out)
         s = outcome.analysis.phases.get(STEP_PHASE, {})
         stable = bool(s.get("stable"))
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
         step = Step(rate, s.get("achieved_rate"), s.get("p50"), s.get("p99"), s.get("error_rate"), verdict, stable,
-                    str(outcome.run_dir), duration)
+                    str(outcome.run_dir), duration, note)
         self.result.steps.append(step)
         return step
 
@@ -259,7 +261,8 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     ]
     for s in r.steps:
         lines.append(f"| {s.asked:.3g}/s | {s.achieved or 0:.3g}/s | {_ms(s.p50)} | {_ms(s.p99)} | "
-                     f"{(s.error_rate or 0) * 100:.2f}% | {'yes' if s.stable else 'no'} | **{s.verdict}** | `{Path(s.run_dir).name}` |")
+                     f"{(s.error_rate or 0) * 100:.2f}% | {'yes' if s.stable else 'no'} | **{s.verdict}** | `{Path(s.run_dir).name}`"
+                     + (f" ({s.note})" if s.note else "") + " |")
     lines.append("")
     if r.capacity is None:
         lines.append("No tested rate met the SLA: lower --start-rate, or the SLA is out of reach for one replica.")

@@ -21,7 +21,7 @@ import yaml
 
 from sla.analysis.evaluate import PASS
 from sla.errors import SlaError
-from sla.gate import RunOptions, default_sla, run_gate
+from sla.gate import RunOptions, default_sla, run_gate_once_more_on_failure
 from sla.manifest import new_run_id
 from sla.scenario import load_scenario
 from sla.scenario.model import SERVER_KEYS, server_value
@@ -40,6 +40,7 @@ class Row:
     first_request: float | None
     run_dir: str
     best: bool = False
+    note: str = ""  # e.g. run again after a failure to run
 
     @property
     def label(self) -> str:
@@ -94,12 +95,12 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
     for i, config in enumerate(combos, 1):
         label = "-".join(f"{k}{_show(v)}" for k, v in config.items())
         print(f"\n=== configuration {i}/{len(combos)}: {label} ===", file=out, flush=True)
-        outcome = run_gate(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
-                                      out=directory / "runs", run_id=label, server_options=config), out)
+        outcome, note = run_gate_once_more_on_failure(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
+                                                                 out=directory / "runs", run_id=label, server_options=config), out)
         s = outcome.analysis.phases.get(phase, {})
         cold = outcome.analysis.cold_start
         rows.append(Row(config, outcome.analysis.verdict, s.get("p50"), s.get("p99"), s.get("throughput"), s.get("error_rate"),
-                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir)))
+                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir), note=note))
     passing = [r for r in rows if r.verdict == PASS]
     if passing:
         max(passing, key=lambda r: (r.throughput or 0.0, -(r.p99 or math.inf))).best = True
@@ -127,7 +128,7 @@ def markdown(rows: list[Row], phase: str, scenario: str, sla_file: Path) -> str:
         mark = " ⭐ best" if r.best else ""
         lines.append(
             f"| `{r.label}`{mark} | {_ms(r.p50)} | {_ms(r.p99)} | {r.throughput or 0:.2f}/s | {(r.error_rate or 0) * 100:.2f}% "
-            f"| {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}** |"
+            f"| {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}**" + (f" ({r.note})" if r.note else "") + " |"
         )
     if not any(r.best for r in rows):
         lines += ["", "No configuration met the SLA."]

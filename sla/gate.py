@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -194,6 +194,19 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
+
+
+def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
+    """One run of a series (a capacity step, a compare configuration): a run that could not run
+    (a port lost to a race, a part that did not start) is run again once, so one failure does not
+    throw away the series. Returns the outcome and, when it was run again, why."""
+    try:
+        return run_gate(opts, out), ""
+    except SlaError as exc:
+        first = str(exc).splitlines()[0]
+        print(f"the run could not run ({first}); running it again once", file=out, flush=True)
+        again = replace(opts, run_id=f"{opts.run_id}-again" if opts.run_id else None)
+        return run_gate(again, out), f"run again after: {first}"
 
 
 def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str) -> None:

@@ -302,11 +302,15 @@ class Analyzer:
         return summary
 
     def windows(self, w: PhaseWindow) -> list[dict[str, float]]:
-        """Throughput and P99 (intended timing) per window of an arrival-rate phase."""
+        """Throughput and P99 (intended timing) per window of an arrival-rate phase. The P99 is of
+        the measurement so far, counted from the end of the first window: the start of a phase
+        (the load changing, connections opening) is a transient that a cumulative P99 of a few
+        hundred requests would otherwise carry for the whole step."""
         size = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / (w.asked_rate or 1.0))
         edges = [w.start + i * size for i in range(int(w.planned_duration // size) + 1)]
         out: list[dict[str, float]] = []
         previous: tuple[Buckets, float] | None = None
+        base: Buckets | None = None  # at the end of the first window
         for edge in edges:
             current = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, w.name, edge, "intended"))
             # the sample's own time: a window holds whole scrapes, so divide by the time between them
@@ -314,8 +318,10 @@ class Analyzer:
             if current is None or stamp is None:
                 continue
             if previous is not None and previous[0].bounds == current.bounds and stamp > previous[1]:
+                since = current.minus(base) if base is not None and base.bounds == current.bounds else None
                 out.append({"end": stamp, "throughput": (current.total - previous[0].total) / (stamp - previous[1]),
-                            "p99": current.quantile(0.99) if current.total else math.nan})  # cumulative
+                            "p99": since.quantile(0.99) if since is not None and since.total else math.nan})
+                base = base or current
             previous = (current, stamp)
         return out
 

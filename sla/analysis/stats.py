@@ -27,6 +27,10 @@ class Buckets:
     def total(self) -> float:
         return self.counts[-1] if self.counts else 0.0
 
+    def minus(self, earlier: "Buckets") -> "Buckets":
+        """The observations after `earlier` (same bounds): a window of a cumulative histogram."""
+        return Buckets(self.bounds, tuple(a - b for a, b in zip(self.counts, earlier.counts)))
+
     def count_le(self, bound: float) -> float | None:
         """Observations <= `bound` when `bound` is a boundary, else None."""
         for b, c in zip(self.bounds, self.counts):
@@ -102,8 +106,7 @@ def recovery_time(samples: list[tuple[float, Buckets]], start: float, window_s: 
     recovered_at: float | None = None
     for i, (t, current) in enumerate(samples):
         earlier = next((b for s, b in reversed(samples[:i]) if s <= t - window_s + 1e-9), None)
-        counts = [c - (earlier.counts[j] if earlier and earlier.bounds == current.bounds else 0.0) for j, c in enumerate(current.counts)]
-        window = Buckets(current.bounds, tuple(counts))
+        window = current.minus(earlier) if earlier is not None and earlier.bounds == current.bounds else current
         if window.total <= 0:
             ok = True
         else:

@@ -113,3 +113,24 @@ def test_every_shipped_scenario_and_its_sla_agree_and_plan_enough_requests_for_e
     assert default_sla(scenario).name == f"{scenario.name}.yaml", "each shipped scenario has its own SLA"
     assert claim_problems(scenario, sla) == []
     assert all(c.planned is not None for c in claims(scenario, sla) if c.need > 20)
+
+
+def test_a_run_of_a_series_that_could_not_run_is_run_again_once_and_says_why(monkeypatch, capsys):
+    import sla.gate as gate
+    from sla.errors import SlaError
+
+    calls = []
+
+    def flaky(opts, out):
+        calls.append(opts.run_id)
+        if len(calls) == 1:
+            raise SlaError("--metrics-port 41329: cannot listen on 127.0.0.1:41329 (Address already in use)\nmore")
+        return "outcome"
+
+    monkeypatch.setattr(gate, "run_gate", flaky)
+    outcome, note = gate.run_gate_once_more_on_failure(gate.RunOptions(scenario=Path("s.yaml"), run_id="step01-20"))
+    assert outcome == "outcome" and calls == ["step01-20", "step01-20-again"]
+    assert note == "run again after: --metrics-port 41329: cannot listen on 127.0.0.1:41329 (Address already in use)"
+    monkeypatch.setattr(gate, "run_gate", lambda opts, out: (_ for _ in ()).throw(SlaError("still broken")))
+    with pytest.raises(SlaError, match="still broken"):
+        gate.run_gate_once_more_on_failure(gate.RunOptions(scenario=Path("s.yaml"), run_id="x"))

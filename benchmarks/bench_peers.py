@@ -66,7 +66,7 @@ def ours(url: str, rate: int, seconds: int, work: Path) -> dict:
                 lag[float(s.labels["le"])] = lag.get(float(s.labels["le"]), 0.0) + s.value
     hdr = json.loads((run_dir / "hdr.json").read_text()).get("open\x1fintended", {})
     lag_b = Buckets.from_pairs(lag)
-    return {"delivered": sent / seconds, "dropped": dropped, "lag_p99": lag_b.quantile(0.99) if lag_b.total else None,
+    return {"delivered": hdr.get("count", 0) / seconds, "sent": sent, "dropped": dropped, "lag_p99": lag_b.quantile(0.99) if lag_b.total else None,
             "p99": hdr.get("p99")}
 
 

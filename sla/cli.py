@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time, the SLA's sample needs), send nothing")
     plan.add_argument("scenario", type=Path)
     plan.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
+    plan.add_argument("--processes", type=int, default=1, help="load-generator processes the run will use (default 1)")
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
@@ -125,7 +126,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         scenario, sla = load_inputs(args.scenario, args.sla)
         print(format_plan(scenario))
-        print(format_claims(scenario, sla))
+        print(format_claims(scenario, sla, args.processes))
         return 0
     from sla.demo import run_demo
 

@@ -25,7 +25,7 @@ import yaml
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.evaluate import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
-from sla.claims import claim_problems
+from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
 from sla.probe import ReadyWatch
@@ -123,7 +123,7 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int,
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
-    for problem in claim_problems(scenario, sla):
+    for problem in generator_problems(scenario, opts.processes) + claim_problems(scenario, sla):
         print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
     running = _running_host(opts, scenario)
     locustfile = opts.locustfile or LOCUSTFILE

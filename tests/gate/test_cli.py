@@ -134,3 +134,16 @@ def test_a_run_of_a_series_that_could_not_run_is_run_again_once_and_says_why(mon
     monkeypatch.setattr(gate, "run_gate", lambda opts, out: (_ for _ in ()).throw(SlaError("still broken")))
     with pytest.raises(SlaError, match="still broken"):
         gate.run_gate_once_more_on_failure(gate.RunOptions(scenario=Path("s.yaml"), run_id="x"))
+
+
+def test_a_rate_beyond_what_the_load_generator_processes_deliver_is_flagged_before_traffic(tmp_path, capsys):
+    path = tmp_path / "fast.yaml"
+    path.write_text("name: fast\npayloads: {mix: {small-plain-png: 1}}\n"
+                    "phases: [{name: steady, kind: arrival_rate, duration: 10s, rate: 12000/s}]\n")
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("phases: {steady: {latency: {p50: 1s}}}\n")
+    assert main(["plan", str(path), "--sla", str(sla)]) == 0
+    out = capsys.readouterr().out
+    assert "asks up to 12000/s, over the 5,000/s one load-generator process delivers" in out and "--processes 3" in out
+    assert main(["plan", str(path), "--sla", str(sla), "--processes", "3"]) == 0
+    assert "over the 5,000/s" not in capsys.readouterr().out

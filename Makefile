@@ -31,10 +31,11 @@ bench: setup
 # PaddleX serving as a test target (scenarios/paddlex.yaml): its own virtualenv (its OpenCV pin
 # clashes with ours), the project's models exported and laid out for PaddleX, all offline.
 PADDLEX_VENV := .venvs/paddlex
-paddlex: $(VENV)/.installed $(PADDLEX_VENV)/.installed
+paddlex: $(VENV)/.installed $(PADDLEX_VENV)/bin/paddlex
 	$(BIN)/python integrations/paddlex/prepare.py
 
-$(PADDLEX_VENV)/.installed: integrations/paddlex/requirements.txt
+# The stamp is the installed command itself: a half-made or damaged virtualenv is made again.
+$(PADDLEX_VENV)/bin/paddlex: integrations/paddlex/requirements.txt
 	$(PYTHON) -m venv $(PADDLEX_VENV)
 	$(PADDLEX_VENV)/bin/pip install --quiet --upgrade pip
 	$(PADDLEX_VENV)/bin/pip install --quiet -r integrations/paddlex/requirements.txt

@@ -136,11 +136,15 @@ def _latency(o: Objective, m: Measurement, limit: float, extra: dict | None = No
     estimate = b.quantile(q)
     extra = {**extra, **{k: v for k, v in (("hdr", m.hdr), ("uncorrected", m.uncorrected)) if v is not None}}
     if m.hdr is not None and math.isfinite(estimate):
-        lo, _, hi, _ = b.bracket(estimate)
-        if math.isfinite(hi) and abs(m.hdr - estimate) > hi - lo:
+        # The percentile's rank q*n is fractional: the HdrHistogram rounds it to the nearest whole
+        # observation, Prometheus interpolates. Both must lie between the buckets of the two
+        # observations around that rank (with 1 % for HdrHistogram's 3 significant digits).
+        lo, _ = b.rank_bucket(max(1.0, math.floor(q * n)))
+        _, hi = b.rank_bucket(min(n, math.floor(q * n) + 1))
+        if math.isfinite(hi) and not lo * 0.99 <= m.hdr <= hi * 1.01:
             return _result(o, m, INCONCLUSIVE, estimate,
-                           f"{name}: the Prometheus histogram (~{format_duration(estimate)}) and the HdrHistogram ({format_duration(m.hdr)}) "
-                           f"disagree by more than the bucket width ({format_duration(hi - lo)})",
+                           f"{name}: the HdrHistogram ({format_duration(m.hdr)}) lies outside the Prometheus buckets around "
+                           f"that rank ({format_duration(lo)} to {format_duration(hi)}, ~{format_duration(estimate)} interpolated)",
                            "check for lost scrapes or a bucket layout that differs between workers", limit=limit, samples=n, extra=extra)
     exact = b.count_le(limit)
     if exact is not None:

@@ -27,6 +27,15 @@ class Buckets:
     def total(self) -> float:
         return self.counts[-1] if self.counts else 0.0
 
+    def rank_bucket(self, rank: float) -> tuple[float, float]:
+        """(lower, upper) bound of the bucket holding the `rank`-th smallest observation (1-based)."""
+        lower = 0.0
+        for bound, count in zip(self.bounds, self.counts):
+            if count >= rank:
+                return lower, bound
+            lower = bound
+        return lower, math.inf
+
     def minus(self, earlier: "Buckets") -> "Buckets":
         """The observations after `earlier` (same bounds): a window of a cumulative histogram."""
         return Buckets(self.bounds, tuple(a - b for a, b in zip(self.counts, earlier.counts)))

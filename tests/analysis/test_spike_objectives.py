@@ -73,3 +73,16 @@ def test_a_recovery_objective_refuses_two_percentiles(tmp_path):
 @pytest.mark.parametrize(("status", "retry_after", "shed"), [(503, "1", True), (429, "2", True), (503, None, False), (500, "1", False)])
 def test_shedding_is_503_or_429_with_retry_after(status, retry_after, shed):
     assert ReferenceApi().shed(status, retry_after) is shed
+
+
+def test_hdrhistogram_and_prometheus_agree_when_the_rank_falls_between_two_far_apart_requests(tmp_path):
+    """156 requests, P99 rank 154.44: the HdrHistogram takes the 154th (84 ms), Prometheus
+    interpolates toward the 155th (114 ms). Both are right; the run is not INCONCLUSIVE for it."""
+    sla_file = tmp_path / "sla.yaml"
+    sla_file.write_text("phases:\n  steady:\n    latency: {p99: 5s}\n")
+    [o] = load_sla(sla_file).objectives
+    b = Buckets((0.0802, 0.0882, 0.107, 0.117, 0.129, 5.0, float("inf")), (152.0, 154.0, 154.0, 155.0, 156.0, 156.0, 156.0))
+    agree = evaluate(o, Measurement("q", buckets=b, hdr=0.0835))
+    assert "HdrHistogram" not in agree.detail
+    lost = evaluate(o, Measurement("q", buckets=b, hdr=0.300))  # e.g. scrapes lost: far outside
+    assert lost.verdict == INCONCLUSIVE and "lies outside the Prometheus buckets" in lost.detail

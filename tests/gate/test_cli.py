@@ -147,3 +147,10 @@ def test_a_rate_beyond_what_the_load_generator_processes_deliver_is_flagged_befo
     assert "asks up to 12000/s, over the 5,000/s one load-generator process delivers" in out and "--processes 3" in out
     assert main(["plan", str(path), "--sla", str(sla), "--processes", "3"]) == 0
     assert "over the 5,000/s" not in capsys.readouterr().out
+
+
+def test_ports_handed_to_children_are_never_the_same_twice():
+    from sla.processes import free_port
+
+    ports = [free_port() for _ in range(2000)]  # the kernel offers released ports again; the gate must not
+    assert len(set(ports)) == len(ports)

@@ -15,7 +15,6 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
@@ -270,13 +269,7 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
     expected = manifest.loadgen.get("requests")
     start = max(manifest.started_at, manifest.ended_at - 30)
     end = min(time.time(), manifest.ended_at + after_s)
-    try:
-        series = reader.client.custom_query_range(
-            loadgen_total(manifest.run_id), start_time=datetime.fromtimestamp(start, timezone.utc),
-            end_time=datetime.fromtimestamp(end, timezone.utc), step="0.5",
-        )
-    except Exception as exc:  # the client raises several types
-        raise SlaError(f"Prometheus at {reader.url} failed the final-scrape query: {exc}") from None
+    series = reader.range(loadgen_total(manifest.run_id), start, end, 0.5)
     points = series[0]["values"] if series else []
     # at least: arrival-rate requests still in flight when the manifest was written end during the linger
     matching = [float(t) for t, v in points if expected is not None and float(v) >= float(expected)]

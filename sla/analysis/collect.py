@@ -66,6 +66,15 @@ class PromReader:
             self._cache[expr] = result
         return result
 
+    def range(self, expr: str, start: float, end: float, step_s: float) -> list[dict[str, Any]]:
+        """A range query between explicit Unix times (never the client's import-time defaults)."""
+        try:
+            return self.client.custom_query_range(
+                expr, start_time=datetime.fromtimestamp(start, timezone.utc), end_time=datetime.fromtimestamp(end, timezone.utc),
+                step=f"{step_s:g}")
+        except Exception as exc:  # the client raises several types
+            raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
+
     def scalar(self, expr: str) -> float | None:
         result = self.query(expr)
         if not result:
@@ -233,12 +242,7 @@ class Analyzer:
         """The phase's latency buckets at every scrape (one range query), cut into sliding windows."""
         timing = self._timing(w)
         q = promql.loadgen_bucket_series(self.manifest.run_id, w.name, timing)
-        try:
-            series = self.reader.client.custom_query_range(
-                q, start_time=datetime.fromtimestamp(w.start, timezone.utc),
-                end_time=datetime.fromtimestamp(max(w.end, w.start + 1), timezone.utc), step=f"{SCRAPE_INTERVAL_S:g}")
-        except Exception as exc:  # the client raises several types
-            raise SlaError(f"Prometheus at {self.reader.url} failed the query {q!r}: {exc}") from None
+        series = self.reader.range(q, w.start, max(w.end, w.start + 1), SCRAPE_INTERVAL_S)
         by_time: dict[float, dict[float, float]] = {}
         for s in series:
             for t, v in s["values"]:

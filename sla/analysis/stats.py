@@ -113,8 +113,11 @@ def recovery_time(samples: list[tuple[float, Buckets]], start: float, window_s: 
     does. A window without requests does not break a recovery. Exact where the threshold is a
     bucket boundary, else from the interpolated quantile."""
     recovered_at: float | None = None
-    for i, (t, current) in enumerate(samples):
-        earlier = next((b for s, b in reversed(samples[:i]) if s <= t - window_s + 1e-9), None)
+    j = -1  # index of the latest sample at or before the window's start (samples are in time order)
+    for t, current in samples:
+        while j + 1 < len(samples) and samples[j + 1][0] <= t - window_s + 1e-9:
+            j += 1
+        earlier = samples[j][1] if j >= 0 else None
         window = current.minus(earlier) if earlier is not None and earlier.bounds == current.bounds else current
         if window.total <= 0:
             ok = True

@@ -15,6 +15,7 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from itertools import count
 from pathlib import Path
 from typing import TextIO
 
@@ -28,9 +29,9 @@ from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
 from sla.probe import ReadyWatch
-from sla.processes import LOOPBACK, ManagedProcess, command_process, free_port, reference_server
+from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
 from sla.progress import Progress
-from sla.prometheus import scrape_config, start_prometheus
+from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
@@ -134,6 +135,25 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     run_dir = opts.out / run_id
     if (run_dir / MANIFEST_NAME).exists():
         raise SlaError(f"{run_dir} already holds a run; choose another --run-id or --out")
+    clashes: list[str] = []
+    while True:
+        try:
+            return _drive(opts, scenario, sla, running, locustfile, run_id, run_dir, out, clashes)
+        except PortClash as exc:
+            if len(clashes) + 1 >= PORT_TRIES:
+                raise
+            # Nothing was measured yet (a clash ends the start). The attempt's files, Prometheus
+            # data included, move aside so that the next attempt's series are its own.
+            aside = next(p for n in count(1) if not (p := run_dir.with_name(f"{run_id}-port-clash-{n}")).exists())
+            run_dir.rename(aside)
+            first = str(exc).splitlines()[0]
+            clashes.append(f"started again on new ports after a port clash ({first}); that attempt's files: {aside}")
+            print(f"port clash: {first}; starting again on new ports (attempt's files moved to {aside})", file=out, flush=True)
+
+
+def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | None, locustfile: Path, run_id: str,
+           run_dir: Path, out: TextIO, clashes: list[str]) -> RunOutcome:
+    """One attempt: start the parts, drive the phases, judge. PortClash when a child lost its port."""
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_port = opts.metrics_port or free_port()
     server_port = None if running else free_port()
@@ -168,7 +188,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
         stack.callback(locust.stop)                           # SIGTERM only after the shape ends; SIGINT at once
         locust.start()
-        _wait_until_scraped(reader, locust, loadgen_target)  # Prometheus discovers targets up to ~5 s late
+        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None and prom is not None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
         if server_port is not None:
             server = _start_target(scenario, opts, sla, server_port, run_dir, out)
@@ -176,7 +196,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
-        died = _watch(locust, server, prom, scenario, f"http://{loadgen_target}/metrics", out)
+        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out)
         code = locust.proc.returncode if locust.proc else None
         if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
             how = _exit_info(locust, locust.started_at)["how"]
@@ -192,6 +212,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
+        analysis.notes.extend(clashes)
         return _finish(run_dir, manifest, analysis, str(sla.path), out)
 
 
@@ -208,12 +229,14 @@ def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) ->
         return run_gate(again, out), f"run again after: {first}"
 
 
-def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str) -> None:
-    """Hold the server start (and so the first request) until Prometheus scrapes the load generator."""
+def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str, clash_retried: bool) -> None:
+    """Hold the server start (and so the first request) until Prometheus scrapes the load generator.
+    PortClash when Locust lost the metrics port the gate picked (not one the user gave)."""
     deadline = time.monotonic() + SCRAPE_WAIT_S
     while time.monotonic() < deadline:
         if not locust.alive():
-            raise SlaError(f"Locust exited before the run started; {locust.log_path} ends:\n{locust.log_tail()}")
+            error = PortClash if clash_retried and locust.lost_its_port() else SlaError
+            raise error(f"Locust exited before the run started; {locust.log_path} ends:\n{locust.log_tail()}")
         if reader.scalar(f'max(up{{job="{LOADGEN_JOB}",instance="{target}"}})') == 1:
             return
         time.sleep(0.2)
@@ -228,11 +251,12 @@ def _exit_info(process: ManagedProcess, started: float) -> dict:
     return {"how": how, "code": code, "at": time.time(), "after_s": round(time.time() - started, 1), "log_tail": process.log_tail()}
 
 
-def _watch(locust: ManagedProcess, server: ManagedProcess | None, prom: ManagedProcess | None, scenario: Scenario,
-           metrics_url: str, out: TextIO) -> dict | None:
+def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWatch | None, prom: ManagedProcess | None,
+           scenario: Scenario, metrics_url: str, out: TextIO) -> dict | None:
     """Progress until Locust ends. A service under test that dies ends the run early (the verdict is
     FAIL, on what was measured until then): returns how it died. The gate's own Prometheus or
-    Locust dying stops the run at once (exit 3): without them nothing can be judged."""
+    Locust dying stops the run at once (exit 3): without them nothing can be judged. A service that
+    exits before it was ever ready because its port was taken is a PortClash, not a FAIL."""
     progress = Progress(scenario, out)
     started = time.time()
     while locust.alive():
@@ -241,6 +265,8 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, prom: ManagedP
             raise SlaError(f"the gate's Prometheus ({prom.pid}) exited {info['after_s']} s into the run ({info['how']}): "
                            f"the run cannot be judged; {prom.log_path} ends:\n{info['log_tail']}")
         if server is not None and not server.alive():
+            if ready is not None and ready.ready_at is None and server.lost_its_port():
+                raise PortClash(f"the {server.name} could not listen on its port; {server.log_path} ends:\n{server.log_tail()}")
             died = _exit_info(server, started)
             print(f"the {server.name} exited {died['after_s']} s into the run ({died['how']}); stopping the load and "
                   "judging what was measured", file=out)

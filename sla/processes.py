@@ -8,6 +8,7 @@ the kernel for SIGTERM when the harness dies, so a harness killed with SIGKILL l
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,6 +56,16 @@ def free_port(host: str = LOOPBACK) -> int:
     raise SlaError("no free loopback port found that was not already handed out")
 
 
+# How servers say their port was taken: Python and Java, Go (Prometheus: "bind: address already in
+# use"), Node (EADDRINUSE), and errno 98 on Linux.
+_PORT_TAKEN = re.compile(r"address already in use|EADDRINUSE|errno 98", re.IGNORECASE)
+
+
+class PortClash(SlaError):
+    """A child exited at start because another process took the port it was handed: the start is
+    run again on a new port (the port is free when picked and bound by the child later)."""
+
+
 class ManagedProcess:
     """A child process with a log file; a context manager that always stops it."""
 
@@ -69,10 +80,12 @@ class ManagedProcess:
         self.options: dict[str, object] | None = None  # the reference server's options, when it is one
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
+        self.log_from = 0
 
     def start(self) -> "ManagedProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
+        self.log_from = log.tell()  # this start's lines only, when the log is appended to
         try:
             self.started_at = time.time()
             self.proc = subprocess.Popen(
@@ -95,9 +108,15 @@ class ManagedProcess:
 
     def log_tail(self, lines: int = 15) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_from)
+                return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def lost_its_port(self) -> bool:
+        """It exited, and its log says its port was taken."""
+        return not self.alive() and bool(_PORT_TAKEN.search(self.log_tail(40)))
 
     def stop(self, grace_s: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -125,7 +144,8 @@ def wait_http_ok(process: ManagedProcess, url: str, timeout_s: float, what: str)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not process.alive():
-            raise SlaError(f"{process.name} exited before it was {what}; its log ({process.log_path}) ends:\n{process.log_tail()}")
+            error = PortClash if process.lost_its_port() else SlaError
+            raise error(f"{process.name} exited before it was {what}; its log ({process.log_path}) ends:\n{process.log_tail()}")
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return time.time()

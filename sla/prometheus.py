@@ -14,10 +14,11 @@ import yaml
 
 from sla.analysis.promql import LOADGEN_JOB, SERVER_JOB
 from sla.errors import SlaError
-from sla.processes import LOOPBACK, ManagedProcess, free_port, wait_http_ok
+from sla.processes import LOOPBACK, ManagedProcess, PortClash, free_port, wait_http_ok
 
 SCRAPE_INTERVAL = "1s"
 READY_TIMEOUT_S = 60.0
+PORT_TRIES = 3
 RETENTION = "3650d"  # kept as long as the run directory: it is the evidence
 
 
@@ -54,19 +55,24 @@ def start_prometheus(
     data_dir = data_dir or config_dir / "data"
     config = config_dir / "prometheus.yml"
     config.write_text(yaml.safe_dump(scrape_config(loadgen, server, server_path), sort_keys=False))
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    process = ManagedProcess(
-        "prometheus",
-        [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
-         f"--web.listen-address={LOOPBACK}:{port}", f"--storage.tsdb.retention.time={RETENTION}",
-         "--log.level=warn"],
-        config_dir / "prometheus.log",
-    )
-    process.start()
-    try:
-        wait_http_ok(process, f"{url}/-/ready", READY_TIMEOUT_S, "ready")
-    except BaseException:
-        process.stop()
-        raise
-    return process, url
+    for attempt in range(1, PORT_TRIES + 1):
+        port = free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        process = ManagedProcess(
+            "prometheus",
+            [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={data_dir}",
+             f"--web.listen-address={LOOPBACK}:{port}", f"--storage.tsdb.retention.time={RETENTION}",
+             "--log.level=warn"],
+            config_dir / "prometheus.log",
+        )
+        process.start()
+        try:
+            wait_http_ok(process, f"{url}/-/ready", READY_TIMEOUT_S, "ready")
+            return process, url
+        except PortClash:
+            if attempt == PORT_TRIES:
+                raise
+        except BaseException:
+            process.stop()
+            raise
+    raise AssertionError("unreachable")

@@ -20,6 +20,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from sla.analysis import promql
 from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall, target_exited
 from sla.analysis.stats import Buckets, recovery_time
+from sla.claims import ARRIVALS_PER_PROCESS
 from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest
@@ -172,7 +173,8 @@ class Analyzer:
         if d["lag_p99"] is not None and d["lag_p99"] > self.sla.max_lag_p99:
             problems.append(
                 f"the load generator fell behind its arrival clock: lag P99 {d['lag_p99'] * 1e3:.1f} ms over "
-                f"{self.sla.max_lag_p99 * 1e3:g} ms (CPU-bound? more --processes)"
+                f"{self.sla.max_lag_p99 * 1e3:g} ms: it was short of CPU (a server using every core starves it: leave the "
+                f"generator a core, or run Locust workers on another host; over {ARRIVALS_PER_PROCESS:g}/s per process, more --processes)"
             )
         at_rate = self.sla.at_rate.get(w.name)
         if at_rate is not None and (d["achieved_rate"] or 0.0) < self.sla.min_achieved * at_rate:

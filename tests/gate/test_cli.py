@@ -1,5 +1,6 @@
 """The CLI without starting anything: plans, input errors and defaults."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,36 @@ def test_ports_handed_to_children_are_never_the_same_twice():
 
     ports = [free_port() for _ in range(2000)]  # the kernel offers released ports again; the gate must not
     assert len(set(ports)) == len(ports)
+
+
+def test_a_process_that_lost_its_port_is_told_apart_by_its_own_log(tmp_path):
+    from sla.processes import ManagedProcess
+
+    log = tmp_path / "child.log"
+    clash = ManagedProcess("child", [sys.executable, "-c", "print('OSError: [Errno 98] Address already in use'); raise SystemExit(1)"], log)
+    clash.start().proc.wait(10)
+    assert clash.lost_its_port()
+    other = ManagedProcess("child", [sys.executable, "-c", "print('no model here'); raise SystemExit(1)"], log)
+    other.start().proc.wait(10)  # the same log, appended: the earlier start's clash is not this one's
+    assert not other.lost_its_port() and other.log_tail() == "no model here"
+
+
+@pytest.mark.e2e
+def test_prometheus_that_lost_its_port_is_started_on_another(tmp_path, monkeypatch):
+    import socket
+
+    import sla.prometheus as prometheus
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        offered = iter([port])
+        real = prometheus.free_port
+        monkeypatch.setattr(prometheus, "free_port", lambda: next(offered, None) or real())
+        process, url = prometheus.start_prometheus(tmp_path / "prom")
+        try:
+            assert process.alive() and not url.endswith(f":{port}")
+            assert "address already in use" in (tmp_path / "prom" / "prometheus.log").read_text()
+        finally:
+            process.stop()

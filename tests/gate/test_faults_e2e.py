@@ -5,6 +5,7 @@ Nothing is left running in any case. Real server, Prometheus and Locust."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,8 +13,9 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import psutil
 import pytest
+
+from tests.processes import children as children_of, left_running
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +24,12 @@ SLA = [str(Path(sys.executable).parent / "sla")]
 PARTS = {"prometheus": "prometheus", "locust": "locust", "server": "reference_server"}
 
 
-def children_by_part(pid: int) -> dict[str, psutil.Process]:
+def children_by_part(pid: int) -> dict[str, int]:
+    """part -> pid of the gate's own children (not their helpers)."""
     found = {}
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
+    for child, cmdline in children_of(pid, recursive=False).items():
         for part, needle in PARTS.items():
-            if needle in cmdline and part not in found and child.ppid() == pid:
+            if needle in cmdline and part not in found:
                 found[part] = child
     return found
 
@@ -45,24 +44,20 @@ def run_and_kill(tmp_path: Path, part: str) -> tuple[subprocess.Popen, str, str,
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             parts = children_by_part(proc.pid)
-            started |= {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+            started |= set(children_of(proc.pid))
             if len(parts) == 3:
                 break
             time.sleep(0.3)
         else:
             pytest.fail("the run never had all its parts up")
         time.sleep(8)
-        parts[part].send_signal(signal.SIGKILL)
+        os.kill(parts[part], signal.SIGKILL)
         killed_at = time.monotonic()
         out, err = proc.communicate(timeout=120)
         return proc, out, err, time.monotonic() - killed_at, started
     finally:
         if proc.poll() is None:
             proc.kill()
-
-
-def left_running(pids: set[int]) -> list[int]:
-    return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
 
 
 def test_a_server_that_dies_mid_run_is_a_fail_with_reports_naming_how_and_when(tmp_path):
@@ -89,3 +84,25 @@ def test_the_gates_own_parts_dying_stop_the_run_at_once_with_exit_3(tmp_path, pa
     assert named in err and "killed by signal 9" in err
     assert took < 20
     assert left_running(started) == []
+
+
+def test_a_server_that_lost_its_port_to_another_process_is_started_again_on_new_ports(tmp_path, monkeypatch):
+    import socket
+
+    import sla.gate as gate
+
+    with socket.socket() as taken:  # another process's listener on the port the gate picks for the server
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        offered = iter([None, port])  # the gate asks for the metrics port, then the server's
+        real = gate.free_port
+        monkeypatch.setattr(gate, "free_port", lambda: next(offered, None) or real())
+        outcome = gate.run_gate(gate.RunOptions(ROOT / "scenarios/smoke.yaml", ROOT / "sla/thresholds/lax.yaml",
+                                                out=tmp_path / "runs", run_id="clash"))
+    assert outcome.analysis.verdict == "PASS"
+    aside = tmp_path / "runs" / "clash-port-clash-1"
+    assert "address already in use" in (aside / "server.log").read_text()
+    doc = json.loads((tmp_path / "runs" / "clash" / "result.json").read_text())
+    assert any("port clash" in note and str(aside) in note for note in doc["notes"])
+    assert json.loads((tmp_path / "runs" / "clash" / "run.json").read_text())["server"]["port"] != port

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import psutil
 import pytest
+
+from tests.processes import children as children_of, left_running
 
 pytestmark = pytest.mark.e2e
 
@@ -120,9 +121,9 @@ def test_ctrl_c_stops_everything_that_was_started(tmp_path):
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:  # wait until Prometheus, Locust and the server are all up
-            kids = psutil.Process(proc.pid).children(recursive=True)
-            children |= {k.pid for k in kids}
-            names = " ".join(" ".join(k.cmdline()) for k in kids if k.is_running())
+            kids = children_of(proc.pid)
+            children |= set(kids)
+            names = " ".join(kids.values())
             if "prometheus" in names and "locust" in names and "reference_server" in names:
                 break
             time.sleep(0.3)
@@ -135,7 +136,7 @@ def test_ctrl_c_stops_everything_that_was_started(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and "interrupted" in err
-    alive = [pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = left_running(children)
     assert alive == [], f"left running: {alive}"
 
 
@@ -145,14 +146,18 @@ def test_a_harness_killed_outright_leaves_nothing_running(tmp_path):
     children: set[int] = set()
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not any("prometheus" in " ".join(psutil.Process(c).cmdline()) for c in children if psutil.pid_exists(c)):
-            children |= {k.pid for k in psutil.Process(proc.pid).children()}
+        while time.monotonic() < deadline:
+            kids = children_of(proc.pid, recursive=False)
+            children |= set(kids)
+            if any("prometheus" in cmdline for cmdline in kids.values()):
+                break
             time.sleep(0.3)
-        children |= {k.pid for k in psutil.Process(proc.pid).children()}
         proc.kill()  # SIGKILL: no chance to clean up
         proc.wait(10)
-        gone, alive = psutil.wait_procs([psutil.Process(c) for c in children if psutil.pid_exists(c)], timeout=20)
+        deadline = time.monotonic() + 20
+        while left_running(children) and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert children and alive == [], f"left running: {[p.pid for p in alive]}"
+    assert children and left_running(children) == [], f"left running: {left_running(children)}"

@@ -1,6 +1,6 @@
 """Paddle Inference predictors: creation with the CPU recipe that works on Paddle 3.3, and running.
 
-The recipe (shared/FIELD_NOTES.md): `enable_memory_optim()` on a PIR model needs
+The recipe, measured on Paddle 3.3: `enable_memory_optim()` on a PIR model needs
 `enable_new_ir(True)` and `enable_new_executor(True)` too, or `create_predictor` fails. The oneDNN
 cache grows with every input shape, so it is capped. A predictor is not shared between threads:
 each pipeline instance gets its own `clone()`.

@@ -1,7 +1,9 @@
 """The server's Prometheus metrics, in a registry created with the app (never the global one).
 
-Names follow shared/DESIGN.md (prefix `ocr_`). Every status code the server can answer is created
-at 0 at start-up, so `increase()` sees errors that first appear mid-run (shared/FIELD_NOTES.md).
+Names have the prefix `ocr_` (the README lists them; sla/targets/reference.py is what the harness
+reads). Every status code the server can answer is created at 0 at start-up: a series that first
+appears mid-run has no earlier sample, so `increase()` and a difference of two instants miss its
+first errors.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Histogram bucket boundaries shared by the server and the load generator (shared/DESIGN.md).
+"""Histogram bucket boundaries shared by the server and the load generator: both
+expose `le` labels from this one layout, so their percentiles can be compared bucket for bucket.
 
 `histogram_quantile` can be off by a whole bucket width, so buckets are narrow: each boundary is
 about 10 % above the previous one, from 1 ms to 60 s, rounded to 3 significant digits so the

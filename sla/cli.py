@@ -1,6 +1,6 @@
 """The `sla` command: run, check, capacity, compare, plan, demo.
 
-Exit codes (shared/DESIGN.md): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
+Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
 """
 

@@ -1,4 +1,4 @@
-"""The run manifest, `runs/<run id>/run.json` (shared/DESIGN.md): everything needed to judge a run
+"""The run manifest, `runs/<run id>/run.json` (format in the README): everything needed to judge a run
 again from Prometheus. Written by the load generator; `sla run` adds what it started.
 """
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sla.targets import TargetApi
-from sla.targets.metrics import REFERENCE
+from sla.targets.reference import REFERENCE
 from sla.units import parse_duration, parse_percent, parse_rate
 from sla.validation import NAME_RULE, Reader, is_safe_name, load_yaml, positive, text
 

@@ -6,7 +6,9 @@ For each preset it exports the project's models (as the reference server does), 
 `<out>/<preset>/{det,rec}/` with the `inference.yml` that PaddleX needs, and writes the pipeline
 config `<out>/<preset>/OCR.yaml` with local model directories (PaddleX never downloads). The
 virtualenv with PaddleX itself is made by `make paddlex` (its OpenCV pin clashes with ours, so it
-never goes into the project's environment). Facts behind the files: shared/FIELD_NOTES.md.
+never goes into the project's environment). PaddleX 3.7 reads each model
+directory's `inference.yml` (model name, pre/post-processing) and refuses a directory without one;
+the model names must be ones it knows (PP-OCRv5_mobile_det/rec), or it looks them up online.
 
 Start it (what scenarios/paddlex.yaml does with target.command):
     PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK=True .venvs/paddlex/bin/paddlex --serve \

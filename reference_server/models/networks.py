@@ -13,7 +13,7 @@ dark text lines; and the recogniser's head is initialised to be confident with a
 that CTC decoding yields short lines that pass the score filter. The compute per request is the
 networks' real compute.
 
-Paddle 3.3 pitfalls (shared/FIELD_NOTES.md): `forward(self, x)` must take `self` first for
+Paddle 3.3 pitfalls, each met while building these: `forward(self, x)` must take `self` first for
 jit.save; F.interpolate fails on the oneDNN executor (see `upsample_nearest`); LSTM and AdaptiveAvgPool2D((1, None)) fail at predictor run time, so
 the recogniser uses a mean over the height axis and a TransformerEncoderLayer.
 """

@@ -1,6 +1,6 @@
 """Measurements from Prometheus, through prometheus-api-client (the only way this package reads it).
 
-Pitfalls handled (shared/FIELD_NOTES.md): every query is an instant query with explicit `@` times
+Pitfalls of prometheus-api-client handled here: every query is an instant query with explicit `@` times
 (never the client's import-time defaults); connection errors become an SlaError (exit 3);
 `check_prometheus_connection` only GETs `/`, so readiness is `GET /-/ready`.
 """

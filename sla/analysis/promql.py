@@ -1,7 +1,8 @@
 """PromQL for verdicts (pure strings). Every query is pinned with the `@` modifier.
 
-Two ways of cutting a window, both without `increase()`'s extrapolation (shared/FIELD_NOTES.md:
-a window read with increase() is scaled to its edges, which inflates sample counts):
+Two ways of cutting a window, both without `increase()`'s extrapolation (Prometheus scales the
+increase it sees between the first and last sample in the range out to the range's edges, so a
+count read with increase() is not a whole number and can exceed what was sent):
 - load-generator series carry a `phase` label and exist at 0 before the run: their value at the
   final scrape (`@ final`) is the exact count of that phase.
 - server series are not phase-labelled: the phase is the difference of the cumulative counters at

@@ -1,6 +1,7 @@
 """The Locust plugin: custom arguments, load-generator metrics, phase tracking, the run manifest.
 
-Hooks only on Locust's documented events (shared/FIELD_NOTES.md):
+Hooks only on Locust's documented events (locust.event.Events), so that plain `locust -f` and
+`--processes`/master-worker runs behave as Locust users expect:
 - `init_command_line_parser`: --scenario, --metrics-port, --run-dir, --run-id, --metrics-linger, --plan.
 - `init`: on the master (or a lone local runner) load the scenario, start the metrics endpoint.
 - `request`: on workers (or the local runner) observe each request into the histogram set.

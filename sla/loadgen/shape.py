@@ -1,7 +1,8 @@
 """The scenario as a Locust LoadTestShape: one phase after another, boundaries recorded as executed.
 
-Locust polls the shape about once a second and its loop blocks while a ramp spawns users
-(shared/FIELD_NOTES.md), so a switch can come late. Each phase runs its full duration from the
+Locust polls the shape about once a second, and its loop blocks while a ramp spawns users
+(locust/runners.py: `shape_worker` sleeps 1 s between ticks and waits for the spawn), so a switch
+can come late. Each phase runs its full duration from the
 moment the shape actually switched to it, and the phase windows record those executed times.
 Before the first phase it waits for the target: its readiness endpoint (or, for a cold start with
 `start_when: alive`, its alive endpoint), as the target API and scenario say.

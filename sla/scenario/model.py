@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reference_server.config import ServerConfig
 from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
 from sla.targets import API_REGISTRY, DEFAULT_API, TargetApi
-from sla.targets.reference import ReferenceApi
+from sla.targets.reference import SERVER_OPTIONS, ReferenceApi
 from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
 from sla.units import parse_duration
 from sla.validation import Reader, at_most, integer, load_yaml, non_negative, one_of, positive, safe_name, text
@@ -45,7 +44,7 @@ PAYLOAD_KEYS = {
 }
 PAYLOAD_SOURCES = ("mix", "files", "manifest")
 REQUEST_KEYS = {"timeout": "a request slower than this fails, e.g. 10s", "think_time": "pause between a user's requests"}
-SERVER_KEYS = {name: "reference server option" for name in ServerConfig.__dataclass_fields__ if name not in ("host", "port")}
+SERVER_KEYS = {name: "reference server option" for name in SERVER_OPTIONS}
 DEFAULT_READY_TIMEOUT = 300.0
 
 
@@ -113,15 +112,15 @@ def _boolean(value: Any) -> bool:
 
 
 def server_value(key: str):
-    """The converter of one reference-server option, typed like ServerConfig's default."""
-    default = getattr(ServerConfig(), key)
+    """The converter of one reference-server option, by its type (SERVER_OPTIONS)."""
+    kind = SERVER_OPTIONS[key]
 
     def convert(value: Any) -> Any:
-        if isinstance(default, bool):
+        if kind is bool:
             return _boolean(value)
-        if isinstance(default, int):
+        if kind is int:
             return integer(value)
-        if isinstance(default, tuple):
+        if kind is tuple:
             if not isinstance(value, list) or not all(isinstance(v, (int, float)) for v in value):
                 raise ValueError(f"got {value!r}, not a list of seconds")
             return tuple(float(v) for v in value)

@@ -4,7 +4,7 @@ where load may go. See sla/targets/base.py for what an API provides."""
 from sla.targets import http, paddle_serving, paddlehub, paddlex, reference  # noqa: F401  (they register)
 from sla.targets.base import API_REGISTRY, ApiRequest, TargetApi
 from sla.targets.hosts import check_host, host_decision, is_loopback
-from sla.targets.metrics import MAPPINGS, ServerMetrics
+from sla.targets.metrics import ServerMetrics
 
 DEFAULT_API = "reference"
 
@@ -12,7 +12,7 @@ DEFAULT_API = "reference"
 def metrics_for(api_name: str) -> ServerMetrics | None:
     """The server metrics mapping of a target API by name (None: the stack exposes none)."""
     cls = API_REGISTRY.get(api_name)
-    return MAPPINGS.get(cls.metrics) if cls is not None and cls.metrics else None
+    return cls.server_metrics() if cls is not None else None
 
 
-__all__ = ["API_REGISTRY", "ApiRequest", "DEFAULT_API", "MAPPINGS", "ServerMetrics", "TargetApi", "check_host", "host_decision", "is_loopback", "metrics_for"]
+__all__ = ["API_REGISTRY", "ApiRequest", "DEFAULT_API", "ServerMetrics", "TargetApi", "check_host", "host_decision", "is_loopback", "metrics_for"]

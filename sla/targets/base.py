@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sla.payloads import Payload
-from sla.targets.metrics import MAPPINGS, ServerMetrics
+from sla.targets.metrics import ServerMetrics
 from sla.validation import Reader
 
 
@@ -36,7 +36,7 @@ class TargetApi:
     ready_path: ClassVar[str | None] = None  # GET answers 200 once the service can serve; None: port open
     alive_path: ClassVar[str | None] = None  # GET answers 200 while the process is up (default: ready_path)
     needs_image: ClassVar[bool] = True  # payload files must be images
-    metrics: ClassVar[str | None] = None  # server metrics mapping name (sla.targets.metrics)
+    metrics: ClassVar[ServerMetrics | None] = None  # where its server-side series are (sla.targets.metrics)
 
     @classmethod
     def parse(cls, reader: Reader, doc: dict[str, Any], path: str) -> "TargetApi":
@@ -61,7 +61,7 @@ class TargetApi:
 
     @classmethod
     def server_metrics(cls) -> ServerMetrics | None:
-        return MAPPINGS[cls.metrics] if cls.metrics else None
+        return cls.metrics
 
     def probe_path(self, ready: bool) -> str | None:
         return self.ready_path if ready or self.alive_path is None else self.alive_path

@@ -1,9 +1,10 @@
 """Server metrics mappings: where a target's server-side series are and what they are called.
 
 The analyzer builds its server queries from a mapping, never from names of its own, so a stack
-with other metric names (KServe, MLServer, Triton, ...) is one more entry here. A target API names
-its mapping; an API whose stack exposes nothing (PaddleX basic serving, PaddleHub) names none, and
-SLA objectives with `source: server` are then refused at validation.
+with other metric names (KServe, MLServer, Triton, ...) is one more mapping. A target API holds its
+mapping (`TargetApi.metrics`, in the API's module: the reference server's names live in
+sla/targets/reference.py); an API whose stack exposes nothing (PaddleX basic serving, PaddleHub)
+holds none, and SLA objectives with `source: server` are then refused at validation.
 """
 
 from __future__ import annotations
@@ -40,18 +41,3 @@ class ServerMetrics:
         if kind == "first_request" and self.first_request_gauge is None:
             return f"the {self.name} metrics have no first-request gauge"
         return None
-
-
-REFERENCE = ServerMetrics(
-    name="reference",
-    request_histogram="ocr_request_duration_seconds",
-    requests_counter="ocr_requests_total",
-    status_label="code",
-    success_values=("200",),
-    stage_histogram="ocr_stage_duration_seconds",
-    stages=("decode", "preprocess", "det", "postprocess", "crop", "rec"),
-    ready_timestamp="ocr_ready_timestamp_seconds",
-    first_request_gauge="ocr_first_request_duration_seconds",
-)
-
-MAPPINGS: dict[str, ServerMetrics] = {m.name: m for m in (REFERENCE,)}

@@ -2,8 +2,9 @@
 
 Request: `{"key": ["image"], "value": ["<base64>"]}`. Success: `err_no == 0`; `value[0]` is a
 Python `str()` of `[[text, box], ...]`, not JSON. Failures: `err_no` 5000 input, 6000 timeout,
-9000 inference, 10000 other, with HTTP 200 (shared/SERVING_APIS.md). No readiness route: ready
-when the port accepts connections.
+9000 inference, 10000 other, with HTTP 200 (inferred from Paddle Serving's
+`python/pipeline/error_catch.py`; not seen running). No readiness route: ready when the port
+accepts connections.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Request: `{"images": ["<base64>"]}`. Success: `status == "000"`; text in
 `results[i].data[j].text`. Failures come as `{"status": "101"/"111"/"112", "msg"}`, with HTTP 200
-(shared/SERVING_APIS.md: PaddleHub's `serving/app_compat.py`). No readiness route and no /metrics:
+(PaddleHub's `paddlehub/serving/app_compat.py`). No readiness route and no /metrics:
 the service counts as ready when its port accepts connections.
 """
 

@@ -4,7 +4,8 @@ Request: `{"file": "<base64>", "fileType": 1}` plus any of the pipeline's reques
 (`params`, e.g. `textDetLimitSideLen`). Success: `errorCode == 0` and a `result.ocrResults` list;
 failures come as `{"logId", "errorCode", "errorMsg"}` (422 bad file or schema, 500 internal).
 Text: `result.ocrResults[*].prunedResult.rec_texts`. Readiness: `GET /health`. No /metrics.
-(Contracts: shared/SERVING_APIS.md, read from PaddleX's `serving/schemas/ocr.py` and seen running.)
+(Read from PaddleX's `paddlex/inference/serving/schemas/ocr.py`, and seen running: see
+scenarios/paddlex.yaml.)
 """
 
 from __future__ import annotations

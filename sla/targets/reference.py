@@ -12,10 +12,31 @@ from typing import Any
 
 from sla.payloads import Payload
 from sla.targets.base import ApiRequest, TargetApi, http_problem, json_object, json_request, register
+from sla.targets.metrics import ServerMetrics
 from sla.validation import Reader, one_of
 
 PATH = "/v1/ocr"
 ENCODINGS = ("raw", "base64")
+# The server's series (reference_server/metrics.py).
+REFERENCE = ServerMetrics(
+    name="reference",
+    request_histogram="ocr_request_duration_seconds",
+    requests_counter="ocr_requests_total",
+    status_label="code",
+    success_values=("200",),
+    stage_histogram="ocr_stage_duration_seconds",
+    stages=("decode", "preprocess", "det", "postprocess", "crop", "rec"),
+    ready_timestamp="ocr_ready_timestamp_seconds",
+    first_request_gauge="ocr_first_request_duration_seconds",
+)
+# The server's options a scenario may set (`target.server`) and their types: its flags, as
+# `python -m reference_server --help` lists them (reference_server/config.py). The harness never
+# imports the server (tests/targets checks that the two agree).
+SERVER_OPTIONS: dict[str, type] = {
+    "preset": str, "model_dir": str, "threads": int, "onednn": bool, "instances": int, "rec_batch": int,
+    "warmup": bool, "max_queue": int, "max_body_bytes": int, "max_image_pixels": int, "det_limit_side": int,
+    "extra_buckets": tuple,
+}
 
 
 @register
@@ -25,7 +46,7 @@ class ReferenceApi(TargetApi):
     options = {"encoding": f"how the image is sent: {' or '.join(ENCODINGS)} (JSON {{\"image\": ...}}); default raw"}
     ready_path = "/readyz"
     alive_path = "/healthz"
-    metrics = "reference"
+    metrics = REFERENCE
 
     def __init__(self, encoding: str = "raw") -> None:
         self.encoding = encoding

@@ -1,5 +1,5 @@
 """Each target API: the request it builds, and its verdict on the stacks' documented answers
-(shared/SERVING_APIS.md). Three stacks report failures inside an HTTP 200: those must fail."""
+(as each module's docstring describes them). Three stacks report failures inside an HTTP 200: those must fail."""
 
 from __future__ import annotations
 

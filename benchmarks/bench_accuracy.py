@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from synthetic_server import delays, service_time  # noqa: E402
 
+from sla.manifest import read_hdr  # noqa: E402
 from sla.processes import ManagedProcess, free_port, wait_http_ok  # noqa: E402
 
 SLA_SCRIPT = str(Path(sys.executable).parent / "sla")
@@ -64,7 +65,7 @@ def run(scenario_text: str, work: Path, name: str) -> tuple[dict, dict]:
                         "--out", str(out), "--run-id", name], cwd=ROOT, check=False, capture_output=True)
     run_dir = out / name
     result = json.loads((run_dir / "result.json").read_text())
-    hdr = json.loads((run_dir / "hdr.json").read_text())
+    hdr = read_hdr(run_dir / "hdr.json")
     return result["phases"]["steady"], hdr
 
 
@@ -85,7 +86,7 @@ def main() -> None:
     t = truth(args.rate, args.seconds)
     print(f"truth at {args.rate:g}/s for {args.seconds:g} s with a {STALL_FOR:g} s stall: P50 {t['p50'] * 1e3:.1f} ms, P99 {t['p99'] * 1e3:.1f} ms")
     print(f"arrival-rate ({arrival['sent']:.0f} of {arrival['planned']:.0f} sent, lag P99 {arrival['lag_p99'] * 1e3:.1f} ms):")
-    intended = hdr.get("steady\x1fintended", {})
+    intended = hdr.get("steady", {}).get("intended", {})
     for key in ("p50", "p99"):
         print(f"  {key}: Prometheus {error(arrival[key], t[key])}   HdrHistogram {error(intended.get(key), t[key])}   "
               f"uncorrected {error(arrival[f'{key}_uncorrected'], t[key])}")
@@ -98,7 +99,7 @@ def main() -> None:
     t = truth(rate, args.seconds)
     print(f"closed model (1 user, think {think * 1e3:.1f} ms, achieved {rate:.2f}/s; truth at that rate: "
           f"P50 {t['p50'] * 1e3:.1f} ms, P99 {t['p99'] * 1e3:.1f} ms):")
-    actual = hdr.get("steady\x1factual", {})
+    actual = hdr.get("steady", {}).get("actual", {})
     for key in ("p50", "p99"):
         print(f"  {key}: Prometheus {error(closed[key], t[key])}   HdrHistogram {error(actual.get(key), t[key])}")
     print(f"(work directory {work})")

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sla.analysis.stats import Buckets  # noqa: E402
 from sla.payloads import make_payload  # noqa: E402
+from sla.manifest import read_hdr  # noqa: E402
 from sla.processes import ManagedProcess, free_port, wait_http_ok  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -64,7 +65,7 @@ def ours(url: str, rate: int, seconds: int, work: Path) -> dict:
                     dropped += s.value
             elif s.name == "loadgen_schedule_lag_seconds_bucket":
                 lag[float(s.labels["le"])] = lag.get(float(s.labels["le"]), 0.0) + s.value
-    hdr = json.loads((run_dir / "hdr.json").read_text()).get("open\x1fintended", {})
+    hdr = read_hdr(run_dir / "hdr.json").get("open", {}).get("intended", {})
     lag_b = Buckets.from_pairs(lag)
     return {"delivered": hdr.get("count", 0) / seconds, "sent": sent, "dropped": dropped, "lag_p99": lag_b.quantile(0.99) if lag_b.total else None,
             "p99": hdr.get("p99")}

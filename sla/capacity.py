@@ -11,7 +11,6 @@ step is run once more, twice as long, and otherwise reported UNSTABLE (not passi
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import asdict, dataclass, field
@@ -21,11 +20,10 @@ from typing import Any, TextIO
 import yaml
 
 from sla.analysis.collect import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
-from sla.analysis.evaluate import PASS
-from sla.analysis.stats import min_samples
+from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, run_gate_once_more_on_failure
-from sla.manifest import new_run_id
+from sla.manifest import json_value, new_run_id, write_json
 from sla.scenario import load_scenario
 from sla.slafile import load_sla
 from sla.validation import load_yaml
@@ -112,13 +110,7 @@ def step_duration(rate: float, need: int) -> float:
 def requests_needed(sla_path: Path) -> int:
     """Requests a step needs for the SLA's claims to be decidable with none over the limit."""
     sla = load_sla(sla_path)
-    need = 100
-    for o in sla.objectives:
-        if o.percentile is not None:
-            need = max(need, min_samples(o.percentile / 100, 0))
-        elif o.kind == "error_rate" and o.limit > 0:
-            need = max(need, min_samples(1 - o.limit, 0))
-    return need
+    return max([100, *(o.kind_of.needs(o) for o in sla.objectives)])
 
 
 class CapacitySearch:
@@ -152,11 +144,11 @@ class CapacitySearch:
         outcome, note = run_gate_once_more_on_failure(RunOptions(
             scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus, out=self.dir / "steps",
             run_id=f"step{index:02d}-{rate:.4g}"), self.out)
-        s = outcome.analysis.phases.get(STEP_PHASE, {})
-        stable = bool(s.get("stable"))
+        s = outcome.analysis.phases.get(STEP_PHASE)
+        stable = bool(s and s.stable)
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
-        step = Step(rate, s.get("achieved_rate"), s.get("p50"), s.get("p99"), s.get("error_rate"), verdict, stable,
-                    str(outcome.run_dir), duration, note)
+        step = Step(rate, s and s.achieved_rate, s and s.p50, s and s.p99, s and s.error_rate, verdict, stable,
+                    str(outcome.run_dir.resolve()), duration, note)
         self.result.steps.append(step)
         return step
 
@@ -254,7 +246,7 @@ def _ms(v: float | None) -> str:
 def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     r, o, d = search.result, search.opts, search.dir
     paths = {"json": d / "capacity.json", "md": d / "capacity.md", "png": d / "capacity.png"}
-    paths["json"].write_text(json.dumps({"options": {k: str(v) for k, v in asdict(o).items()}, **asdict(r)}, indent=2) + "\n")
+    write_json(paths["json"], {"options": json_value(asdict(o)), **json_value(asdict(r))})
     lines = [
         "## Capacity of one replica", "",
         "| Asked | Achieved | P50 | P99 | Error rate | Stable | Verdict | Run |", "|---|---|---|---|---|---|---|---|",

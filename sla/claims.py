@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sla.analysis.stats import min_samples
 from sla.scenario import Scenario
 from sla.slafile import SlaSpec
 
@@ -46,11 +45,8 @@ def claims(scenario: Scenario, sla: SlaSpec) -> list[Claim]:
         phase = scenario.phase(o.phase) if o.phase else None
         if phase is None:
             continue
-        if o.percentile is not None and o.kind in ("latency", "stage_latency", "baseline_latency"):
-            need = min_samples(o.percentile / 100, 0)
-        elif o.kind in ("error_rate", "shed_rate") and o.limit > 0:
-            need = min_samples(1 - o.limit, 0)
-        else:
+        need = o.kind_of.needs(o)
+        if not need:
             continue
         planned = phase.asked_rate * phase.duration if phase.asked_rate is not None else None
         out.append(Claim(o.id, phase.name, need, planned))

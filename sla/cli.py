@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
     check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
     check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    check.add_argument("--out", type=Path, help="where its reports go (default: RUN_DIR/check-<time>; the run's own result.json is kept)")
     cap = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
     cap.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
     cap.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
@@ -107,7 +108,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "check":
         from sla.gate import check_run
 
-        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus).exit_code
+        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out).exit_code
     if args.verb == "capacity":
         from sla.capacity import CapacityOptions, run_capacity
 

@@ -10,7 +10,6 @@ configuration that meets the SLA (highest throughput, then lowest P99) is marked
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import sys
 from dataclasses import asdict, dataclass
@@ -19,10 +18,10 @@ from typing import Any, TextIO
 
 import yaml
 
-from sla.analysis.evaluate import PASS
+from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, default_sla, run_gate_once_more_on_failure
-from sla.manifest import new_run_id
+from sla.manifest import json_value, new_run_id, write_json
 from sla.scenario import load_scenario
 from sla.scenario.model import SERVER_KEYS, server_value
 from sla.slafile import load_sla
@@ -45,6 +44,16 @@ class Row:
     @property
     def label(self) -> str:
         return " ".join(f"{k}={_show(v)}" for k, v in self.config.items())
+
+
+def mark_best(rows: list[Row]) -> Row | None:
+    """The best configuration: of those that PASS, the highest throughput, then the lowest P99."""
+    passing = [r for r in rows if r.verdict == PASS]
+    if not passing:
+        return None
+    best = max(passing, key=lambda r: (r.throughput or 0.0, -(r.p99 if r.p99 is not None else math.inf)))
+    best.best = True
+    return best
 
 
 def _show(value: Any) -> str:
@@ -97,16 +106,14 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
         print(f"\n=== configuration {i}/{len(combos)}: {label} ===", file=out, flush=True)
         outcome, note = run_gate_once_more_on_failure(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
                                                                  out=directory / "runs", run_id=label, server_options=config), out)
-        s = outcome.analysis.phases.get(phase, {})
+        s = outcome.analysis.phases.get(phase)
         cold = outcome.analysis.cold_start
-        rows.append(Row(config, outcome.analysis.verdict, s.get("p50"), s.get("p99"), s.get("throughput"), s.get("error_rate"),
-                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir), note=note))
-    passing = [r for r in rows if r.verdict == PASS]
-    if passing:
-        max(passing, key=lambda r: (r.throughput or 0.0, -(r.p99 or math.inf))).best = True
+        rows.append(Row(config, outcome.analysis.verdict, s and s.p50, s and s.p99, s and s.throughput, s and s.error_rate,
+                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir.resolve()), note=note))
+    mark_best(rows)
     md = directory / "compare.md"
     md.write_text(markdown(rows, phase, scenario.name, sla_file))
-    (directory / "compare.json").write_text(json.dumps({"phase": phase, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    write_json(directory / "compare.json", {"phase": phase, "rows": json_value([asdict(r) for r in rows])})
     print("\n" + md.read_text(), file=out)
     print(f"comparison: {md}, {directory / 'compare.json'}", file=out)
     if passing:

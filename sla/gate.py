@@ -15,6 +15,7 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
 from typing import TextIO
@@ -23,11 +24,11 @@ import requests
 import yaml
 
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
-from sla.analysis.evaluate import EXIT_CODES
+from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
-from sla.manifest import MANIFEST_NAME, RunManifest, new_run_id
+from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.probe import ReadyWatch
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
 from sla.progress import Progress
@@ -203,17 +204,17 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             raise SlaError(f"Locust (the load generator) did not complete the run ({how}); {locust.log_path} ends:\n{locust.log_tail()}")
         manifest = RunManifest.read(run_dir)
         manifest.prometheus_url = prom_url
-        manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
+        manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}
         if server is not None:
             manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port,
                                "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
-                               **({"options": {k: str(v) for k, v in server.options.items()}} if server.options else {"command": server.argv}),
+                               **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
                                **({"exited": died} if died else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
         analysis.notes.extend(clashes)
-        return _finish(run_dir, manifest, analysis, str(sla.path), out)
+        return _finish(run_dir, manifest, analysis, sla.path, out)
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
@@ -302,14 +303,17 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
     return min(matching) if matching else None
 
 
-def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str, out: TextIO) -> RunOutcome:
+def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO) -> RunOutcome:
     paths = write_reports(out_dir, manifest, analysis, sla_path)
     print("\n" + summary_table(analysis), file=out)
     print(f"reports: {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
     return RunOutcome(out_dir, manifest, analysis)
 
 
-def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None, out: TextIO = sys.stdout) -> RunOutcome:
+def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None,
+              out_dir: Path | None = None, out: TextIO = sys.stdout) -> RunOutcome:
+    """Judge a run again. Its reports go to `out_dir` (default `<run>/check-<time>`): the run's
+    own result.json stays as it was, since it may be somebody's baseline."""
     try:
         manifest = RunManifest.read(run_dir)
     except (OSError, ValueError, TypeError) as exc:
@@ -338,6 +342,7 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
         if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
             manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         analysis = Analyzer(reader, manifest, base, load_hdr(run_dir)).run(sla)
-        manifest.sla = {"path": str(sla.path), "sha256": sla.sha256}
-        return _finish(run_dir, manifest, analysis, str(sla.path), out)
+        manifest.prometheus_url = url  # the one this check queried
+        out_dir = out_dir or run_dir / f"check-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+        return _finish(out_dir, manifest, analysis, sla.path, out)
 

@@ -1,5 +1,10 @@
 """The run manifest, `runs/<run id>/run.json` (format in the README): everything needed to judge a run
-again from Prometheus. Written by the load generator; `sla run` adds what it started.
+again from Prometheus.
+
+One writer at a time: Locust writes it when it quits (phases as executed, load-generator facts);
+`sla run` then, after Locust has exited, reads it and adds what only the gate knows (`server`,
+`sla`, `prometheus_url`, `loadgen.final_scrape_at`) in one atomic replace. Values are JSON types
+(numbers, booleans, lists, null), never Python reprs; paths are absolute.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_NAME = "run.json"
-HDR_NAME = "hdr.json"  # HdrHistogram summaries by "phase\x1ftiming", merged across workers
+HDR_NAME = "hdr.json"  # HdrHistogram summaries {phase: {timing: {...}}}, merged across workers
+SCHEMA_VERSION = 1  # of every file the harness writes: run.json, hdr.json, result.json, capacity.json, compare.json
 
 
 @dataclass
@@ -39,26 +45,54 @@ class RunManifest:
     prometheus_url: str | None = None
     server: dict[str, Any] = field(default_factory=dict)  # start, ready, first_request times (set by `sla run`)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "RunManifest":
         doc = dict(doc)
+        version = doc.pop("schema_version", 0)  # 0: written before versions
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(f"schema_version {version!r} is newer than this harness reads ({SCHEMA_VERSION})")
         doc["phases"] = [PhaseWindow(**p) for p in doc.get("phases", [])]
         return cls(**doc)
 
     def write(self, run_dir: Path) -> Path:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        path = run_dir / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        os.replace(tmp, path)
-        return path
+        return write_json(run_dir / MANIFEST_NAME, asdict(self))
 
     @classmethod
     def read(cls, run_dir: Path) -> "RunManifest":
         return cls.from_json(json.loads((Path(run_dir) / MANIFEST_NAME).read_text()))
+
+
+def json_value(value: Any) -> Any:
+    """A value as its JSON type: tuples as lists, paths as absolute strings, the rest as is."""
+    if isinstance(value, (tuple, list)):
+        return [json_value(v) for v in value]
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return value
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> Path:
+    """One of the harness's output files: with its schema_version, replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"schema_version": SCHEMA_VERSION, **doc}, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_hdr(path: Path) -> dict[str, Any]:
+    """hdr.json as {phase: {timing: summary}}; a file from before schema versions had flat keys
+    "phase\x1ftiming"."""
+    doc = json.loads(path.read_text())
+    if "schema_version" in doc:
+        return doc.get("phases") or {}
+    nested: dict[str, Any] = {}
+    for joined, entry in doc.items():
+        phase, _, timing = joined.partition("\x1f")
+        nested.setdefault(phase, {})[timing] = entry
+    return nested
 
 
 def new_run_id(scenario_name: str) -> str:

@@ -4,14 +4,13 @@ job summary), junit.xml (one test case per objective), and the terminal table.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from sla.analysis.collect import Analysis
-from sla.analysis.evaluate import EXIT_CODES, FAIL, INCONCLUSIVE, ObjectiveResult
-from sla.manifest import RunManifest
+from sla.analysis.verdict import EXIT_CODES, FAIL, INCONCLUSIVE
+from sla.manifest import RunManifest, write_json
 from sla.units import format_duration
 
 RESULT_NAME, REPORT_NAME, JUNIT_NAME = "result.json", "report.md", "junit.xml"
@@ -27,7 +26,7 @@ def show(value: float | None, unit: str) -> str:
     return f"{value * 100:.3g}%"
 
 
-def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: str) -> dict[str, Path]:
+def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"result": out_dir / RESULT_NAME, "report": out_dir / REPORT_NAME, "junit": out_dir / JUNIT_NAME}
     doc = {
@@ -36,14 +35,14 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
         "exit_code": EXIT_CODES[analysis.verdict],
         "judged_at": time.time(),
         "scenario": manifest.scenario,
-        "sla": {"path": sla_path},
+        "sla": {"path": str(Path(sla_path).resolve())},
         "prometheus_url": manifest.prometheus_url,
         "objectives": [r.to_json() for r in analysis.results],
-        "phases": analysis.phases,
+        "phases": {name: s.to_json() for name, s in analysis.phases.items()},
         "cold_start": analysis.cold_start,
         "notes": analysis.notes,
     }
-    paths["result"].write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(paths["result"], doc)
     paths["report"].write_text(markdown(manifest, analysis))
     ET.ElementTree(junit(manifest, analysis)).write(paths["junit"], encoding="utf-8", xml_declaration=True)
     return paths
@@ -70,11 +69,12 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in analysis.phases.items():
-        delivered = f"{s['sent']:.0f} / {s['planned']:.0f}" if s.get("planned") else "-"
+        d = s.delivery
+        delivered = f"{d.sent:.0f} / {d.planned:.0f}" if d and d.planned else "-"
         lines.append(
-            f"| {name} | {s.get('requests') or 0:.0f} | {show(s.get('throughput'), '/s')} | {show(s.get('error_rate'), 'fraction')} "
-            f"| {show(s.get('p50'), 's')} | {show(s.get('p99'), 's')} | {show(s.get('p99_uncorrected'), 's')} "
-            f"| {show(s.get('hdr_p99'), 's')} | {delivered} | {show(s.get('lag_p99'), 's')} |"
+            f"| {name} | {s.requests:.0f} | {show(s.throughput, '/s')} | {show(s.error_rate, 'fraction')} "
+            f"| {show(s.p50, 's')} | {show(s.p99, 's')} | {show(s.uncorrected.get('p99'), 's')} "
+            f"| {show(s.hdr_p99, 's')} | {delivered} | {show(d.lag_p99 if d else None, 's')} |"
         )
     lines.append("")
     lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "

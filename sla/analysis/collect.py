@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,18 +18,17 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
 from sla.analysis import promql
-from sla.analysis.evaluate import Measurement, ObjectiveResult, evaluate, overall, target_exited
-from sla.analysis.stats import Buckets, recovery_time
+from sla.analysis.evaluate import evaluate, target_exited
+from sla.analysis.sources import LoadgenSource, Outcomes, ServerSource, Source
+from sla.analysis.stats import Buckets, per_second, share
+from sla.analysis.verdict import Measurement, ObjectiveResult, overall
 from sla.claims import ARRIVALS_PER_PROCESS
-from sla.loadgen.histograms import hdr_percentile
 from sla.errors import SlaError
-from sla.manifest import HDR_NAME, PhaseWindow, RunManifest
-from sla.slafile import RECOVERY_WINDOW_S, Objective, SlaSpec
+from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
+from sla.objectives import Objective
+from sla.slafile import SlaSpec
 from sla.targets import metrics_for
 
-SCRAPE_INTERVAL_S = 1.0
-MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
-READY_PROBE = "(not PromQL) run.json: server.ready - server.start, from the gate's readiness probe"
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # Stability (after Triton perf_analyzer's rule): the last STABLE_WINDOWS windows agree within
 # STABLE_SPREAD on throughput (per window) and on P99 (of the measurement so far: a P99 of one
@@ -92,70 +91,100 @@ class PromReader:
 
 
 @dataclass
+class Delivery:
+    """What the load generator was asked and sent in an arrival-rate phase."""
+
+    asked_rate: float
+    planned: float
+    sent: float
+    achieved_rate: float | None
+    dropped: float
+    lag_p99: float | None
+
+
+@dataclass
+class PhaseSummary:
+    """What users saw in a phase (result.json `phases`: the basis of baselines, capacity, compare)."""
+
+    requests: float
+    throughput: float | None
+    shed: float
+    error_rate: float | None  # shed included
+    duration: float  # as executed
+    percentiles: dict[str, float | None]  # p50 ... p99.9 (intended send time in arrival-rate phases)
+    hdr_p99: float | None = None
+    uncorrected: dict[str, float | None] = field(default_factory=dict)  # arrival-rate phases: from the actual send time
+    delivery: Delivery | None = None  # arrival-rate phases
+    windows: list[dict[str, float]] = field(default_factory=list)  # arrival-rate phases: throughput and P99 per window
+    stable: bool = False
+
+    @property
+    def p50(self) -> float | None:
+        return self.percentiles.get("p50")
+
+    @property
+    def p99(self) -> float | None:
+        return self.percentiles.get("p99")
+
+    @property
+    def achieved_rate(self) -> float | None:
+        return self.delivery.achieved_rate if self.delivery else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat form result.json has always had (a baseline reads `p99`, `throughput`)."""
+        doc: dict[str, Any] = {**self.percentiles, "requests": self.requests, "throughput": self.throughput, "shed": self.shed,
+                               "error_rate": self.error_rate, "duration": self.duration, "hdr_p99": self.hdr_p99}
+        if self.delivery is not None:
+            doc.update({f"{k}_uncorrected": v for k, v in self.uncorrected.items()})
+            doc.update(asdict(self.delivery), windows=self.windows, stable=self.stable)
+        return doc
+
+
+@dataclass
 class Analysis:
     verdict: str
     results: list[ObjectiveResult]
-    phases: dict[str, dict[str, Any]]  # per-phase summary: the basis of baselines
+    phases: dict[str, PhaseSummary]
     notes: list[str]
     cold_start: dict[str, float | None] = field(default_factory=dict)  # time_to_ready, first_request (s)
 
 
 class Analyzer:
+    """Judges a run: for each objective its kind measures (asking a metrics source) and judges;
+    the analyzer adds what holds for every objective of a phase (the phase window, the source's
+    validity, whether the load generator delivered) and the per-phase summaries."""
+
     def __init__(
         self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None, hdr: dict[str, Any] | None = None
     ) -> None:
         self.reader = reader
         self.manifest = manifest
-        self.final_seen = bool(manifest.loadgen.get("final_scrape_at"))
+        final_seen = bool(manifest.loadgen.get("final_scrape_at"))
         self.final = float(manifest.loadgen.get("final_scrape_at") or manifest.ended_at)
         self.baseline = baseline
-        self.hdr = hdr or {}
         self.sla: SlaSpec | None = None
-        self.metrics = metrics_for(manifest.target_api)  # None: the target has no server metrics
+        self.loadgen = LoadgenSource(reader, manifest, self.final, final_seen, hdr or {})
+        self.server = ServerSource(reader, manifest, self.final, metrics_for(manifest.target_api))
+
+    def source(self, name: str) -> Source:
+        return self.server if name == "server" else self.loadgen
 
     def window(self, phase: str) -> PhaseWindow | None:
         return next((w for w in self.manifest.phases if w.name == phase), None)
 
-    # -- validity -------------------------------------------------------------------------
-    def _validity(self, job: str, start: float, end: float, counter: str, **labels: str) -> tuple[str, ...]:
-        problems = []
-        samples = self.reader.scalar(promql.scrape_samples(job, start, end))
-        expected = (end - start) / SCRAPE_INTERVAL_S
-        if samples is None:
-            problems.append(f"no scrapes of job {job!r} in the window")
-        elif samples < MIN_SCRAPE_SHARE * expected:
-            problems.append(f"scrape gaps: {samples:.0f} scrapes of job {job!r} where {expected:.0f} were expected")
-        if self.reader.scalar(promql.scrape_down(job, start, end)) == 0:
-            problems.append(f"job {job!r} was down (up == 0) during the window")
-        resets = self.reader.scalar(promql.restarts(counter, start, end, **labels))
-        if resets:
-            problems.append(f"counter reset in the window: the {job} restarted")
-        return tuple(problems)
+    @staticmethod
+    def duration(w: PhaseWindow) -> float:
+        """Arrival-rate phases over the planned duration (the rate asked is the rate judged)."""
+        return w.planned_duration if w.asked_rate is not None else w.end - w.start
 
-    def _loadgen_validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        counter = "loadgen_request_duration_seconds_count"
-        lost = () if self.final_seen else (
-            f"Prometheus never held the load generator's final request count ({self.manifest.loadgen.get('requests')}): "
-            "its last observations were not scraped",)
-        return lost + self._validity(promql.LOADGEN_JOB, w.start, self.final, counter, run_id=self.manifest.run_id)
-
-    def _server_validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        if self.metrics is None:
-            return (f"the {self.manifest.target_api} target has no server metrics",)
-        return self._validity(promql.SERVER_JOB, w.start, w.end, f"{self.metrics.request_histogram}_count")
-
-    def delivery(self, w: PhaseWindow) -> dict[str, float | None]:
+    def delivery(self, w: PhaseWindow) -> Delivery:
         """What the load generator was asked and what it sent, for an arrival_rate phase."""
         arrivals = self.reader.vector(promql.arrivals(self.manifest.run_id, w.name, self.final), "result")
         lag = self.reader.buckets(promql.schedule_lag_buckets(self.manifest.run_id, w.name, self.final))
         asked = w.asked_rate or 0.0
         sent = arrivals.get("sent", 0.0)
-        return {
-            "asked_rate": asked, "planned": asked * w.planned_duration, "sent": sent,
-            "achieved_rate": sent / w.planned_duration if w.planned_duration else None,
-            "dropped": arrivals.get("dropped", 0.0),
-            "lag_p99": lag.quantile(0.99) if lag and lag.total else None,
-        }
+        return Delivery(asked, asked * w.planned_duration, sent, per_second(sent, w.planned_duration), arrivals.get("dropped", 0.0),
+                        lag.quantile(0.99) if lag and lag.total else None)
 
     def _generator_validity(self, w: PhaseWindow) -> tuple[str, ...]:
         """Arrival-rate phases: did the load generator deliver the load asked of it?"""
@@ -163,148 +192,57 @@ class Analyzer:
             return ()
         d = self.delivery(w)
         problems = []
-        planned, sent = d["planned"] or 0.0, d["sent"] or 0.0
-        if sent < self.sla.min_achieved * planned:
+        if d.sent < self.sla.min_achieved * d.planned:
             problems.append(
-                f"the load generator sent {sent:.0f} of the {planned:.0f} arrivals asked ({sent / planned * 100 if planned else 0:.1f}%, "
-                f"under {self.sla.min_achieved * 100:g}%; {d['dropped']:.0f} dropped at the in-flight limit): it did not deliver "
+                f"the load generator sent {d.sent:.0f} of the {d.planned:.0f} arrivals asked ({(share(d.sent, d.planned) or 0) * 100:.1f}%, "
+                f"under {self.sla.min_achieved * 100:g}%; {d.dropped:.0f} dropped at the in-flight limit): it did not deliver "
                 f"{w.asked_rate:g}/s"
             )
-        if d["lag_p99"] is not None and d["lag_p99"] > self.sla.max_lag_p99:
+        if d.lag_p99 is not None and d.lag_p99 > self.sla.max_lag_p99:
             problems.append(
-                f"the load generator fell behind its arrival clock: lag P99 {d['lag_p99'] * 1e3:.1f} ms over "
+                f"the load generator fell behind its arrival clock: lag P99 {d.lag_p99 * 1e3:.1f} ms over "
                 f"{self.sla.max_lag_p99 * 1e3:g} ms: it was short of CPU (a server using every core starves it: leave the "
                 f"generator a core, or run Locust workers on another host; over {ARRIVALS_PER_PROCESS:g}/s per process, more --processes)"
             )
         at_rate = self.sla.at_rate.get(w.name)
-        if at_rate is not None and (d["achieved_rate"] or 0.0) < self.sla.min_achieved * at_rate:
-            problems.append(f"achieved {d['achieved_rate'] or 0:.2f}/s, under the {at_rate:g}/s the SLA must hold at")
+        if at_rate is not None and (d.achieved_rate or 0.0) < self.sla.min_achieved * at_rate:
+            problems.append(f"achieved {d.achieved_rate or 0:.2f}/s, under the {at_rate:g}/s the SLA must hold at")
         return tuple(problems)
 
-    def _timing(self, w: PhaseWindow) -> str:
-        """Arrival-rate phases are judged from the intended send time (coordinated omission corrected)."""
-        return "intended" if w.asked_rate is not None else "actual"
-
-    def _hdr(self, phase: str, timing: str, percentile: float | None) -> float | None:
-        entry = self.hdr.get(f"{phase}\x1f{timing}")
-        if entry is None or percentile is None:
-            return None
-        return entry.get(f"p{percentile:g}") or hdr_percentile(entry["encoded"], percentile)
-
-    def _duration(self, w: PhaseWindow) -> float:
-        return w.planned_duration if w.asked_rate is not None else w.end - w.start
-
-    # -- measurements ---------------------------------------------------------------------
     def measure(self, o: Objective) -> Measurement:
+        kind = o.kind_of
         if o.phase is None:
-            return self._cold_start(o)
+            return kind.measure(o, self, None)
         w = self.window(o.phase)
         if w is None:
             return Measurement(promql="", validity=(f"the run has no executed phase {o.phase!r}",))
         window = (w.start, w.end)
-        baseline = self._baseline_value(o)
-        delivery = self._generator_validity(w)
-        if o.source == "server":
-            validity = self._server_validity(w)
-            if self.metrics is None:
-                return Measurement("", window, validity=validity)
-            if o.kind in ("latency", "stage_latency", "baseline_latency"):
-                q = promql.server_buckets(self.metrics, w.start, w.end, o.stage)
-                return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline, delivery=delivery)
-            q = promql.server_codes(self.metrics, w.start, w.end)
-            codes = self.reader.vector(q, self.metrics.status_label)
-            total = sum(codes.values()) if codes else None
-            ok = sum(codes.get(v, 0.0) for v in self.metrics.success_values) if codes else None
-            if o.kind in ("throughput", "baseline_throughput"):
-                return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
-            return Measurement(q, window, count=total, failures=(total - ok) if codes else None, validity=validity, delivery=delivery)
-        validity = self._loadgen_validity(w)
-        if o.kind in ("latency", "baseline_latency"):
-            timing = self._timing(w)
-            q = promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final, timing)
-            uncorrected, actual = None, None
-            if timing == "intended":
-                actual = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, o.phase, self.final))
-                uncorrected = actual.quantile(o.percentile / 100) if actual and actual.total else None
-            return Measurement(q, window, buckets=self.reader.buckets(q), validity=validity, baseline=baseline,
-                               hdr=self._hdr(o.phase, timing, o.percentile), uncorrected=uncorrected,
-                               actual_buckets=actual, delivery=delivery)
-        if o.kind == "recovery":
-            return self._recovery(o, w, validity)
-        q = promql.loadgen_counts(self.manifest.run_id, o.phase, self.final)
-        outcomes = self.reader.vector(q, "outcome")
-        ok, failed, shed = outcomes.get("success"), outcomes.get("failure", 0.0), outcomes.get("shed", 0.0)
-        if o.kind in ("throughput", "baseline_throughput"):
-            return Measurement(q, window, count=ok, duration=self._duration(w), validity=validity, baseline=baseline, delivery=delivery)
-        total = (ok or 0.0) + failed + shed if outcomes else None
-        counted = shed if o.kind == "shed_rate" else failed if o.excludes_shed else failed + shed
-        return Measurement(q, window, count=total, failures=counted if outcomes else None, validity=validity, delivery=delivery)
+        validity = self.source(o.source).validity(w)
+        if o.source == "server" and self.server.metrics is None:
+            return Measurement("", window, validity=validity)
+        m = kind.measure(o, self, w)
+        return replace(m, window=window, validity=validity + m.validity, delivery=self._generator_validity(w))
 
-    def _recovery(self, o: Objective, w: PhaseWindow, validity: tuple[str, ...]) -> Measurement:
-        """The phase's latency buckets at every scrape (one range query), cut into sliding windows."""
-        timing = self._timing(w)
-        q = promql.loadgen_bucket_series(self.manifest.run_id, w.name, timing)
-        series = self.reader.range(q, w.start, max(w.end, w.start + 1), SCRAPE_INTERVAL_S)
-        by_time: dict[float, dict[float, float]] = {}
-        for s in series:
-            for t, v in s["values"]:
-                by_time.setdefault(float(t), {})[float(s["metric"]["le"])] = float(v)
-        samples = [(t, Buckets.from_pairs(pairs)) for t, pairs in sorted(by_time.items())]
-        at = recovery_time(samples, w.start, RECOVERY_WINDOW_S, o.percentile / 100, o.threshold or 0.0)
-        total = samples[-1][1].total if samples else 0.0
-        return Measurement(q + f" [range {w.start:.3f}..{w.end:.3f}, step {SCRAPE_INTERVAL_S:g}s]", (w.start, w.end),
-                           value=at, count=total, validity=validity)
+    def _percentiles(self, w: PhaseWindow, timing: str) -> dict[str, float | None]:
+        buckets = self.loadgen.buckets(w, timing)[1]
+        return {f"p{p:g}": (buckets.quantile(p / 100) if buckets and buckets.total else None) for p in SUMMARY_PERCENTILES}
 
-    def _cold_start(self, o: Objective) -> Measurement:
-        if o.source == "server":
-            why = self.metrics.supports(o.kind) if self.metrics else f"the {self.manifest.target_api} target has no server metrics"
-            if why:
-                return Measurement("", None, validity=(why,))
-            q = promql.time_to_ready(self.metrics, self.final) if o.kind == "time_to_ready" else promql.gauge(self.metrics.first_request_gauge, self.final)
-            return Measurement(q, None, value=self.reader.scalar(q))
-        if o.kind == "time_to_ready":
-            return Measurement(READY_PROBE, None, value=self.probed_time_to_ready())
-        q = promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)
-        return Measurement(q, None, value=self.reader.scalar(q))
-
-    def probed_time_to_ready(self) -> float | None:
-        """Process start to the first ready answer of the gate's readiness probe (run.json)."""
-        server = self.manifest.server
-        if not server.get("ready") or not server.get("start"):
-            return None
-        return float(server["ready"]) - float(server["start"])
-
-    def _baseline_value(self, o: Objective) -> float | None:
-        if not o.kind.startswith("baseline_") or self.baseline is None:
-            return None
-        phase = self.baseline.get("phases", {}).get(o.phase or "", {})
-        key = "throughput" if o.kind == "baseline_throughput" else f"p{o.percentile:g}"
-        value = phase.get(key)
-        return float(value) if value is not None else None
-
-    def _percentiles(self, phase: str, timing: str, suffix: str = "") -> dict[str, float | None]:
-        buckets = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, phase, self.final, timing))
-        return {f"p{p:g}{suffix}": (buckets.quantile(p / 100) if buckets and buckets.total else None) for p in SUMMARY_PERCENTILES}
-
-    def phase_summary(self, w: PhaseWindow) -> dict[str, float | None]:
+    def phase_summary(self, w: PhaseWindow) -> PhaseSummary:
         """What users saw in a phase: percentiles (from the intended send time in arrival-rate
         phases, with the uncorrected ones beside them), throughput, error rate, requests, and for
         arrival-rate phases what the load generator was asked and delivered."""
-        outcomes = self.reader.vector(promql.loadgen_counts(self.manifest.run_id, w.name, self.final), "outcome")
-        ok, failed, shed = outcomes.get("success", 0.0), outcomes.get("failure", 0.0), outcomes.get("shed", 0.0)
-        failed += shed
-        total = ok + failed
-        timing = self._timing(w)
-        summary = self._percentiles(w.name, timing)
-        summary.update(
-            requests=total, throughput=ok / self._duration(w) if self._duration(w) > 0 else None, shed=shed,
-            error_rate=failed / total if total else None, duration=w.end - w.start, hdr_p99=self._hdr(w.name, timing, 99.0),
+        counts = self.loadgen.outcomes(w) or Outcomes("", 0.0, 0.0, 0.0)
+        timing = self.loadgen.timing(w)
+        summary = PhaseSummary(
+            requests=counts.total, throughput=counts.throughput(self.duration(w)), shed=counts.shed,
+            error_rate=counts.error_rate(), duration=w.end - w.start, percentiles=self._percentiles(w, timing),
+            hdr_p99=self.loadgen.hdr_value(w.name, timing, 99.0),
         )
         if timing == "intended":
-            summary.update(self._percentiles(w.name, "actual", "_uncorrected"))
-            summary.update(self.delivery(w))
-            windows = self.windows(w)
-            summary.update(windows=windows, stable=stable(windows))
+            summary.uncorrected = self._percentiles(w, "actual")
+            summary.delivery = self.delivery(w)
+            summary.windows = self.windows(w)
+            summary.stable = stable(summary.windows)
         return summary
 
     def windows(self, w: PhaseWindow) -> list[dict[str, float]]:
@@ -318,7 +256,7 @@ class Analyzer:
         previous: tuple[Buckets, float] | None = None
         base: Buckets | None = None  # at the end of the first window
         for edge in edges:
-            current = self.reader.buckets(promql.loadgen_buckets(self.manifest.run_id, w.name, edge, "intended"))
+            current = self.loadgen.buckets(w, "intended", at=edge)[1]
             # the sample's own time: a window holds whole scrapes, so divide by the time between them
             stamp = self.reader.scalar(promql.sample_time(self.manifest.run_id, w.name, edge))
             if current is None or stamp is None:
@@ -332,11 +270,11 @@ class Analyzer:
         return out
 
     def cold_start_summary(self) -> dict[str, float | None]:
-        server_ready = self.metrics is not None and self.metrics.supports("time_to_ready") is None
-        return {
-            "time_to_ready": self.reader.scalar(promql.time_to_ready(self.metrics, self.final)) if server_ready else self.probed_time_to_ready(),
-            "first_request": self.reader.scalar(promql.gauge("loadgen_first_request_duration_seconds", self.final, promql.LOADGEN_JOB)),
-        }
+        """Time to ready (the server's own timestamp where it has one, else the gate's probe) and
+        the first request as the load generator saw it."""
+        ready = self.server.time_to_ready()
+        return {"time_to_ready": ready.value if not ready.why_not else self.loadgen.time_to_ready().value,
+                "first_request": self.loadgen.first_request().value}
 
     def run(self, sla: SlaSpec) -> Analysis:
         self.sla = sla
@@ -369,7 +307,7 @@ def stable(windows: list[dict[str, float]]) -> bool:
 def load_hdr(run_dir: Path) -> dict[str, Any]:
     """The run's HdrHistogram summaries (hdr.json), or {} when the run has none."""
     try:
-        return json.loads((Path(run_dir) / HDR_NAME).read_text())
+        return read_hdr(Path(run_dir) / HDR_NAME)
     except (OSError, ValueError):
         return {}
 

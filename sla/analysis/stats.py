@@ -129,3 +129,13 @@ def recovery_time(samples: list[tuple[float, Buckets]], start: float, window_s: 
         elif recovered_at is None:
             recovered_at = t
     return None if recovered_at is None else max(0.0, recovered_at - start)
+
+
+def per_second(count: float, duration: float) -> float | None:
+    """Throughput: the one place it is computed (judging, summaries, capacity)."""
+    return count / duration if duration > 0 else None
+
+
+def share(part: float, total: float) -> float | None:
+    """Error and shed rates: the one place they are computed."""
+    return part / total if total else None

@@ -56,8 +56,9 @@ def sender_class(environment: Any) -> type[SlaUser]:
 
 
 class Dispatcher:
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Any, state: Any) -> None:
         self.environment = environment
+        self.state = state  # the process's LoadgenState
         self.greenlets: list[gevent.Greenlet] = []
         self.pools: list[Pool] = []
 
@@ -83,7 +84,7 @@ class Dispatcher:
         self.pools = []
 
     def _run(self, phase: ArrivalRatePhase, start: float, worker: int, workers: int) -> None:
-        state = self.environment.sla
+        state = self.state
         timeout = state.scenario.timeout
         tag = ArrivalContext()
         session = FastHttpSession(

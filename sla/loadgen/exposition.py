@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 
 from sla.loadgen.histograms import CounterSet, HistogramSet
+from sla.loadgen.state import state_of
 
 REQUEST_LABELS = ("phase", "name", "outcome", "timing")
 
@@ -40,7 +41,7 @@ class Snapshot:
 
 
 def snapshot(environment: Any) -> Snapshot:
-    state = environment.sla
+    state = state_of(environment)
     runner = environment.runner
     master = isinstance(runner, MasterRunner)
     return Snapshot(
@@ -86,10 +87,11 @@ def exposition(environment: Any) -> bytes:
 
 
 class MetricsServer:
-    """`GET /metrics` on a loopback port; counts its scrapes (`environment.sla_scrapes`)."""
+    """`GET /metrics` on a loopback port; counts its scrapes (`scrapes`)."""
 
     def __init__(self, environment: Any, port: int, host: str = "127.0.0.1") -> None:
         self.environment = environment
+        self.scrapes = 0
         self.server = WSGIServer((host, port), self._app, log=None, error_log=None)
 
     def start(self) -> None:
@@ -102,7 +104,7 @@ class MetricsServer:
         if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found: GET /metrics\n"]
-        self.environment.sla_scrapes += 1
+        self.scrapes += 1
         body = exposition(self.environment)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
         return [body]

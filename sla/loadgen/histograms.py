@@ -135,13 +135,18 @@ class HdrSet:
             hist.decode_and_add(encoded)
 
     def summary(self, percentiles: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)) -> dict[str, dict]:
-        """{joined key: {"count": n, "p50": seconds, ..., "encoded": base64 text}}."""
-        out = {}
+        """Nested by the key's parts, e.g. {phase: {timing: {"count": n, "p50": seconds, ...,
+        "encoded": base64 text}}}."""
+        out: dict[str, dict] = {}
         for joined, hist in sorted(self.hists.items()):
             entry: dict = {"count": hist.get_total_count(), "encoded": hist.encode().decode()}
             for p in percentiles:
                 entry[f"p{p:g}"] = hist.get_value_at_percentile(p) * HDR_UNIT
-            out[joined] = entry
+            *outer, last = joined.split(_SEP)
+            node = out
+            for part in outer:
+                node = node.setdefault(part, {})
+            node[last] = entry
         return out
 
 

@@ -18,7 +18,7 @@ from locust import LoadTestShape
 from locust.runners import MasterRunner
 
 from sla.errors import SlaError
-from sla.loadgen.plugin import EXIT_COULD_NOT_RUN, PHASE_MESSAGE, make_state, prepare_sender
+from sla.loadgen.state import PHASE_MESSAGE, fail
 from sla.probe import probe
 
 log = logging.getLogger("sla.loadgen")
@@ -49,27 +49,23 @@ class ScenarioShape(LoadTestShape):
 
     def _begin(self, environment: Any) -> bool:
         """Start a new test: take a changed --scenario (web UI), wait for the target, reset the clock."""
-        options = environment.parsed_options
-        if str(environment.sla.scenario.path) != options.scenario:
-            try:
-                environment.sla = make_state(options)
-                if not isinstance(self.runner, MasterRunner):
-                    prepare_sender(environment, environment.sla)
-            except SlaError as exc:
-                log.error("%s", exc)
-                return False
-        if options.wait_scrapes and not _wait(lambda: environment.sla_scrapes >= options.wait_scrapes, TARGET_WAIT_S):
-            log.error("the metrics endpoint (port %d) was not scraped %d times within %.0f s", options.metrics_port, options.wait_scrapes, TARGET_WAIT_S)
-            environment.process_exit_code = EXIT_COULD_NOT_RUN
+        options, plugin = environment.parsed_options, environment.sla_plugin
+        try:
+            state = plugin.take_scenario()
+        except SlaError as exc:
+            fail(environment, str(exc))
             return False
-        target = environment.sla.scenario.target
+        if options.wait_scrapes and not _wait(lambda: plugin.scrapes >= options.wait_scrapes, TARGET_WAIT_S):
+            fail(environment, f"the metrics endpoint (port {options.metrics_port}) was not scraped {options.wait_scrapes} times "
+                              f"within {TARGET_WAIT_S:.0f} s")
+            return False
+        target = state.scenario.target
         path = target.probe_path(target.waits_until_ready)
         if not wait_for_target(environment.host, path, target.ready_timeout):
-            log.error("target %s did not answer %s within %.0f s", environment.host, path or "(port closed)", target.ready_timeout)
-            environment.process_exit_code = EXIT_COULD_NOT_RUN
+            fail(environment, f"target {environment.host} did not answer {path or '(port closed)'} within {target.ready_timeout:.0f} s")
             return False
         self.reset_time()
-        environment.sla.begin(time.time())
+        state.begin(time.time())
         self._index = -1
         return True
 
@@ -77,7 +73,7 @@ class ScenarioShape(LoadTestShape):
         environment: Any = self.runner.environment
         if self._index is None and not self._begin(environment):
             return None
-        state = environment.sla
+        state = environment.sla_plugin.state
         now = time.time()
         phases = state.scenario.phases
         if self._index == -1 or now >= self._phase_end:  # each phase runs its duration from its executed start

@@ -15,6 +15,7 @@ from typing import Any
 from locust import FastHttpUser, task
 
 from sla.loadgen.checks import response_problem
+from sla.loadgen.state import state_of
 from sla.payloads import Payload
 
 
@@ -42,11 +43,11 @@ class SlaUser(FastHttpUser):
     abstract = True
 
     def __init__(self, environment: Any) -> None:
-        state = environment.sla
+        state = state_of(environment)
         self.network_timeout = self.connection_timeout = state.scenario.timeout
         super().__init__(environment)
         self.sla = state
-        self.rng = random.Random(next(environment.sla_user_seq))
+        self.rng = random.Random(next(environment.sla_plugin.user_seq))
 
     def wait_time(self) -> float:
         return self.sla.scenario.think_time

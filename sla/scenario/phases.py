@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sla.validation import Reader, at_most, integer, non_negative, one_of, positive
-from sla.units import parse_duration, parse_rate
+from sla.units import parse_rate
 
 # Sane bounds: a typo such as 99999999999h or 1e9 users is refused, not planned.
 MAX_PHASE_S = 24 * 3600.0

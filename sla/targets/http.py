@@ -29,7 +29,7 @@ from typing import Any
 
 from sla.payloads import Payload
 from sla.targets.base import ApiRequest, TargetApi, check_path, json_object, path_get, register, strings, url_path
-from sla.validation import Reader, integer
+from sla.validation import Reader
 
 METHODS = ("POST", "PUT", "PATCH", "GET")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

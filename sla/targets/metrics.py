@@ -26,18 +26,3 @@ class ServerMetrics:
     process_start: str = "process_start_time_seconds"
     first_request_gauge: str | None = None  # gauge: duration of the first request after start
     path: str = "/metrics"
-
-    def supports(self, kind: str, stage: str | None = None) -> str | None:
-        """None when an objective of `kind` (with `stage`) can be read from these metrics; else why not."""
-        if kind in ("shed_rate", "recovery"):
-            return f"{kind} is read from the load generator only (source: loadgen)"
-        if kind == "stage_latency":
-            if self.stage_histogram is None:
-                return f"the {self.name} metrics have no stage histogram"
-            if stage not in self.stages:
-                return f"the {self.name} metrics have no stage {stage!r}; their stages: {', '.join(self.stages)}"
-        if kind == "time_to_ready" and self.ready_timestamp is None:
-            return f"the {self.name} metrics have no ready timestamp"
-        if kind == "first_request" and self.first_request_gauge is None:
-            return f"the {self.name} metrics have no first-request gauge"
-        return None

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from sla.analysis.evaluate import FAIL, INCONCLUSIVE, PASS, Measurement, evaluate, overall
+from sla.analysis.evaluate import evaluate
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, overall
 from sla.analysis.stats import Buckets, min_samples
 from sla.slafile import Objective
 

@@ -1,7 +1,8 @@
 from xml.etree import ElementTree as ET
 
-from sla.analysis.collect import Analysis
-from sla.analysis.evaluate import Measurement, evaluate, overall
+from sla.analysis.collect import Analysis, PhaseSummary
+from sla.analysis.evaluate import evaluate
+from sla.analysis.verdict import Measurement, overall
 from sla.analysis.stats import Buckets
 from sla.manifest import RunManifest
 from sla.reports import write_reports
@@ -20,7 +21,8 @@ def _analysis():
         Measurement("sum by (outcome) (x)", (0, 60), count=100, failures=0),
     ]
     results = [evaluate(o, ms) for o, ms in zip(objectives, measurements)]
-    return Analysis(overall(results), results, {"steady": {"requests": 1000, "throughput": 10.0, "error_rate": 0.0, "p50": 0.05, "p99": 0.2}}, [])
+    summary = PhaseSummary(requests=1000, throughput=10.0, shed=0.0, error_rate=0.0, duration=60.0, percentiles={"p50": 0.05, "p99": 0.2})
+    return Analysis(overall(results), results, {"steady": summary}, [])
 
 
 def test_junit_has_one_test_case_per_objective_with_failures_and_skips(tmp_path):

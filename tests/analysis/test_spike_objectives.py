@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sla.analysis.evaluate import FAIL, INCONCLUSIVE, PASS, Measurement, evaluate
+from sla.analysis.evaluate import evaluate
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement
 from sla.analysis.stats import Buckets, recovery_time
 from sla.slafile import load_sla
 from sla.targets.reference import ReferenceApi

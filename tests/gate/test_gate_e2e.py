@@ -40,6 +40,20 @@ phases:
     latency: {p99: 5s}
 """
 
+EVERY_KIND = """
+name: every-kind
+phases:
+  steady:
+    latency: {p50: {max: 2s, source: server}, p95: 2s}
+    throughput: 5/s
+    error_rate: 5%
+    stages: {det: {p50: 1s}, rec: {p50: 1s}}
+    baseline: {p50: 50%, throughput: 10%}
+cold_start:
+  time_to_ready: {max: 60s, source: server}
+  first_request: {max: 10s, source: server}
+"""
+
 
 def sla(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([*SLA, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
@@ -69,6 +83,13 @@ def test_smoke_passes_a_lax_sla(passed_run):
         assert o["promql"] and o["window"] and o["samples"] > 0
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["loadgen"]["final_scrape_at"] and manifest["sla"]["sha256"] and manifest["prometheus_url"]
+    # the files users read: versioned, JSON types (not Python reprs), absolute paths, nested HDR summaries
+    hdr = json.loads((run_dir / "hdr.json").read_text())
+    assert manifest["schema_version"] == doc["schema_version"] == hdr["schema_version"] == 1
+    assert manifest["server"]["options"]["threads"] == 1 and manifest["server"]["options"]["preset"] == "tiny"
+    assert isinstance(manifest["server"]["options"]["extra_buckets"], list)
+    assert Path(manifest["scenario"]["path"]).is_absolute() and Path(doc["sla"]["path"]).is_absolute()
+    assert hdr["phases"]["steady"]["intended"]["count"] > 0
     suite = ET.parse(run_dir / "junit.xml").getroot()
     assert len(suite.findall("testcase")) == len(doc["objectives"]) and suite.get("failures") == "0"
     assert (run_dir / "report.md").read_text().startswith("## SLA gate: PASS")
@@ -78,9 +99,42 @@ def test_the_same_run_judged_again_against_an_impossible_sla_fails(passed_run, t
     _, out = passed_run
     impossible = tmp_path / "impossible.yaml"
     impossible.write_text(IMPOSSIBLE)
-    result = sla("check", str(only_run_dir(out)), "--sla", str(impossible))
+    run_dir = only_run_dir(out)
+    result = sla("check", str(run_dir), "--sla", str(impossible), "--out", str(tmp_path / "check"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "steady.latency.p50: FAIL" in result.stdout and "steady.throughput: FAIL" in result.stdout
+    judged = json.loads((tmp_path / "check" / "result.json").read_text())
+    assert judged["verdict"] == "FAIL" and judged["prometheus_url"] != json.loads((run_dir / "run.json").read_text())["prometheus_url"]
+    assert json.loads((run_dir / "result.json").read_text())["verdict"] == "PASS"  # the run's own result is kept
+    checks = lambda: {p for p in run_dir.glob("check-*") if (p / "result.json").exists()}  # noqa: E731
+    before = checks()
+    again = sla("check", str(run_dir))  # default: a check-<time> folder inside the run
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(checks() - before) == 1
+
+
+def test_server_stage_cold_start_and_baseline_objectives_are_judged_end_to_end(passed_run, tmp_path):
+    """One real run judged again on an SLA with every server-side kind, against its own result as
+    the baseline (so the baseline changes are 0)."""
+    _, out = passed_run
+    run_dir = only_run_dir(out)
+    every = tmp_path / "every.yaml"
+    every.write_text(EVERY_KIND)
+    result = sla("check", str(run_dir), "--sla", str(every), "--baseline", str(run_dir / "result.json"), "--out", str(tmp_path / "c"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads((tmp_path / "c" / "result.json").read_text())
+    got = {o["id"]: (o["source"], o["verdict"]) for o in doc["objectives"]}
+    assert got == {
+        "steady.latency.p50": ("server", "PASS"), "steady.latency.p95": ("loadgen", "PASS"),
+        "steady.throughput": ("loadgen", "PASS"), "steady.error_rate": ("loadgen", "PASS"),
+        "steady.stage.det.p50": ("server", "PASS"), "steady.stage.rec.p50": ("server", "PASS"),
+        "steady.baseline.p50": ("loadgen", "PASS"), "steady.baseline.throughput": ("loadgen", "PASS"),
+        "cold_start.time_to_ready": ("server", "PASS"), "cold_start.first_request": ("server", "PASS"),
+    }
+    by_id = {o["id"]: o for o in doc["objectives"]}
+    assert "ocr_stage_duration_seconds_bucket" in by_id["steady.stage.det.p50"]["promql"]
+    assert "ocr_ready_timestamp_seconds" in by_id["cold_start.time_to_ready"]["promql"]
+    assert 0 < by_id["cold_start.time_to_ready"]["value"] < 60
 
 
 def test_smoke_fails_an_impossible_sla_naming_the_objective(tmp_path):

@@ -1,0 +1,176 @@
+"""What an objective kind is, and the pieces its parsers share.
+
+A kind (one module in this package, one line in the registry of `sla/objectives/__init__.py`)
+owns four things:
+- how its SLA entry is parsed and validated (`key`, `parse`), and what it needs of the target's
+  server metrics when read from them (`server_problem`);
+- which series it needs, asked of a metrics source (`measure`: `run.source(o.source)` gives the
+  load generator's or the server's series, sla/analysis/sources.py);
+- how it is judged (`judge`), and how many requests its claim needs (`needs`);
+- how it is shown (`unit`, `direction`).
+The core (the SLA loader, the analyzer, the reports, the claims) asks the kind, never its name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sla.analysis.verdict import Measurement, ObjectiveResult
+from sla.units import parse_percent
+from sla.validation import Reader
+
+if TYPE_CHECKING:
+    from sla.analysis.sources import Source
+    from sla.manifest import PhaseWindow
+    from sla.targets.metrics import ServerMetrics
+
+SOURCES = ("loadgen", "server")
+PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str  # e.g. steady.latency.p99, steady.stage.det.p99, cold_start.first_request
+    kind: str  # a name in the registry
+    phase: str | None  # None for cold-start objectives
+    source: str  # loadgen or server
+    limit: float  # seconds, requests/s, or a fraction (error rate, baseline change)
+    percentile: float | None = None  # 99.0 for p99
+    stage: str | None = None
+    threshold: float | None = None  # recovery: the latency (s) the percentile must come back under
+    excludes_shed: bool = False  # error_rate in a phase with a shed objective: the other failures
+    where: str = ""  # where it is written in the SLA file, e.g. phases.steady.latency.p99
+
+    @property
+    def kind_of(self) -> "Kind":
+        from sla.objectives import KINDS  # the registry imports the kinds, which import this module
+
+        return KINDS[self.kind]
+
+    @property
+    def direction(self) -> str:
+        return self.kind_of.direction
+
+    @property
+    def unit(self) -> str:
+        return self.kind_of.unit
+
+
+@dataclass
+class ParseContext:
+    """One section of an SLA file as the kinds parse it: a phase's entry, or `cold_start`."""
+
+    reader: Reader
+    phase: str | None  # None: the cold_start section
+    doc: dict[str, Any]  # the section's mapping, its keys already checked
+    mapping: "ServerMetrics | None"  # the target's server metrics (None: it has none)
+    stage_names: tuple[str, ...] = ()  # the target's server stages
+
+    @property
+    def path(self) -> str:
+        return f"phases.{self.phase}" if self.phase is not None else "cold_start"
+
+
+class Run(Protocol):
+    """What a kind may ask of the run being judged (the analyzer provides it)."""
+
+    baseline: dict[str, Any] | None
+
+    def source(self, name: str) -> "Source": ...
+
+    def duration(self, w: "PhaseWindow") -> float: ...
+
+
+class Kind:
+    names: tuple[str, ...] = ()  # its name(s) in objectives and results
+    key: str = ""  # the SLA key it reads: in a phase, or under cold_start
+    section: str = "phases"  # or "cold_start"
+    description: str = ""  # what the key takes, for the accepted-keys message
+    unit: str = "s"  # s, /s or fraction
+    direction: str = "max"  # the value must stay at or under (max) or at or over (min) the limit
+    bucket_limit: bool = False  # its limits (seconds) become histogram bucket boundaries
+
+    def parse(self, ctx: ParseContext) -> list[Objective]:
+        raise NotImplementedError
+
+    def measure(self, o: Objective, run: Run, w: "PhaseWindow | None") -> Measurement:
+        raise NotImplementedError
+
+    def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
+        raise NotImplementedError
+
+    def needs(self, o: Objective) -> int:
+        """Requests its claim needs with none over the limit (0: a count does not decide it)."""
+        return 0
+
+    def limits_s(self, o: Objective) -> tuple[float, ...]:
+        """Latency limits in seconds, to become histogram bucket boundaries."""
+        return (o.limit,) if self.bucket_limit else ()
+
+    def server_problem(self, o: Objective, mapping: "ServerMetrics") -> str | None:
+        """Why `source: server` cannot be read from these server metrics (None: it can)."""
+        return None
+
+    def stands_despite_shortfall(self, o: Objective, m: Measurement, result: ObjectiveResult) -> bool:
+        """A FAIL that the load generator's shortfall cannot explain stands (else INCONCLUSIVE)."""
+        return False
+
+
+# -- parsing helpers shared by the kinds ------------------------------------------------------
+def percentile(key: str) -> float:
+    match = PERCENTILE_KEY.match(str(key))
+    value = float(match.group(1)) if match else None
+    if value is None or not 0 < value < 100:
+        raise ValueError(f"{key!r} is not a percentile; write p50, p90, p95, p99, p99.9 (between 0 and 100)")
+    return value
+
+
+def pct_id(value: float) -> str:
+    return f"p{value:g}"
+
+
+class AnyPercentile(dict):
+    """Allowed keys for a percentile mapping: any pXX (checked separately), plus `extra`."""
+
+    def __init__(self, extra: dict[str, str] | None = None) -> None:
+        super().__init__({"pXX": "percentile such as p99", **(extra or {})})
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or bool(PERCENTILE_KEY.match(str(key)))
+
+
+def checked_percentile(reader: Reader, path: str, key: str) -> float | None:
+    if not PERCENTILE_KEY.match(str(key)):
+        return None  # already reported as an unknown key
+    try:
+        return percentile(key)
+    except ValueError as exc:
+        reader.problem(path, str(exc))
+        return None
+
+
+def fraction(value: Any) -> float:
+    share = parse_percent(value)
+    if not 0 <= share <= 1:
+        raise ValueError(f"{value!r} is outside 0% to 100%")
+    return share
+
+
+def limit(reader: Reader, doc: dict, path: str, key: str, convert, bound: str, expected: str) -> tuple[float, str] | None:
+    """A limit written short (`p99: 150ms`) or long (`p99: {max: 150ms, source: server}`):
+    (limit, source), or None after a problem was reported."""
+    value = doc[key]
+    source = "loadgen"
+    here = f"{path}.{key}" if path else key
+    if isinstance(value, dict):
+        reader.mapping(value, here, {bound: expected, "source": f"where it is read: {' or '.join(SOURCES)}"})
+        source = value.get("source", "loadgen")
+        if source not in SOURCES:
+            reader.problem(f"{here}.source", f"{source!r} is not a source; accepted: {', '.join(SOURCES)}")
+            source = "loadgen"
+        got = reader.get(value, here, bound, convert, expected)
+    else:
+        got = reader.get(doc, path, key, convert, expected)
+    return None if got is None else (got, source)

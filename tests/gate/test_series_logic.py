@@ -1,0 +1,78 @@
+"""The logic of a series of runs, on fake step runners (pure: no run is started): the capacity
+search's bracketing, refinement, knee and unstable steps, and compare's choice of the best."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS
+from sla.capacity import UNSTABLE, CapacityOptions, CapacitySearch, Step
+from sla.compare import Row, mark_best
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ModelSearch(CapacitySearch):
+    """A search whose steps come from a model of a service with a known capacity, not from runs."""
+
+    def __init__(self, opts: CapacityOptions, capacity: float, knee_at: float, unstable_once: set[float] = frozenset()) -> None:
+        super().__init__(opts, out=io.StringIO())
+        self.capacity, self.knee_at, self.unstable_once = capacity, knee_at, set(unstable_once)
+        self.calls: list[tuple[float, float]] = []
+
+    def run_step(self, rate: float, scale: float = 1.0) -> Step:
+        self.calls.append((rate, scale))
+        p99 = 0.1 if rate <= self.knee_at else 0.5
+        unstable = rate in self.unstable_once and scale == 1.0
+        verdict = UNSTABLE if unstable else PASS if rate <= self.capacity else FAIL
+        step = Step(rate, rate, 0.05, p99, 0.0, verdict, not unstable, "", 10.0)
+        self.result.steps.append(step)
+        return step
+
+
+def options(tmp_path: Path, **kw) -> CapacityOptions:
+    return CapacityOptions(ROOT / "scenarios/smoke.yaml", ROOT / "sla/thresholds/smoke.yaml", out=tmp_path, **kw)
+
+
+def test_the_search_brackets_then_refines_to_its_resolution(tmp_path):
+    search = ModelSearch(options(tmp_path, start_rate=2.0, factor=1.5, resolution=0.10), capacity=50.0, knee_at=1000.0)
+    r = search.run()
+    assert r.capacity <= 50.0 < r.first_failing and r.first_failing / r.capacity <= 1.10
+    rates = [rate for rate, _ in search.calls]
+    assert rates[:3] == [2.0, 3.0, 4.5]  # bracketing: each passing rate times the factor
+    assert max(rates) < 50.0 * 1.5 + 1e-9  # the first failing rate ends the bracketing
+
+
+def test_the_knee_is_the_last_rate_before_p99_more_than_doubles(tmp_path):
+    r = ModelSearch(options(tmp_path, start_rate=2.0), capacity=50.0, knee_at=20.0).run()
+    assert r.knee is not None and r.knee <= 20.0 and all(s.p99 == 0.1 for s in r.steps if s.asked <= r.knee)
+
+
+def test_an_unstable_step_is_run_again_twice_as_long_once(tmp_path):
+    search = ModelSearch(options(tmp_path, start_rate=2.0), capacity=50.0, knee_at=1000.0, unstable_once={4.5})
+    search.run()
+    assert (4.5, 1.0) in search.calls and (4.5, 2.0) in search.calls
+    assert search.calls.index((4.5, 2.0)) == search.calls.index((4.5, 1.0)) + 1
+
+
+def test_replicas_for_a_peak_keep_the_headroom(tmp_path):
+    r = ModelSearch(options(tmp_path, target_peak=200.0, headroom=0.3), capacity=50.0, knee_at=1000.0).run()
+    assert r.per_replica_target == r.capacity * 0.7 and r.replicas == math.ceil(200.0 / (r.capacity * 0.7))
+
+
+def test_no_passing_step_means_no_capacity(tmp_path):
+    r = ModelSearch(options(tmp_path, start_rate=2.0), capacity=1.0, knee_at=1000.0).run()
+    assert r.capacity is None and r.first_failing == 2.0 and r.replicas is None
+
+
+def row(verdict: str, throughput: float, p99: float | None) -> Row:
+    return Row({"threads": throughput}, verdict, 0.05, p99, throughput, 0.0, 1.0, 0.1, "")
+
+
+def test_compare_picks_the_passing_configuration_with_most_throughput_then_lowest_p99():
+    rows = [row(FAIL, 30.0, 0.1), row(PASS, 10.0, 0.2), row(PASS, 12.0, 0.4), row(PASS, 12.0, 0.3), row(INCONCLUSIVE, 50.0, 0.1)]
+    best = mark_best(rows)
+    assert best is rows[3] and [r.best for r in rows] == [False, False, False, True, False]
+    assert mark_best([row(FAIL, 30.0, 0.1)]) is None

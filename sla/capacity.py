@@ -205,7 +205,7 @@ def hpa_yaml(per_replica: float, replicas: int | None) -> str:
             "minReplicas": replicas or 1,
             "maxReplicas": max(2 * (replicas or 1), (replicas or 1) + 2),
             "metrics": [{"type": "Pods", "pods": {
-                "metric": {"name": "ocr_requests_per_second"},  # e.g. rate(ocr_requests_total{code="200"}[1m]) via prometheus-adapter
+                "metric": {"name": "requests_per_second"},  # the service's successful requests/s per pod, via prometheus-adapter
                 "target": {"type": "AverageValue", "averageValue": f"{per_replica:.3g}"},
             }}],
         },

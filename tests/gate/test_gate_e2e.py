@@ -80,7 +80,9 @@ def test_smoke_passes_a_lax_sla(passed_run):
     doc = json.loads((run_dir / "result.json").read_text())
     assert doc["verdict"] == "PASS" and {o["verdict"] for o in doc["objectives"]} == {"PASS"}
     for o in doc["objectives"]:
-        assert o["promql"] and o["window"] and o["samples"] > 0
+        assert o["promql"] and (o["window"] or o["phase"] is None) and o["samples"] > 0
+    kinds = {(o["kind"], o["source"]) for o in doc["objectives"]}  # one gate run judges every server-side kind
+    assert {("latency", "server"), ("stage_latency", "server"), ("time_to_ready", "server"), ("first_request", "server")} <= kinds
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["loadgen"]["final_scrape_at"] and manifest["sla"]["sha256"] and manifest["prometheus_url"]
     # the files users read: versioned, JSON types (not Python reprs), absolute paths, nested HDR summaries
@@ -113,9 +115,9 @@ def test_the_same_run_judged_again_against_an_impossible_sla_fails(passed_run, t
     assert len(checks() - before) == 1
 
 
-def test_server_stage_cold_start_and_baseline_objectives_are_judged_end_to_end(passed_run, tmp_path):
-    """One real run judged again on an SLA with every server-side kind, against its own result as
-    the baseline (so the baseline changes are 0)."""
+def test_a_run_judged_again_with_a_baseline_and_every_kind(passed_run, tmp_path):
+    """`sla check --baseline`: one real run judged again on an SLA with every server-side kind and
+    baseline objectives, against its own result as the baseline (so the changes are 0)."""
     _, out = passed_run
     run_dir = only_run_dir(out)
     every = tmp_path / "every.yaml"

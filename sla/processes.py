@@ -26,9 +26,12 @@ from sla.errors import SlaError
 LOOPBACK = "127.0.0.1"
 
 
-def _die_with_parent() -> None:
-    """Run in the child before exec: get SIGTERM when the harness dies, even by SIGKILL (Linux's
+def _child_setup() -> None:
+    """Run in the child before exec. SIGINT back to its default: a harness started as a background
+    job of a script inherits SIGINT ignored, and a child started with it ignored would ignore the
+    SIGINT the gate stops Locust with. And SIGTERM when the harness dies, even by SIGKILL (Linux's
     PR_SET_PDEATHSIG), so nothing outlives a harness that could not clean up."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         import ctypes
 
@@ -90,7 +93,7 @@ class ManagedProcess:
             self.started_at = time.time()
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.cwd, start_new_session=True, preexec_fn=_die_with_parent,
+                env=self.env, cwd=self.cwd, start_new_session=True, preexec_fn=_child_setup,
             )
         except OSError as exc:
             where = f" in {self.cwd}" if self.cwd else ""

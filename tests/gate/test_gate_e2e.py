@@ -171,8 +171,10 @@ def test_an_unreachable_prometheus_exits_3(tmp_path):
 
 
 def test_ctrl_c_stops_everything_that_was_started(tmp_path):
+    # as in a terminal's foreground, whatever this test runs under (a background job ignores SIGINT)
     proc = subprocess.Popen([*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children: set[int] = set()
     deadline = time.monotonic() + 90
     try:

@@ -145,9 +145,9 @@ def test_a_rate_beyond_what_the_load_generator_processes_deliver_is_flagged_befo
     sla.write_text("phases: {steady: {latency: {p50: 1s}}}\n")
     assert main(["plan", str(path), "--sla", str(sla)]) == 0
     out = capsys.readouterr().out
-    assert "asks up to 12000/s, over the 5,000/s one load-generator process delivers" in out and "--processes 3" in out
+    assert "asks up to 12000/s, over the 4,000/s one load-generator process delivers" in out and "--processes 3" in out
     assert main(["plan", str(path), "--sla", str(sla), "--processes", "3"]) == 0
-    assert "over the 5,000/s" not in capsys.readouterr().out
+    assert "over the 4,000/s" not in capsys.readouterr().out
 
 
 def test_ports_handed_to_children_are_never_the_same_twice():

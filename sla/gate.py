@@ -141,8 +141,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         try:
             return _drive(opts, scenario, sla, running, locustfile, run_id, run_dir, out, clashes)
         except PortClash as exc:
-            if len(clashes) + 1 >= PORT_TRIES:
-                raise
+            if len(clashes) + 1 >= PORT_TRIES or opts.prometheus:
+                raise  # a given Prometheus keeps the attempt's series under this run id: not started again
             # Nothing was measured yet (a clash ends the start). The attempt's files, Prometheus
             # data included, move aside so that the next attempt's series are its own.
             aside = next(p for n in count(1) if not (p := run_dir.with_name(f"{run_id}-port-clash-{n}")).exists())
@@ -189,7 +189,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
         stack.callback(locust.stop)                           # SIGTERM only after the shape ends; SIGINT at once
         locust.start()
-        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None and prom is not None)  # Prometheus discovers targets up to ~5 s late
+        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
         if server_port is not None:
             server = _start_target(scenario, opts, sla, server_port, run_dir, out)

@@ -110,13 +110,13 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
         cold = outcome.analysis.cold_start
         rows.append(Row(config, outcome.analysis.verdict, s and s.p50, s and s.p99, s and s.throughput, s and s.error_rate,
                         cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir.resolve()), note=note))
-    mark_best(rows)
+    best = mark_best(rows)
     md = directory / "compare.md"
     md.write_text(markdown(rows, phase, scenario.name, sla_file))
     write_json(directory / "compare.json", {"phase": phase, "rows": json_value([asdict(r) for r in rows])})
     print("\n" + md.read_text(), file=out)
     print(f"comparison: {md}, {directory / 'compare.json'}", file=out)
-    if passing:
+    if best is not None:
         return 0
     return 1 if any(r.verdict == "FAIL" for r in rows) else 2
 

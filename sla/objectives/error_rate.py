@@ -3,6 +3,7 @@ has a `shed` objective it counts only the failures other than shedding."""
 
 from __future__ import annotations
 
+from sla.analysis.sources import Outcomes
 from sla.analysis.stats import min_samples, share
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
 from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction, limit
@@ -28,14 +29,14 @@ class ErrorRate(Kind):
     def excludes_shed(self, ctx: ParseContext) -> bool:
         return "shed" in ctx.doc
 
-    def counted(self, o: Objective, failure: float, shed: float) -> float:
-        return failure if o.excludes_shed else failure + shed
+    def counted(self, o: Objective, counts: Outcomes) -> float:
+        return counts.failed(excluding_shed=o.excludes_shed)
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
         counts = run.source(o.source).outcomes(w)
         if counts is None:
             return Measurement("")
-        return Measurement(counts.promql, count=counts.total, failures=self.counted(o, counts.failure, counts.shed))
+        return Measurement(counts.promql, count=counts.total, failures=self.counted(o, counts))
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         n, k = m.count or 0.0, m.failures or 0.0

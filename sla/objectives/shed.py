@@ -3,6 +3,7 @@ shedding, the target API's rule), at or under a maximum. Read from the load gene
 
 from __future__ import annotations
 
+from sla.analysis.sources import Outcomes
 from sla.objectives.base import Objective, ParseContext
 from sla.objectives.error_rate import ErrorRate
 
@@ -17,8 +18,8 @@ class Shed(ErrorRate):
     def excludes_shed(self, ctx: ParseContext) -> bool:
         return False
 
-    def counted(self, o: Objective, failure: float, shed: float) -> float:
-        return shed
+    def counted(self, o: Objective, counts: Outcomes) -> float:
+        return counts.shed
 
     def server_problem(self, o: Objective, mapping) -> str | None:
         return "shed_rate is read from the load generator only (source: loadgen)"

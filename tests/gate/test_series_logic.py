@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import math
+
+import pytest
 from pathlib import Path
 
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS
@@ -76,3 +78,23 @@ def test_compare_picks_the_passing_configuration_with_most_throughput_then_lowes
     best = mark_best(rows)
     assert best is rows[3] and [r.best for r in rows] == [False, False, False, True, False]
     assert mark_best([row(FAIL, 30.0, 0.1)]) is None
+
+
+@pytest.mark.parametrize(("verdicts", "code"), [({1: PASS, 2: FAIL}, 0), ({1: FAIL, 2: INCONCLUSIVE}, 1), ({1: INCONCLUSIVE, 2: INCONCLUSIVE}, 2)])
+def test_compare_ends_with_0_when_a_configuration_passes_else_1_on_a_fail_else_2(tmp_path, monkeypatch, verdicts, code):
+    import io
+
+    import sla.compare as compare
+    from sla.analysis.collect import Analysis, PhaseSummary
+
+    def fake_run(opts, out):  # one configuration's run, without running it
+        opts.out.mkdir(parents=True, exist_ok=True)  # as a run would
+        threads = opts.server_options["threads"]
+        summary = PhaseSummary(200, 10.0 * threads, 0.0, 0.0, 20.0, {"p50": 0.05, "p99": 0.2})
+        analysis = Analysis(verdicts[threads], [], {"steady": summary}, [], {"time_to_ready": 2.0, "first_request": 0.05})
+        return type("Outcome", (), {"analysis": analysis, "run_dir": tmp_path})(), ""
+
+    monkeypatch.setattr(compare, "run_gate_once_more_on_failure", fake_run)
+    assert compare.run_compare(ROOT / "scenarios/smoke.yaml", None, ["threads=1,2"], tmp_path, out=io.StringIO()) == code
+    doc = __import__("json").loads(next(tmp_path.glob("*/compare.json")).read_text())
+    assert [r["best"] for r in doc["rows"]] == [verdicts[1] == PASS, False]

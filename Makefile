@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench paddlex
+.PHONY: setup system-packages run test bench paddlex kserve
 setup: system-packages $(VENV)/.installed
 
 system-packages:
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-test: setup paddlex
+test: setup paddlex kserve
 	$(BIN)/pytest
 
 bench: setup
@@ -39,4 +39,16 @@ $(PADDLEX_VENV)/bin/paddlex: integrations/paddlex/requirements.txt
 	$(PYTHON) -m venv $(PADDLEX_VENV)
 	$(PADDLEX_VENV)/bin/pip install --quiet --upgrade pip
 	$(PADDLEX_VENV)/bin/pip install --quiet -r integrations/paddlex/requirements.txt
+	touch $@
+
+# KServe's model server serving this project's OCR pipeline over the Open Inference Protocol V2
+# (scenarios/kserve.yaml, integrations/kserve/ocr_model.py): its own virtualenv, offline.
+KSERVE_VENV := .venvs/kserve
+kserve: $(VENV)/.installed $(KSERVE_VENV)/bin/kserve-ready
+
+$(KSERVE_VENV)/bin/kserve-ready: integrations/kserve/requirements.txt
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/pip install --quiet --upgrade pip
+	$(KSERVE_VENV)/bin/pip install --quiet -r integrations/kserve/requirements.txt
+	$(KSERVE_VENV)/bin/python -c "import kserve, paddle, cv2"
 	touch $@

@@ -36,7 +36,8 @@ from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
-from sla.targets import API_REGISTRY, DEFAULT_API, check_host
+from sla.targets import API_REGISTRY, DEFAULT_API, check_host, metrics_of_run
+from sla.targets.hosts import scrape_address
 from sla.validation import NAME_RULE, is_safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def default_sla(scenario: Scenario) -> Path:
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
     scenario = load_scenario(scenario_path)
     sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
-                   scenario.target.api)
+                   scenario.target.api_name, scenario.target.metrics)
     return scenario, sla
 
 
@@ -104,12 +105,13 @@ def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
     return host.rstrip("/")
 
 
-def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int, run_dir: Path, out: TextIO) -> ManagedProcess:
+def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int, metrics_port: int | None, run_dir: Path,
+                  out: TextIO) -> ManagedProcess:
     """Start the service under test fresh for the run: target.command, or the reference server."""
     target = scenario.target
     log_path = run_dir / "server.log"
     if target.command:
-        server = command_process(target, port, run_dir, log_path)
+        server = command_process(target, port, run_dir, log_path, metrics_port=metrics_port)
         shown = " ".join(server.argv)
     else:
         options = {**target.server, **(opts.server_options or {})}
@@ -160,8 +162,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
     server_port = None if running else free_port()
     host = running or f"http://{LOOPBACK}:{server_port}"
     loadgen_target = f"{LOOPBACK}:{metrics_port}"
-    mapping = scenario.target.api.server_metrics()
-    server_target = host.split("://", 1)[1].rstrip("/") if mapping else None
+    mapping = scenario.target.metrics
+    server_metrics_port = free_port() if server_port is not None and scenario.target.metrics_port_given else None
+    server_target = scrape_address(host, server_metrics_port or mapping.port) if mapping else None
     metrics_path = mapping.path if mapping else None
 
     with ExitStack() as stack:
@@ -192,7 +195,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
         if server_port is not None:
-            server = _start_target(scenario, opts, sla, server_port, run_dir, out)
+            server = _start_target(scenario, opts, sla, server_port, server_metrics_port, run_dir, out)
             stack.callback(server.stop)
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
@@ -321,10 +324,10 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
     sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
     if sla_file is None:
         raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
-    api = API_REGISTRY.get(manifest.target_api)
-    if api is None:
+    if manifest.target_api not in API_REGISTRY:
         raise SlaError(f"{run_dir}: the run's target API {manifest.target_api!r} is unknown; known: {', '.join(API_REGISTRY)}")
-    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""), api)
+    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""),
+                   manifest.target_api, metrics_of_run(manifest))
     base = load_baseline(baseline) if baseline else None
     with ExitStack() as stack:
         kept = run_dir / "prometheus" / "data"

@@ -44,6 +44,7 @@ class RunManifest:
     sla: dict[str, str] | None = None  # path, sha256 (set by `sla run`)
     prometheus_url: str | None = None
     server: dict[str, Any] = field(default_factory=dict)  # start, ready, first_request times (set by `sla run`)
+    server_metrics: dict[str, Any] | None = None  # the server metrics mapping it was scraped with (None: none)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "RunManifest":

@@ -172,10 +172,13 @@ def reference_server(
     return ManagedProcess("reference server", argv, log_path)
 
 
-def command_process(target: Any, port: int, run_dir: Path, log_path: Path, host: str = LOOPBACK) -> ManagedProcess:
-    """The scenario's `target.command` as a managed process: {port}, {host} and {run_dir} substituted
-    in its arguments and `env` values; run in `target.cwd` with the harness's environment plus `env`."""
-    values = {"port": str(port), "host": host, "run_dir": str(run_dir.resolve())}
+def command_process(target: Any, port: int, run_dir: Path, log_path: Path, host: str = LOOPBACK,
+                    metrics_port: int | None = None) -> ManagedProcess:
+    """The scenario's `target.command` as a managed process: {port}, {host}, {run_dir} and
+    {metrics_port} substituted in its arguments and `env` values; run in `target.cwd` with the
+    harness's environment plus `env`."""
+    values = {"port": str(port), "host": host, "run_dir": str(run_dir.resolve()),
+              **({"metrics_port": str(metrics_port)} if metrics_port is not None else {})}
 
     def fill(text: str) -> str:
         for key, value in values.items():

@@ -41,6 +41,7 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
         "phases": {name: s.to_json() for name, s in analysis.phases.items()},
         "cold_start": analysis.cold_start,
         "notes": analysis.notes,
+        "warnings": analysis.warnings,
     }
     write_json(paths["result"], doc)
     paths["report"].write_text(markdown(manifest, analysis))
@@ -80,6 +81,7 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
     lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "
                  "'P99 uncorrected' is from the actual send time.")
     lines += [""] + [f"- {note}" for note in analysis.notes]
+    lines += [""] + [f"- **warning:** {w}" for w in analysis.warnings]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -98,7 +100,8 @@ def junit(manifest: RunManifest, analysis: Analysis) -> ET.Element:
             ET.SubElement(case, "failure", message=message, type="FAIL").text = f"{r.recommendation}\nPromQL: {r.promql}"
         elif r.verdict == INCONCLUSIVE:
             ET.SubElement(case, "skipped", message=f"INCONCLUSIVE: {message}")
-        ET.SubElement(case, "system-out").text = f"PromQL: {r.promql}"
+        warning = next((w for w in analysis.warnings if w.startswith(f"{r.id}: ")), None)
+        ET.SubElement(case, "system-out").text = f"PromQL: {r.promql}" + (f"\nwarning: {warning}" if warning else "")
     return suite
 
 
@@ -113,5 +116,6 @@ def summary_table(analysis: Analysis) -> str:
         if r.verdict != "PASS":
             out.append(f"  {r.id}: {r.verdict}: {r.detail}" + (f"\n    -> {r.recommendation}" if r.recommendation else ""))
     out += [f"  note: {n}" for n in analysis.notes]
+    out += [f"  warning: {w}" for w in analysis.warnings]
     out.append(f"verdict: {analysis.verdict} (exit code {EXIT_CODES[analysis.verdict]})")
     return "\n".join(out)

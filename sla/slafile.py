@@ -6,6 +6,7 @@
         latency:                         # percentiles p50 p90 p95 p99 p99.9 ... (maximum)
           p50: 400ms
           p99: {max: 1.5s, source: server}   # source: loadgen (what users saw, default) or server
+          mean: 300ms                    # the mean (all a server with only duration counters gives)
         throughput: 5/s                  # minimum successful requests/s over the phase
         error_rate: 1%                   # maximum share of failed requests
         stages: {det: {p99: 300ms}}      # server stage histograms
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from sla.objectives import REGISTRY, Objective, ParseContext
 from sla.objectives.base import SOURCES, fraction
-from sla.targets import TargetApi
+from sla.targets import ServerMetrics
 from sla.targets.reference import REFERENCE
 from sla.units import parse_duration, parse_rate
 from sla.validation import NAME_RULE, Reader, is_safe_name, load_yaml, positive, text
@@ -48,8 +49,13 @@ AT_RATE = {"at_rate": "the arrival rate the objectives must hold at, e.g. 120/s 
 
 
 def section_keys(section: str) -> dict[str, str]:
-    """The keys the registered kinds read in a section (`phases` or `cold_start`), with what they take."""
-    return {k.key: k.description for k in REGISTRY if k.section == section}
+    """The keys the registered kinds read in a section (`phases` or `cold_start`), with what they take
+    (several kinds may read one key: the first registered describes it)."""
+    keys: dict[str, str] = {}
+    for kind in REGISTRY:
+        if kind.section == section:
+            keys.setdefault(kind.key, kind.description)
+    return keys
 
 
 @dataclass(frozen=True)
@@ -76,25 +82,25 @@ def key_path(o: Objective) -> str:
     return o.where or o.id
 
 
-def _check_server_sources(reader: Reader, objectives: list[Objective], api: TargetApi | type[TargetApi]) -> None:
+def _check_server_sources(reader: Reader, objectives: list[Objective], api_name: str, mapping: ServerMetrics | None) -> None:
     """Objectives read from server metrics need a target whose metrics mapping supports them."""
-    mapping = api.server_metrics()
     for o in objectives:
         if o.source != "server":
             continue
         if mapping is None:
-            reader.problem(key_path(o), f"source: server needs server metrics, and the {api.name} target API has none "
-                           "(no metrics mapping); judge it from the load generator (source: loadgen)"
+            reader.problem(key_path(o), f"source: server needs server metrics, and the {api_name} target has none "
+                           "(no target.metrics mapping); judge it from the load generator (source: loadgen)"
                            + ("" if o.kind == "stage_latency" else ", the default"))
         elif (why := o.kind_of.server_problem(o, mapping)) is not None:
             reader.problem(key_path(o), f"source: server: {why}")
 
 
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
-             api: TargetApi | type[TargetApi] | None = None) -> SlaSpec:
+             api_name: str | None = None, mapping: ServerMetrics | None = None) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
     phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much.
-    With the target's `api`, objectives read from server metrics must be ones its mapping supports."""
+    With the target's API name and server metrics `mapping`, objectives read from server metrics
+    must be ones the mapping supports."""
     rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
     doc = load_yaml(path, "SLA")
@@ -107,8 +113,10 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
         reader.problem("phases", "expected a mapping of phase name to its objectives")
         phases_doc = {}
     known = list(rates) if rates is not None else None
-    mapping = api.server_metrics() if api is not None else REFERENCE
-    stage_names = (mapping or REFERENCE).stages  # without server metrics, stage objectives are refused below
+    if api_name is None:
+        mapping = REFERENCE
+    # stage names: the mapping's, or the reference server's (objectives on stages a mapping lacks are refused below)
+    stage_names = mapping.stages if mapping is not None and mapping.stages else REFERENCE.stages
     at_rate: dict[str, float] = {}
     for phase, per in phases_doc.items():
         if not is_safe_name(phase):
@@ -134,8 +142,8 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
     min_achieved = reader.get(gen, "generator", "min_achieved", fraction, "a percentage such as 95%", DEFAULT_MIN_ACHIEVED)
     cold = ParseContext(reader, None, reader.mapping(doc.get("cold_start") or {}, "cold_start", section_keys("cold_start")), mapping)
     objectives += [o for kind in REGISTRY if kind.section == "cold_start" for o in kind.parse(cold)]
-    if api is not None:
-        _check_server_sources(reader, objectives, api)
+    if api_name is not None:
+        _check_server_sources(reader, objectives, api_name, mapping)
     if not objectives and not reader.problems:
         reader.problem("", "no objectives: add phases.<phase>.latency/throughput/error_rate/stages or cold_start")
     reader.raise_if_any()

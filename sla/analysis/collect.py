@@ -27,7 +27,8 @@ from sla.errors import SlaError
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
 from sla.objectives import Objective
 from sla.slafile import SlaSpec
-from sla.targets import metrics_for
+from sla.analysis.crosscheck import cross_check
+from sla.targets import metrics_of_run
 
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # Stability (after Triton perf_analyzer's rule): the last STABLE_WINDOWS windows agree within
@@ -147,6 +148,7 @@ class Analysis:
     phases: dict[str, PhaseSummary]
     notes: list[str]
     cold_start: dict[str, float | None] = field(default_factory=dict)  # time_to_ready, first_request (s)
+    warnings: list[str] = field(default_factory=list)  # evidence that disagrees (sla/analysis/crosscheck.py)
 
 
 class Analyzer:
@@ -164,7 +166,7 @@ class Analyzer:
         self.baseline = baseline
         self.sla: SlaSpec | None = None
         self.loadgen = LoadgenSource(reader, manifest, self.final, final_seen, hdr or {})
-        self.server = ServerSource(reader, manifest, self.final, metrics_for(manifest.target_api))
+        self.server = ServerSource(reader, manifest, self.final, metrics_of_run(manifest))
 
     def source(self, name: str) -> Source:
         return self.server if name == "server" else self.loadgen
@@ -288,8 +290,9 @@ class Analyzer:
         if exited:
             phase = next((w.name for w in self.manifest.phases if w.start <= exited["at"] <= (w.end or exited["at"])), None)
             results.insert(0, target_exited(exited, phase, sum(w.planned_duration for w in self.manifest.phases)))
+        warnings = cross_check(self, objectives, results)
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
-        return Analysis(overall(results), results, phases, notes, self.cold_start_summary())
+        return Analysis(overall(results), results, phases, notes, self.cold_start_summary(), warnings)
 
 
 def stable(windows: list[dict[str, float]]) -> bool:

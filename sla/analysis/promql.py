@@ -13,8 +13,10 @@ Validity (scrape gaps, target down, restarts) uses range functions `[<D>s] @ <en
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from sla.targets.metrics import ServerMetrics
+if TYPE_CHECKING:
+    from sla.targets.metrics import ServerMetrics
 
 LOADGEN_JOB = "loadgen"
 SERVER_JOB = "server"
@@ -34,8 +36,18 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels.items()) + "}"
 
 
+def series(spec: str, suffix: str = "", **labels: str) -> str:
+    """A selector from a server metrics mapping's series (`name` or `name{matchers}`), with a
+    suffix such as `_bucket` and more label matchers."""
+    name, _, rest = spec.partition("{")
+    matchers = [m for m in [rest.rstrip().removesuffix("}").strip()] if m] + [f'{k}="{escape(v)}"' for k, v in labels.items()]
+    return f"{name}{suffix}" + ("{" + ",".join(matchers) + "}" if matchers else "")
+
+
 def window_seconds(start: float, end: float) -> int:
-    return max(1, int(math.ceil(end - start)))
+    """A range selector's whole seconds that stay inside [start, end] (rounded up, it would reach
+    back before the window: a scrape of a server not listening yet would count as down)."""
+    return max(1, int(math.floor(end - start)))
 
 
 def loadgen_bucket_series(run_id: str, phase: str, timing: str = "actual") -> str:
@@ -72,27 +84,50 @@ def arrivals(run_id: str, phase: str, final: float) -> str:
     return f"sum by (result) (loadgen_arrivals_total{_labels(run_id=run_id, phase=phase)} {_at(final)})"
 
 
-def server_delta(metric: str, by: str, start: float, end: float, **labels: str) -> str:
-    sel = _labels(**labels) if labels else ""
-    return f"sum by ({by}) ({metric}{sel} {_at(end)}) - sum by ({by}) ({metric}{sel} {_at(start)})"
+def loadgen_mean(run_id: str, phase: str, final: float, timing: str = "actual") -> tuple[str, str]:
+    """(sum, count) of the successful requests' latency."""
+    sel = _labels(run_id=run_id, phase=phase, outcome="success", timing=timing)
+    return (f"sum(loadgen_request_duration_seconds_sum{sel} {_at(final)})",
+            f"sum(loadgen_request_duration_seconds_count{sel} {_at(final)})")
 
 
-def server_buckets(m: ServerMetrics, start: float, end: float, stage: str | None = None) -> str:
+def server_delta(selector: str, by: str | None, start: float, end: float) -> str:
+    """A cumulative series' growth over [start, end]: its values at the two edges, summed (by a
+    label). A series that did not exist yet at `start` counts from 0: many servers create a
+    labelled series at its first observation."""
+    agg = f"sum by ({by})" if by else "sum"
+    at_end = f"{agg} ({selector} {_at(end)})"
+    return f"{at_end} - ({agg} ({selector} {_at(start)}) or {at_end} * 0)"
+
+
+def server_buckets(m: "ServerMetrics", start: float, end: float, stage: str | None = None) -> str:
     if stage is None:
-        return server_delta(f"{m.request_histogram}_bucket", "le", start, end)
-    return server_delta(f"{m.stage_histogram}_bucket", "le", start, end, **{m.stage_label: stage})
+        return server_delta(series(m.request_histogram, "_bucket"), "le", start, end)
+    return server_delta(series(m.stage_histogram, "_bucket", **{m.stage_label: stage}), "le", start, end)
 
 
-def server_codes(m: ServerMetrics, start: float, end: float) -> str:
-    return server_delta(m.requests_counter, m.status_label, start, end)
+def server_mean(m: "ServerMetrics", start: float, end: float) -> tuple[str, str]:
+    """(sum, count) of the requests' latency in the window, the sum in the mapping's unit."""
+    if m.request_histogram:
+        return (server_delta(series(m.request_histogram, "_sum"), None, start, end),
+                server_delta(series(m.request_histogram, "_count"), None, start, end))
+    return server_delta(series(m.duration_sum), None, start, end), server_delta(series(m.duration_count), None, start, end)
+
+
+def server_codes(m: "ServerMetrics", start: float, end: float) -> str:
+    """Requests by status (the mapping's status label)."""
+    return server_delta(series(m.requests_counter), m.status_label, start, end)
+
+
+def server_count(spec: str, start: float, end: float) -> str:
+    return server_delta(series(spec), None, start, end)
 
 
 def gauge(metric: str, at: float, job: str | None = None) -> str:
-    sel = _labels(job=job) if job else ""
-    return f"max({metric}{sel} {_at(at)})"
+    return f"max({series(metric, **({'job': job} if job else {}))} {_at(at)})"
 
 
-def time_to_ready(m: ServerMetrics, at: float) -> str:
+def time_to_ready(m: "ServerMetrics", at: float) -> str:
     return f"{gauge(m.ready_timestamp, at)} - {gauge(m.process_start, at, SERVER_JOB)}"
 
 
@@ -105,8 +140,7 @@ def scrape_down(job: str, start: float, end: float) -> str:
 
 
 def restarts(metric: str, start: float, end: float, **labels: str) -> str:
-    sel = _labels(**labels) if labels else ""
-    return f"sum(resets({metric}{sel}[{window_seconds(start, end)}s] {_at(end)}))"
+    return f"sum(resets({series(metric, **labels)}[{window_seconds(start, end)}s] {_at(end)}))"
 
 
 def quantile_of(buckets_query: str, percentile: float) -> str:

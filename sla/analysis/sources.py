@@ -54,6 +54,19 @@ class LatencyRead:
 
 
 @dataclass(frozen=True)
+class MeanRead:
+    """A mean latency over a window: the summed seconds and the requests they sum over."""
+
+    promql: str
+    seconds: float | None
+    count: float | None
+
+    @property
+    def value(self) -> float | None:
+        return self.seconds / self.count if self.seconds is not None and self.count else None
+
+
+@dataclass(frozen=True)
 class Figure:
     """A single value (a cold-start figure) and where it came from."""
 
@@ -68,6 +81,8 @@ class Source(Protocol):
     def validity(self, w: PhaseWindow) -> tuple[str, ...]: ...
 
     def latency(self, w: PhaseWindow, percentile: float | None = None, stage: str | None = None) -> LatencyRead: ...
+
+    def mean(self, w: PhaseWindow) -> MeanRead: ...
 
     def outcomes(self, w: PhaseWindow) -> Outcomes | None: ...
 
@@ -84,7 +99,7 @@ class _Prom:
         self.manifest = manifest
         self.final = final
 
-    def _validity(self, job: str, start: float, end: float, counter: str, **labels: str) -> tuple[str, ...]:
+    def _validity(self, job: str, start: float, end: float, counter: str | None, **labels: str) -> tuple[str, ...]:
         problems = []
         samples = self.reader.scalar(promql.scrape_samples(job, start, end))
         expected = (end - start) / SCRAPE_INTERVAL_S
@@ -94,9 +109,13 @@ class _Prom:
             problems.append(f"scrape gaps: {samples:.0f} scrapes of job {job!r} where {expected:.0f} were expected")
         if self.reader.scalar(promql.scrape_down(job, start, end)) == 0:
             problems.append(f"job {job!r} was down (up == 0) during the window")
-        if self.reader.scalar(promql.restarts(counter, start, end, **labels)):
+        if counter and self.reader.scalar(promql.restarts(counter, start, end, **labels)):
             problems.append(f"counter reset in the window: the {job} restarted")
         return tuple(problems)
+
+    def _mean(self, sum_q: str, count_q: str, unit: float = 1.0) -> MeanRead:
+        seconds, count = self.reader.scalar(sum_q), self.reader.scalar(count_q)
+        return MeanRead(f"({sum_q}) / ({count_q})", seconds * unit if seconds is not None else None, count)
 
 
 class LoadgenSource(_Prom):
@@ -140,6 +159,9 @@ class LoadgenSource(_Prom):
         q, buckets = self.buckets(w, timing)
         actual = self.buckets(w, "actual")[1] if timing == "intended" else None
         return LatencyRead(q, buckets, actual, self.hdr_value(w.name, timing, percentile))
+
+    def mean(self, w: PhaseWindow) -> MeanRead:
+        return self._mean(*promql.loadgen_mean(self.run_id, w.name, self.final, self.timing(w)))
 
     def outcomes(self, w: PhaseWindow) -> Outcomes | None:
         q = promql.loadgen_counts(self.run_id, w.name, self.final)
@@ -186,21 +208,37 @@ class ServerSource(_Prom):
     def validity(self, w: PhaseWindow) -> tuple[str, ...]:
         if self.metrics is None:
             return (self.missing(),)
-        return self._validity(promql.SERVER_JOB, w.start, w.end, f"{self.metrics.request_histogram}_count")
+        return self._validity(promql.SERVER_JOB, w.start, w.end, self.metrics.restart_counter)
 
     def latency(self, w: PhaseWindow, percentile: float | None = None, stage: str | None = None) -> LatencyRead:
         assert self.metrics is not None  # validity() said so first
         q = promql.server_buckets(self.metrics, w.start, w.end, stage)
-        return LatencyRead(q, self.reader.buckets(q))
+        buckets = self.reader.buckets(q)
+        return LatencyRead(q, buckets.scaled(self.metrics.unit) if buckets else None)
+
+    def mean(self, w: PhaseWindow) -> MeanRead:
+        assert self.metrics is not None
+        return self._mean(*promql.server_mean(self.metrics, w.start, w.end), self.metrics.unit)
 
     def outcomes(self, w: PhaseWindow) -> Outcomes | None:
-        assert self.metrics is not None
-        q = promql.server_codes(self.metrics, w.start, w.end)
-        codes = self.reader.vector(q, self.metrics.status_label)
-        if not codes:
+        """Requests by status (a counter labelled by status), or a success and a failure counter."""
+        m = self.metrics
+        assert m is not None and m.requests_counter is not None
+        if m.status_label:
+            q = promql.server_codes(m, w.start, w.end)
+            codes = self.reader.vector(q, m.status_label)
+            if not codes:
+                return None
+            ok = sum(codes.get(v, 0.0) for v in m.success_values)
+            return Outcomes(q, ok, sum(codes.values()) - ok)
+        q = promql.server_count(m.requests_counter, w.start, w.end)
+        ok = self.reader.scalar(q)
+        if ok is None:
             return None
-        ok = sum(codes.get(v, 0.0) for v in self.metrics.success_values)
-        return Outcomes(q, ok, sum(codes.values()) - ok)
+        if m.failures_counter is None:
+            return Outcomes(q, ok, 0.0)
+        q_failed = promql.server_count(m.failures_counter, w.start, w.end)
+        return Outcomes(f"{q}\n{q_failed}", ok, self.reader.scalar(q_failed) or 0.0)
 
     def time_to_ready(self) -> Figure:
         if self.metrics is None or self.metrics.ready_timestamp is None:

@@ -36,6 +36,10 @@ class Buckets:
             lower = bound
         return lower, math.inf
 
+    def scaled(self, unit: float) -> "Buckets":
+        """The same counts with bounds in seconds, from bounds in `unit` seconds (ms: 1e-3)."""
+        return self if unit == 1.0 else Buckets(tuple(b * unit for b in self.bounds), self.counts)
+
     def minus(self, earlier: "Buckets") -> "Buckets":
         """The observations after `earlier` (same bounds): a window of a cumulative histogram."""
         return Buckets(self.bounds, tuple(a - b for a, b in zip(self.counts, earlier.counts)))

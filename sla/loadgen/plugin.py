@@ -230,6 +230,7 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
         scenario={"path": str(Path(state.scenario.path).resolve()), "name": state.scenario.name, "sha256": state.scenario.sha256},
         target=environment.host,
         target_api=state.scenario.target.api_name,
+        server_metrics=state.scenario.target.metrics.to_json() if state.scenario.target.metrics else None,
         phases=state.windows,
         started_at=state.started_at,
         ended_at=now,

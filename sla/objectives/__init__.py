@@ -6,6 +6,7 @@ from sla.objectives.baseline import BaselineLatency, BaselineThroughput
 from sla.objectives.cold_start import FirstRequest, TimeToReady
 from sla.objectives.error_rate import ErrorRate
 from sla.objectives.latency import Latency
+from sla.objectives.mean import MeanLatency
 from sla.objectives.recovery import Recovery
 from sla.objectives.shed import Shed
 from sla.objectives.stage import StageLatency
@@ -28,6 +29,7 @@ def unregister(kind: Kind) -> None:
 
 
 register(Latency())
+register(MeanLatency())
 register(Throughput())
 register(ErrorRate())
 register(Shed())

@@ -91,6 +91,7 @@ class Kind:
     unit: str = "s"  # s, /s or fraction
     direction: str = "max"  # the value must stay at or under (max) or at or over (min) the limit
     bucket_limit: bool = False  # its limits (seconds) become histogram bucket boundaries
+    cross_checked: bool = False  # from the server, compared with the load generator (sla/analysis/crosscheck.py)
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         raise NotImplementedError

@@ -28,6 +28,7 @@ class BaselineLatency(Latency):
     key = "baseline"
     description = DESCRIPTION
     bucket_limit = False  # its limit is a growth, not seconds
+    cross_checked = False
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.baseline"

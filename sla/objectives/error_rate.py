@@ -57,6 +57,12 @@ class ErrorRate(Kind):
     def needs(self, o: Objective) -> int:
         return min_samples(1.0 - o.limit, 0) if o.limit > 0 else 0
 
+    def server_problem(self, o: Objective, mapping) -> str | None:
+        if mapping.failures:
+            return None
+        return f"the {mapping.name} metrics count no failed requests" + (
+            " (their request counter counts successes only)" if mapping.requests_counter else " (no request counter)")
+
     def stands_despite_shortfall(self, o: Objective, m: Measurement, judged: ObjectiveResult) -> bool:
         """Failed requests are failures whatever the load."""
         judged.detail += f" (a FAIL although {'; '.join(m.delivery)})"

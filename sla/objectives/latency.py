@@ -21,14 +21,17 @@ from sla.validation import positive
 class Latency(Kind):
     names = ("latency",)
     key = "latency"
-    description = "percentile -> maximum, e.g. p99: 150ms"
+    description = "percentile (or mean) -> maximum, e.g. p99: 150ms, mean: 80ms"
     bucket_limit = True
+    cross_checked = True
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.latency"
-        doc = ctx.reader.mapping(ctx.doc.get("latency") or {}, path, AnyPercentile())
+        doc = ctx.reader.mapping(ctx.doc.get("latency") or {}, path, AnyPercentile({"mean": "the mean latency (sla/objectives/mean.py)"}))
         out = []
         for key in doc:
+            if key == "mean":
+                continue
             pct = checked_percentile(ctx.reader, f"{path}.{key}", key)
             got = limit(ctx.reader, doc, path, key, positive(parse_duration), "max", "a positive duration such as 150ms")
             if pct is not None and got:
@@ -46,6 +49,9 @@ class Latency(Kind):
 
     def needs(self, o: Objective) -> int:
         return min_samples(o.percentile / 100, 0) if o.percentile is not None else 0
+
+    def server_problem(self, o: Objective, mapping) -> str | None:
+        return None if mapping.percentiles else mapping.latency_source()
 
     def stands_despite_shortfall(self, o: Objective, m: Measurement, judged: ObjectiveResult) -> bool:
         """Latency from the actual send time is a lower bound of what users saw: the generator's lag

@@ -15,6 +15,7 @@ class StageLatency(Latency):
     names = ("stage_latency",)
     key = "stages"
     description = "server stage -> percentile -> maximum"
+    cross_checked = False  # a stage is a part of the request: nothing on the client to compare with
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.stages"

@@ -31,6 +31,9 @@ class Throughput(Kind):
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         return judge_throughput(o, m, o.limit)
 
+    def server_problem(self, o: Objective, mapping) -> str | None:
+        return None if mapping.requests_counter else f"the {mapping.name} metrics have no request counter"
+
 
 def measure_successes(o: Objective, run: Run, w) -> Measurement:
     counts = run.source(o.source).outcomes(w)

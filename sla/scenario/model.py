@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
-from sla.targets import API_REGISTRY, DEFAULT_API, TargetApi
+from sla.targets import API_REGISTRY, DEFAULT_API, ServerMetrics, TargetApi
+from sla.targets.metrics import MAPPINGS, parse_mapping
 from sla.targets.reference import SERVER_OPTIONS, ReferenceApi
 from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
 from sla.units import parse_duration
@@ -30,7 +31,8 @@ TARGET_KEYS = {
     "start_when": "when the first request may go: ready (the readiness endpoint answers 200; default) or alive",
     "fresh": "start a fresh server for this run (cold start), true/false",
     "server": "settings of the reference server when the harness starts it",
-    "command": "start the service under test for the run: an argv list, {port} {host} {run_dir} substituted",
+    "metrics": f"its server metrics: a shipped mapping ({', '.join(MAPPINGS)}) or your stack's (see README); default the API's",
+    "command": "start the service under test for the run: an argv list, {port} {host} {run_dir} {metrics_port} substituted",
     "env": "environment variables for command (values substituted like command)",
     "cwd": "working directory of command, relative to the scenario file (default: the scenario's folder)",
     "ready_path": "readiness endpoint, overriding the API's (GET answers 200 once the service can serve)",
@@ -60,6 +62,12 @@ class Target:
     cwd: Path | None = None
     ready_path: str | None = None  # overrides the API's
     ready_timeout: float = DEFAULT_READY_TIMEOUT
+    metrics: ServerMetrics | None = None  # where its server metrics are and what they are called
+
+    @property
+    def metrics_port_given(self) -> bool:
+        """The command takes {metrics_port}: the gate picks that port and scrapes the server there."""
+        return any("{metrics_port}" in a for a in (*self.command, *self.env.values()))
 
     @property
     def api_name(self) -> str:
@@ -182,8 +190,10 @@ def _target(reader: Reader, doc: Any, base: Path) -> Target:
             value = reader.get(server_doc, "target.server", key, server_value(key), f"a value like the server's --{key.replace('_', '-')}")
             if value is not None:
                 server[key] = value
+    metrics = parse_mapping(reader, doc.get("metrics"), "target.metrics", api.server_metrics())
     return Target(host, start_when or "ready", bool(fresh), server, api, command or (), env or {},
-                  (base / cwd).resolve() if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT)
+                  (base / cwd).resolve() if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT,
+                  metrics)
 
 
 def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMix:

@@ -42,3 +42,12 @@ def check_host(url: str, allow_remote: bool = False) -> str:
     if reason:
         raise SlaError(reason)
     return url
+
+
+def scrape_address(url: str, port: int | None = None) -> str:
+    """`host:port` that Prometheus scrapes for a service at `url`: its own port, or `port` where
+    its metrics are served apart (Triton's 8002, a command's {metrics_port})."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port or parts.port or (443 if parts.scheme == 'https' else 80)}"

@@ -1,28 +1,215 @@
-"""Server metrics mappings: where a target's server-side series are and what they are called.
+"""Server metrics mappings: where a target's server-side series are, what they are called, and what
+can be judged from them.
 
 The analyzer builds its server queries from a mapping, never from names of its own, so a stack
-with other metric names (KServe, MLServer, Triton, ...) is one more mapping. A target API holds its
-mapping (`TargetApi.metrics`, in the API's module: the reference server's names live in
-sla/targets/reference.py); an API whose stack exposes nothing (PaddleX basic serving, PaddleHub)
-holds none, and SLA objectives with `source: server` are then refused at validation.
+with other metric names is one more mapping. A target API holds its default mapping
+(`TargetApi.metrics`; the reference server's lives beside its API in sla/targets/reference.py); a
+scenario picks another by name or writes its own (`target.metrics`, sla/scenario/model.py). The
+mappings of the stacks below were read from their sources (their repository and file named on
+each); `kserve` was seen running here (integrations/kserve/).
+
+Latency comes from a histogram (percentiles and means), or from a cumulative duration counter and
+the counter of the requests it sums (Triton, TorchServe, Paddle Serving): a mean only. Outcomes
+come from a request counter labelled by status, or from a success counter and a failure counter.
+A series name may carry label matchers that pick the inference requests out of others, as in
+`rest_server_requests_total{path=~".*/infer"}`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from sla.analysis.promql import series
+from sla.validation import Reader, integer, text
+
+SERIES = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$")
 
 
 @dataclass(frozen=True)
 class ServerMetrics:
     name: str
-    request_histogram: str  # request latency histogram (without _bucket/_count)
-    requests_counter: str  # answers by status
-    status_label: str  # the label of requests_counter that carries the status
-    success_values: tuple[str, ...]  # its values that count as success
+    request_histogram: str | None = None  # request latency histogram (without _bucket/_count/_sum)
+    duration_sum: str | None = None  # or: a cumulative request-duration counter ...
+    duration_count: str | None = None  # ... and the counter of the requests it sums (a mean, no percentile)
+    unit: float = 1.0  # seconds per unit of its durations, bucket bounds and sums (Triton µs: 1e-6)
+    requests_counter: str | None = None  # answered requests; by status_label if set, else the successes
+    status_label: str | None = None  # the label of requests_counter that carries the status
+    success_values: tuple[str, ...] = ()  # its values that count as success
+    failures_counter: str | None = None  # failed requests, when requests_counter counts successes only
     stage_histogram: str | None = None  # per-stage latency histogram, labelled by stage_label
     stage_label: str = "stage"
     stages: tuple[str, ...] = ()
     ready_timestamp: str | None = None  # gauge: Unix time the server turned ready (0 before)
     process_start: str = "process_start_time_seconds"
     first_request_gauge: str | None = None  # gauge: duration of the first request after start
+    port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
+
+    # -- what it supports (the objective kinds ask; sla/objectives) --------------------------
+    @property
+    def percentiles(self) -> bool:
+        return self.request_histogram is not None
+
+    @property
+    def mean(self) -> bool:
+        return self.request_histogram is not None or self.duration_count is not None
+
+    @property
+    def failures(self) -> bool:
+        return self.requests_counter is not None and (self.status_label is not None or self.failures_counter is not None)
+
+    @property
+    def restart_counter(self) -> str | None:
+        """A counter that only grows while the server lives (a reset: it restarted)."""
+        if self.request_histogram:
+            return series(self.request_histogram, "_count")
+        return self.duration_count or self.requests_counter
+
+    def latency_source(self) -> str:
+        """What its latency is, for refusals: a histogram, a mean, or nothing."""
+        if self.request_histogram:
+            return f"the {self.name} metrics have a latency histogram"
+        if self.duration_count:
+            return (f"the {self.name} metrics have no latency histogram, only a mean ({self.duration_sum} / {self.duration_count}): "
+                    "judge `mean` from them, percentiles from the load generator (source: loadgen)")
+        return f"the {self.name} metrics have no request latency"
+
+    def problems(self) -> list[str]:
+        """What is inconsistent in a mapping (a user's, or a shipped one)."""
+        out = []
+        for f in ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
+                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge"):
+            value = getattr(self, f)
+            if value is not None and not SERIES.match(value):
+                out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
+        if (self.duration_sum is None) != (self.duration_count is None):
+            out.append("duration_sum and duration_count go together (a mean is their ratio)")
+        if self.status_label and not self.success_values:
+            out.append("status_label needs success_values: the statuses that count as success, e.g. ['200']")
+        if (self.status_label or self.failures_counter) and not self.requests_counter:
+            out.append("status_label and failures_counter describe requests_counter, which is not set")
+        if self.status_label and self.failures_counter:
+            out.append("give status_label (one counter labelled by status) or failures_counter (a counter of failures), not both")
+        if self.stages and not self.stage_histogram:
+            out.append("stages need stage_histogram")
+        if not self.unit > 0:
+            out.append(f"unit: {self.unit!r} is not a positive number of seconds")
+        if self.port is not None and not 0 < self.port < 65536:
+            out.append(f"port: {self.port!r} is not a TCP port")
+        if not self.path.startswith("/"):
+            out.append(f"path: {self.path!r} does not start with /")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "ServerMetrics":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc.items() if k in known})
+
+
+MAPPINGS: dict[str, ServerMetrics] = {}
+# `target.metrics` written as a mapping (a stack that is not shipped): its keys, and `like`.
+FIELD_HELP = {
+    "like": "a shipped mapping to start from; the keys given replace its values",
+    "name": "what to call the mapping in reports",
+    "request_histogram": "request latency histogram, without _bucket (percentiles and means)",
+    "duration_sum": "or: a cumulative request-duration counter (with duration_count: a mean only)",
+    "duration_count": "the counter of the requests duration_sum sums over",
+    "unit": "the unit of its durations: s (default), ms, us, or seconds as a number",
+    "requests_counter": "answered requests: by status_label, else the successes",
+    "status_label": "the label of requests_counter that carries the status",
+    "success_values": "the statuses that count as success, e.g. ['200']",
+    "failures_counter": "failed requests, when requests_counter counts successes only",
+    "stage_histogram": "per-stage latency histogram",
+    "stage_label": "its label naming the stage (default stage)",
+    "stages": "the stage names",
+    "ready_timestamp": "gauge: Unix time the server turned ready",
+    "process_start": "gauge: Unix time the process started (default process_start_time_seconds)",
+    "first_request_gauge": "gauge: seconds the first request took",
+    "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
+    "path": "the metrics path (default /metrics)",
+}
+UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"got {value!r}, not a list such as ['200']")
+    return tuple(str(v) for v in value)
+
+
+def _unit(value: Any) -> float:
+    if isinstance(value, str) and value in UNITS:
+        return UNITS[value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ValueError(f"got {value!r}, not a unit ({', '.join(UNITS)}) or a positive number of seconds")
+
+
+CONVERT = {"success_values": _names, "stages": _names, "unit": _unit, "port": integer}
+
+
+def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics | None) -> ServerMetrics | None:
+    """A scenario's `target.metrics`: a shipped mapping's name, or a mapping of the fields above.
+    Absent: the API's own (`default`)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value in MAPPINGS:
+            return MAPPINGS[value]
+        reader.problem(path, f"{value!r} is not a shipped server metrics mapping; shipped: {', '.join(MAPPINGS)} "
+                       f"(or write your stack's as a mapping with keys {', '.join(FIELD_HELP)})")
+        return default
+    doc = reader.mapping(value, path, FIELD_HELP)
+    like = reader.get(doc, path, "like", text, f"a shipped mapping: {', '.join(MAPPINGS)}", None)
+    if like is not None and like not in MAPPINGS:
+        reader.problem(f"{path}.like", f"{like!r} is not a shipped mapping; shipped: {', '.join(MAPPINGS)}")
+        like = None
+    given = {}
+    for key in doc:
+        if key in FIELD_HELP and key != "like":
+            got = reader.get(doc, path, key, CONVERT.get(key, text), FIELD_HELP[key])
+            if got is not None:
+                given[key] = got
+    base = MAPPINGS[like] if like else ServerMetrics(name="custom")
+    mapping = replace(base, **given)
+    for problem in mapping.problems():
+        reader.problem(path, problem)
+    return mapping
+
+
+def register_metrics(mapping: ServerMetrics) -> ServerMetrics:
+    problems = mapping.problems()
+    if problems:
+        raise ValueError(f"server metrics mapping {mapping.name}: {'; '.join(problems)}")
+    MAPPINGS[mapping.name] = mapping
+    return mapping
+
+
+# KServe's Python model server (kserve/metrics.py): histograms labelled model_name, on the inference
+# port. request_predict_seconds times the model's predict(), failures included; no request counter.
+register_metrics(ServerMetrics(name="kserve", request_histogram="request_predict_seconds"))
+# MLServer (mlserver/rest/server.py, mlserver/metrics): the REST histogram by path and status code,
+# and per-model success and failure counters, on their own port (--metrics-port, default 8082).
+register_metrics(ServerMetrics(
+    name="mlserver", request_histogram='rest_server_request_duration_seconds{path=~".*/infer"}',
+    requests_counter="model_infer_request_success", failures_counter="model_infer_request_failure", port=8082))
+# Triton (docs/user_guide/metrics.md): cumulative durations in µs and success/failure counters on port
+# 8002; no latency histogram unless summaries are switched on (not aggregatable): a mean only.
+register_metrics(ServerMetrics(
+    name="triton", duration_sum="nv_inference_request_duration_us", duration_count="nv_inference_request_success",
+    unit=1e-6, requests_counter="nv_inference_request_success", failures_counter="nv_inference_request_failure", port=8002))
+# BentoML (bentoml/_internal/server/metrics): a histogram and a counter labelled by endpoint and
+# http_response_code, on the serving port.
+register_metrics(ServerMetrics(
+    name="bentoml", request_histogram="bentoml_service_request_duration_seconds",
+    requests_counter="bentoml_service_request_total", status_label="http_response_code", success_values=("200",)))
+# Ray Serve (ray/serve/_private/proxy.py): latency in milliseconds, requests by status_code, on
+# Ray's metrics export port (8080 by default).
+register_metrics(ServerMetrics(
+    name="ray_serve", request_histogram="ray_serve_http_request_latency_ms", unit=1e-3,
+    requests_counter="ray_serve_num_http_requests_total", status_label="status_code", success_values=("200",), port=8080))

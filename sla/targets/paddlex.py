@@ -20,7 +20,7 @@ from sla.validation import Reader
 RESERVED = ("file", "fileType")
 
 
-def _params(value: Any) -> dict[str, Any]:
+def paddlex_params(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"got {value!r}, not a mapping of request fields such as {{textDetLimitSideLen: 960}}")
     clash = [k for k in value if k in RESERVED]
@@ -53,7 +53,7 @@ class PaddlexApi(TargetApi):
     @classmethod
     def parse(cls, reader: Reader, doc: dict[str, Any], path: str) -> "PaddlexApi":
         return cls(reader.get(doc, path, "path", url_path, "a path such as /ocr", "/ocr") or "/ocr",
-                   reader.get(doc, path, "params", _params, "a mapping of PaddleX OCR request fields", {}) or {})
+                   reader.get(doc, path, "params", paddlex_params, "a mapping of PaddleX OCR request fields", {}) or {})
 
     def request(self, payload: Payload) -> ApiRequest:
         return json_request(self.path, {"file": base64.b64encode(payload.data).decode(), "fileType": 1, **self.params})

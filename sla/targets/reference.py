@@ -12,13 +12,13 @@ from typing import Any
 
 from sla.payloads import Payload
 from sla.targets.base import ApiRequest, TargetApi, http_problem, json_object, json_request, register
-from sla.targets.metrics import ServerMetrics
+from sla.targets.metrics import ServerMetrics, register_metrics
 from sla.validation import Reader, one_of
 
 PATH = "/v1/ocr"
 ENCODINGS = ("raw", "base64")
 # The server's series (reference_server/metrics.py).
-REFERENCE = ServerMetrics(
+REFERENCE = register_metrics(ServerMetrics(
     name="reference",
     request_histogram="ocr_request_duration_seconds",
     requests_counter="ocr_requests_total",
@@ -28,7 +28,7 @@ REFERENCE = ServerMetrics(
     stages=("decode", "preprocess", "det", "postprocess", "crop", "rec"),
     ready_timestamp="ocr_ready_timestamp_seconds",
     first_request_gauge="ocr_first_request_duration_seconds",
-)
+))
 # The server's options a scenario may set (`target.server`) and their types: its flags, as
 # `python -m reference_server --help` lists them (reference_server/config.py). The harness never
 # imports the server (tests/targets checks that the two agree).

@@ -47,6 +47,10 @@ class FakeProm:
             return 0.0 if self.down else 1.0
         if "resets(" in expr:
             return float(self.resets)
+        if self.series and expr.startswith("sum(loadgen_request_duration_seconds_sum"):
+            return sum(self.latencies)
+        if self.series and expr.startswith("sum(loadgen_request_duration_seconds_count"):
+            return float(len(self.latencies))
         return None
 
     def vector(self, expr: str, label: str) -> dict[str, float]:
@@ -111,6 +115,18 @@ def test_slow_answers_fail_their_percentile_and_failures_their_error_rate(tmp_pa
     assert results["steady.latency.p99"].verdict == FAIL and results["steady.latency.p50"].verdict == PASS
     assert results["steady.error_rate"].verdict == FAIL and results["steady.error_rate"].value == pytest.approx(30 / 1230)
     assert analysis.verdict == FAIL
+
+
+def test_a_mean_is_judged_from_the_sum_and_count_of_the_window(tmp_path):
+    sla = "phases:\n  steady:\n    latency: {mean: 100ms, p99: 1s}\n"
+    results, _ = analyze(FakeProm(fast()), sla, tmp_path=tmp_path)
+    mean = results["steady.latency.mean"]
+    assert mean.verdict == PASS and mean.value == pytest.approx(sum(fast()) / 1200) and mean.samples == 1200
+    assert "loadgen_request_duration_seconds_sum" in mean.promql and "_count" in mean.promql
+    results, _ = analyze(FakeProm(fast() + [1.0] * 200), sla, tmp_path=tmp_path)
+    assert results["steady.latency.mean"].verdict == FAIL and "over 100ms" in results["steady.latency.mean"].detail
+    results, _ = analyze(FakeProm(fast(), series=False), sla, tmp_path=tmp_path)
+    assert results["steady.latency.mean"].verdict == INCONCLUSIVE
 
 
 class MaxRequests(Kind):

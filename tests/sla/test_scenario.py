@@ -22,6 +22,7 @@ PLANS = {  # an arrival_rate phase plans one dispatcher ("1 user")
     "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 29: 3, 30: 1, 1829: 1}),
     "release.yaml": (125, {0: 0, 1: 1, 5: 1, 124: 1}),
     "paddlex.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
+    "kserve.yaml": (85, {0: 0, 1: 1, 9: 1, 10: 1, 84: 1}),
 }
 
 

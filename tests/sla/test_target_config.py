@@ -59,7 +59,7 @@ def test_server_objectives_are_refused_for_a_target_without_server_metrics(tmp_p
         load_inputs(path, sla)
     problems = exc.value.problems
     for key in ("phases.steady.latency.p99", "phases.steady.error_rate", "phases.steady.stages.det.p99", "cold_start.first_request"):
-        assert any(p.startswith(f"{key}: source: server needs server metrics, and the paddlex target API has none") for p in problems), key
+        assert any(p.startswith(f"{key}: source: server needs server metrics, and the paddlex target has none") for p in problems), key
     assert len(problems) == 4  # p50 (load generator) and time_to_ready (the gate's probe) are fine
 
 

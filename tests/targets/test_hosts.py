@@ -29,3 +29,12 @@ def test_another_host_is_allowed_with_explicit_consent(url):
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1", "127.0.0.1:8866", "http://"])
 def test_what_is_not_an_http_url_is_refused_even_with_consent(url):
     assert "not an http(s) URL" in host_decision(url, allow_remote=True)
+
+
+def test_the_scrape_address_is_the_service_port_or_its_metrics_port():
+    from sla.targets.hosts import scrape_address
+
+    assert scrape_address("http://127.0.0.1:8080") == "127.0.0.1:8080"
+    assert scrape_address("http://127.0.0.1:8080/", 8002) == "127.0.0.1:8002"  # Triton's metrics port
+    assert scrape_address("http://[::1]:9000") == "[::1]:9000"
+    assert scrape_address("https://localhost") == "localhost:443"

@@ -1,0 +1,111 @@
+"""Server-side percentiles cross-checked against what the load generator saw.
+
+A server's own histogram starts its clock when its handler starts: time queued before it (in the
+kernel's accept queue, in an event loop busy with another request, in a proxy) and the network
+are not in it. So a server-side P99 may pass while users wait far longer. Each server-side
+percentile objective is compared with the load generator's same percentile over the same window
+(from the actual send time). The overhead between the two measured at low load (the phase with
+the fewest requests in flight, by Little's law: rate times median latency) is expected; a gap wider than that, even at
+the bucket edges most favourable to agreement, is a warning in the report, never a silent pass.
+A server percentile above what users saw is a warning too: the server counted other traffic, or
+the two histograms disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sla.analysis.stats import Buckets
+from sla.units import format_duration
+
+if TYPE_CHECKING:
+    from sla.analysis.collect import Analyzer
+    from sla.analysis.verdict import ObjectiveResult
+    from sla.objectives import Objective
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One window's latency from both sides."""
+
+    phase: str
+    server: Buckets
+    client: Buckets
+    rate: float  # the load generator's requests per second in the window
+
+    @property
+    def in_flight(self) -> float:
+        """Requests in flight on average (Little's law, with the median for the mean)."""
+        return self.rate * self.client.quantile(0.5)
+
+    def gap(self, q: float) -> float:
+        """Client minus server at quantile q, interpolated (the overhead between the two)."""
+        return self.client.quantile(q) - self.server.quantile(q)
+
+
+def bounds(b: Buckets, q: float) -> tuple[float, float]:
+    """The bucket that holds quantile q: (lower, upper)."""
+    return b.rank_bucket(max(1.0, math.ceil(q * b.total)))
+
+
+def low_load_overhead(pairs: list[Pair], q: float) -> tuple[float, str]:
+    """The client-minus-server overhead in the window with the fewest requests in flight: the larger
+    of its gap at the median and at q (never below 0), and that window's phase."""
+    low = min(pairs, key=lambda p: p.in_flight)
+    return max(0.0, low.gap(0.5), low.gap(q)), low.phase
+
+
+def disagreement(pair: Pair, q: float, overhead: float, low_phase: str) -> str | None:
+    """Why the two sides disagree at quantile q beyond the overhead (None: they agree)."""
+    name = f"P{q * 100:g}"
+    s_lo, s_hi = bounds(pair.server, q)
+    c_lo, c_hi = bounds(pair.client, q)
+    shown = (f"users saw {name} ~ {format_duration(pair.client.quantile(q))} (in ({format_duration(c_lo)}, {_edge(c_hi)}]), "
+             f"the server's own {name} ~ {format_duration(pair.server.quantile(q))} (in ({format_duration(s_lo)}, {_edge(s_hi)}])")
+    if c_lo - s_hi > overhead:
+        return (f"{pair.phase}: {shown}: at least {format_duration(c_lo - s_hi)} apart, more than the "
+                f"{format_duration(overhead)} network and queueing overhead measured at low load (phase {low_phase}). "
+                "The server's histogram misses time spent before its handler (queued connections, a busy event loop, a proxy): "
+                "judge user-facing latency from the load generator (source: loadgen)")
+    if s_lo > c_hi:
+        return (f"{pair.phase}: {shown}: the server's is higher than anything users saw: it counts requests that were not "
+                "the load generator's, or the two histograms disagree")
+    return None
+
+
+def _edge(value: float) -> str:
+    return format_duration(value) if math.isfinite(value) else "+Inf"
+
+
+def cross_check(run: "Analyzer", objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
+    """Warnings for server-side percentiles that disagree with the load generator's; each is also
+    added to its result's detail."""
+    checked = [(o, r) for o, r in zip(objectives, results)
+               if o.source == "server" and o.kind_of.cross_checked and o.percentile is not None and o.phase]
+    if not checked or run.server.metrics is None:
+        return []
+    pairs: dict[str, Pair] = {}
+    for w in run.manifest.phases:
+        if run.server.validity(w):
+            continue
+        server = run.server.latency(w).buckets
+        client = run.loadgen.buckets(w, "actual")[1]
+        duration = w.end - w.start
+        if server and client and server.total > 0 and client.total > 0 and duration > 0:
+            pairs[w.name] = Pair(w.name, server, client, client.total / duration)
+    warnings = []
+    for o, r in checked:
+        pair = pairs.get(o.phase)
+        if pair is None:
+            continue
+        q = o.percentile / 100
+        overhead, low_phase = low_load_overhead(list(pairs.values()), q)
+        why = disagreement(pair, q, overhead, low_phase)
+        r.extra["cross_check"] = {"client": pair.client.quantile(q), "server": pair.server.quantile(q), "overhead": overhead,
+                                  "low_load_phase": low_phase, "agrees": why is None}
+        if why:
+            r.detail += f" (warning: {why})"
+            warnings.append(f"{o.id}: {why}")
+    return warnings

@@ -5,7 +5,8 @@ kernel's accept queue, in an event loop busy with another request, in a proxy) a
 are not in it. So a server-side P99 may pass while users wait far longer. Each server-side
 percentile objective is compared with the load generator's same percentile over the same window
 (from the actual send time). The overhead between the two measured at low load (the phase with
-the fewest requests in flight, by Little's law: rate times median latency) is expected; a gap wider than that, even at
+the fewest requests in flight, by Little's law: rate times median latency, if that is at most
+LOW_LOAD_IN_FLIGHT; else none is allowed) is expected; a gap wider than that, even at
 the bucket edges most favourable to agreement, is a warning in the report, never a silent pass.
 A server percentile above what users saw is a warning too: the server counted other traffic, or
 the two histograms disagree.
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from sla.analysis.stats import Buckets
 from sla.units import format_duration
+
+LOW_LOAD_IN_FLIGHT = 1.5  # requests in flight on average: about one at a time, so little queueing
 
 if TYPE_CHECKING:
     from sla.analysis.collect import Analyzer
@@ -52,8 +55,11 @@ def bounds(b: Buckets, q: float) -> tuple[float, float]:
 
 def low_load_overhead(pairs: list[Pair], q: float) -> tuple[float, str]:
     """The client-minus-server overhead in the window with the fewest requests in flight: the larger
-    of its gap at the median and at q (never below 0), and that window's phase."""
+    of its gap at the median and at q (never below 0), and that window's phase. ("", 0) when no
+    window ran at low load: its gap would hold queueing too."""
     low = min(pairs, key=lambda p: p.in_flight)
+    if low.in_flight > LOW_LOAD_IN_FLIGHT:
+        return 0.0, ""
     return max(0.0, low.gap(0.5), low.gap(q)), low.phase
 
 
@@ -65,8 +71,10 @@ def disagreement(pair: Pair, q: float, overhead: float, low_phase: str) -> str |
     shown = (f"users saw {name} ~ {format_duration(pair.client.quantile(q))} (in ({format_duration(c_lo)}, {_edge(c_hi)}]), "
              f"the server's own {name} ~ {format_duration(pair.server.quantile(q))} (in ({format_duration(s_lo)}, {_edge(s_hi)}])")
     if c_lo - s_hi > overhead:
-        return (f"{pair.phase}: {shown}: at least {format_duration(c_lo - s_hi)} apart, more than the "
-                f"{format_duration(overhead)} network and queueing overhead measured at low load (phase {low_phase}). "
+        allowed = (f"more than the {format_duration(overhead)} network and queueing overhead measured at low load (phase {low_phase})"
+                   if low_phase else f"and no phase ran at low load (at most {LOW_LOAD_IN_FLIGHT:g} requests in flight) to measure "
+                   "the overhead between the two")
+        return (f"{pair.phase}: {shown}: at least {format_duration(c_lo - s_hi)} apart, {allowed}. "
                 "The server's histogram misses time spent before its handler (queued connections, a busy event loop, a proxy): "
                 "judge user-facing latency from the load generator (source: loadgen)")
     if s_lo > c_hi:
@@ -104,7 +112,7 @@ def cross_check(run: "Analyzer", objectives: list["Objective"], results: list["O
         overhead, low_phase = low_load_overhead(list(pairs.values()), q)
         why = disagreement(pair, q, overhead, low_phase)
         r.extra["cross_check"] = {"client": pair.client.quantile(q), "server": pair.server.quantile(q), "overhead": overhead,
-                                  "low_load_phase": low_phase, "agrees": why is None}
+                                  "low_load_phase": low_phase or None, "agrees": why is None}
         if why:
             r.detail += f" (warning: {why})"
             warnings.append(f"{o.id}: {why}")

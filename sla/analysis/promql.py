@@ -132,7 +132,12 @@ def time_to_ready(m: "ServerMetrics", at: float) -> str:
 
 
 def scrape_samples(job: str, start: float, end: float) -> str:
-    return f"min(count_over_time(up{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"
+    """Successful scrapes in the window (up is 1 for each, 0 for a failed one)."""
+    return f"min(sum_over_time(up{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"
+
+
+def slowest_scrape(job: str, start: float, end: float) -> str:
+    return f"max(max_over_time(scrape_duration_seconds{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"
 
 
 def scrape_down(job: str, start: float, end: float) -> str:

@@ -100,14 +100,22 @@ class _Prom:
         self.final = final
 
     def _validity(self, job: str, start: float, end: float, counter: str | None, **labels: str) -> tuple[str, ...]:
+        """Scrape gaps, the target down, a restart. A scrape that timed out (a target answering
+        /metrics late, as one whose event loop is busy with inference does) is a gap, not the target
+        down: the counters stay cumulative, so a window with at least MIN_SCRAPE_SHARE of its
+        scrapes is still read exactly enough."""
         problems = []
         samples = self.reader.scalar(promql.scrape_samples(job, start, end))
         expected = (end - start) / SCRAPE_INTERVAL_S
+        slowest = self.reader.scalar(promql.slowest_scrape(job, start, end)) or 0.0
+        timed_out = slowest >= 0.9 * SCRAPE_INTERVAL_S  # the scrape timeout equals the interval
         if samples is None:
             problems.append(f"no scrapes of job {job!r} in the window")
         elif samples < MIN_SCRAPE_SHARE * expected:
-            problems.append(f"scrape gaps: {samples:.0f} scrapes of job {job!r} where {expected:.0f} were expected")
-        if self.reader.scalar(promql.scrape_down(job, start, end)) == 0:
+            problems.append(f"scrape gaps: {samples:.0f} scrapes of job {job!r} where {expected:.0f} were expected"
+                            + (f" (its /metrics answered too late: a scrape took {slowest:.2f} s, the timeout is "
+                               f"{SCRAPE_INTERVAL_S:g} s; a server busy on its event loop answers late)" if timed_out else ""))
+        if not timed_out and self.reader.scalar(promql.scrape_down(job, start, end)) == 0:
             problems.append(f"job {job!r} was down (up == 0) during the window")
         if counter and self.reader.scalar(promql.restarts(counter, start, end, **labels)):
             problems.append(f"counter reset in the window: the {job} restarted")

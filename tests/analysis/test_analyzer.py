@@ -41,7 +41,7 @@ class FakeProm:
     def scalar(self, expr: str) -> float | None:
         self.asked.append(expr)
         window = re.search(r"\[(\d+)s\]", expr)
-        if "count_over_time(up" in expr:
+        if "sum_over_time(up" in expr:
             return float(window.group(1)) * self.scrape_share if window else None
         if "min_over_time(up" in expr:
             return 0.0 if self.down else 1.0

@@ -40,3 +40,9 @@ def test_low_load_is_fewest_requests_in_flight_not_lowest_rate():
     one_user = Pair("warmup", buckets(*[0.06] * 100), buckets(*[0.06] * 100), rate=15)  # 0.9 in flight
     open_model = Pair("steady", buckets(*[0.04] * 100), buckets(*[0.3] * 100), rate=8)  # 2.4 in flight
     assert low_load_overhead([one_user, open_model], 0.99)[1] == "warmup"
+
+
+def test_without_a_phase_at_low_load_no_overhead_is_allowed_and_the_warning_says_so():
+    busy = Pair("steady", buckets(*[0.04] * 98, 0.2, 0.2), buckets(*[0.3] * 98, 0.7, 0.7), rate=12)  # 3.6 in flight
+    assert low_load_overhead([busy], 0.99) == (0.0, "")
+    assert "no phase ran at low load" in disagreement(busy, 0.99, 0.0, "")

@@ -77,7 +77,7 @@ def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_an
     assert "request_predict_seconds_bucket" in server_p90["promql"] and "request_predict_seconds_sum" in server_mean["promql"]
     assert 0.005 < server_mean["value"] < 2.5 and server_mean["samples"] >= 10
     check = server_p90["extra"]["cross_check"]  # compared with what users saw over the same window
-    assert check["client"] > 0 and check["server"] > 0 and check["low_load_phase"] in ("warmup", "steady")
+    assert check["client"] > 0 and check["server"] > 0 and check["low_load_phase"] == "warmup"  # 1 user
     assert judged["steady.latency.p50"]["source"] == "loadgen" and judged["steady.latency.p50"]["verdict"] == "PASS"
 
     # cold start from the V2 readiness endpoint

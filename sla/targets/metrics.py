@@ -193,8 +193,9 @@ def register_metrics(mapping: ServerMetrics) -> ServerMetrics:
 # KServe's Python model server (kserve/metrics.py): histograms labelled model_name, on the inference
 # port. request_predict_seconds times the model's predict(), failures included; no request counter.
 register_metrics(ServerMetrics(name="kserve", request_histogram="request_predict_seconds"))
-# MLServer (mlserver/rest/server.py, mlserver/metrics): the REST histogram by path and status code,
-# and per-model success and failure counters, on their own port (--metrics-port, default 8082).
+# MLServer (read in mlserver 1.7.1 as installed here: rest/app.py, handlers/dataplane.py): the REST
+# histogram of starlette_exporter, by route template (/v2/models/{model_name}/infer) and status_code,
+# health routes left out; per-model success and failure counters; on --metrics-port (default 8082).
 register_metrics(ServerMetrics(
     name="mlserver", request_histogram='rest_server_request_duration_seconds{path=~".*/infer"}',
     requests_counter="model_infer_request_success", failures_counter="model_infer_request_failure", port=8082))

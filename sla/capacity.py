@@ -23,7 +23,9 @@ from sla.analysis.collect import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, run_gate_once_more_on_failure
+from sla.html.pages import write_capacity_page
 from sla.manifest import json_value, new_run_id, write_json
+from sla.progress import SeriesProgress
 from sla.scenario import load_scenario
 from sla.slafile import load_sla
 from sla.validation import load_yaml
@@ -132,6 +134,19 @@ class CapacitySearch:
         load_sla(self.sla_path, {"warmup": None, STEP_PHASE: opts.start_rate})
         self.need = requests_needed(self.sla_path)
         self.result = CapacityResult()
+        self.progress = SeriesProgress("capacity step", out)
+        self.bracket: tuple[float | None, float | None] = (None, None)  # last passing, first failing
+
+    def steps_left(self) -> int | None:
+        """Refinement steps still expected after the one starting (None: no rate has failed yet)."""
+        last_pass, first_fail = self.bracket
+        if last_pass is None or first_fail is None:
+            return None
+        ratio = first_fail / last_pass
+        if ratio <= 1 + self.opts.resolution:
+            return 0
+        halvings = math.ceil(math.log2(math.log(ratio) / math.log(1 + self.opts.resolution)))
+        return max(0, min(halvings - 1, self.opts.max_steps - len(self.result.steps) - 1))
 
     def run_step(self, rate: float, scale: float = 1.0) -> Step:
         duration = round(step_duration(rate, self.need) * scale)
@@ -140,10 +155,11 @@ class CapacitySearch:
                                               "rate": f"{rate:.4g}/s", "connections": 64, "max_in_flight": 1024}])
         path = self.dir / f"step{index:02d}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        print(f"\n=== capacity step {index}: {rate:.3g}/s for {duration} s ===", file=self.out, flush=True)
+        self.progress.begin(index, None, f"{rate:.3g}/s for {duration} s", self.steps_left())
         outcome, note = run_gate_once_more_on_failure(RunOptions(
             scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus, out=self.dir / "steps",
             run_id=f"step{index:02d}-{rate:.4g}"), self.out)
+        self.progress.end()
         s = outcome.analysis.phases.get(STEP_PHASE)
         stable = bool(s and s.stable)
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
@@ -167,7 +183,10 @@ class CapacitySearch:
             else:
                 first_fail = rate
                 break
+            self.bracket = (last_pass, None)
+        self.bracket = (last_pass, first_fail)
         while last_pass is not None and first_fail is not None and first_fail / last_pass > 1 + o.resolution and len(r.steps) < o.max_steps:
+            self.bracket = (last_pass, first_fail)
             mid = math.sqrt(last_pass * first_fail)
             if self.measure(mid).passed:
                 last_pass = mid
@@ -213,39 +232,13 @@ def hpa_yaml(per_replica: float, replicas: int | None) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def plot(result: CapacityResult, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = sorted(result.steps, key=lambda s: s.asked)
-    fig, left = plt.subplots(figsize=(8, 4.5))
-    asked = [s.asked for s in steps]
-    left.plot(asked, [(s.p99 or math.nan) * 1e3 for s in steps], "o-", color="tab:red", label="P99 (ms)")
-    left.set_xlabel("asked rate (requests/s)")
-    left.set_ylabel("P99 from the intended send time (ms)", color="tab:red")
-    right = left.twinx()
-    right.plot(asked, [s.achieved or math.nan for s in steps], "s--", color="tab:blue", label="achieved rate")
-    right.plot(asked, asked, ":", color="grey", label="asked = achieved")
-    right.set_ylabel("achieved rate (requests/s)", color="tab:blue")
-    if result.capacity:
-        left.axvline(result.capacity, color="tab:green", label=f"capacity {result.capacity:.3g}/s")
-    left.legend(loc="upper left")
-    right.legend(loc="lower right")
-    left.set_title("Capacity of one replica")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def _ms(v: float | None) -> str:
     return f"{v * 1e3:.1f} ms" if v is not None and math.isfinite(v) else "-"
 
 
 def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     r, o, d = search.result, search.opts, search.dir
-    paths = {"json": d / "capacity.json", "md": d / "capacity.md", "png": d / "capacity.png"}
+    paths = {"json": d / "capacity.json", "md": d / "capacity.md"}
     write_json(paths["json"], {"options": json_value(asdict(o)), **json_value(asdict(r))})
     lines = [
         "## Capacity of one replica", "",
@@ -270,7 +263,8 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
         paths["hpa"].write_text(hpa)
         lines += ["", "Kubernetes HorizontalPodAutoscaler targeting that per-replica rate:", "", "```yaml", hpa.rstrip(), "```"]
     paths["md"].write_text("\n".join(lines) + "\n")
-    plot(r, paths["png"])
+    limits = [(f"P{ob.percentile:g}", ob.limit) for ob in load_sla(search.sla_path).objectives if ob.kind_of.cross_checked and ob.percentile]
+    paths["html"] = write_capacity_page(d, r, o, limits)
     return paths
 
 
@@ -279,7 +273,7 @@ def run_capacity(opts: CapacityOptions, out: TextIO = sys.stdout) -> int:
     result = search.run()
     paths = write_outputs(search)
     print("\n" + paths["md"].read_text(), file=out)
-    print(f"capacity report: {paths['md']}, {paths['json']}, {paths['png']}", file=out)
+    print(f"capacity report: {paths['html']}, {paths['md']}, {paths['json']}", file=out)
     if result.capacity is not None:
         return 0
     return 2 if any(s.verdict not in (PASS, "FAIL") for s in result.steps) else 1

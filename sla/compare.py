@@ -21,6 +21,8 @@ import yaml
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, default_sla, run_gate_once_more_on_failure
+from sla.html.pages import write_compare_page
+from sla.progress import SeriesProgress
 from sla.manifest import json_value, new_run_id, write_json
 from sla.scenario import load_scenario
 from sla.scenario.model import SERVER_KEYS, server_value
@@ -101,11 +103,13 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
     directory = out_dir / new_run_id(f"compare-{scenario.name}")
     rows: list[Row] = []
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    progress = SeriesProgress("configuration", out)
     for i, config in enumerate(combos, 1):
         label = "-".join(f"{k}{_show(v)}" for k, v in config.items())
-        print(f"\n=== configuration {i}/{len(combos)}: {label} ===", file=out, flush=True)
+        progress.begin(i, len(combos), label)
         outcome, note = run_gate_once_more_on_failure(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
                                                                  out=directory / "runs", run_id=label, server_options=config), out)
+        progress.end()
         s = outcome.analysis.phases.get(phase)
         cold = outcome.analysis.cold_start
         rows.append(Row(config, outcome.analysis.verdict, s and s.p50, s and s.p99, s and s.throughput, s and s.error_rate,
@@ -114,8 +118,9 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
     md = directory / "compare.md"
     md.write_text(markdown(rows, phase, scenario.name, sla_file))
     write_json(directory / "compare.json", {"phase": phase, "rows": json_value([asdict(r) for r in rows])})
+    page = write_compare_page(directory, rows, phase, scenario.name, sla_file)
     print("\n" + md.read_text(), file=out)
-    print(f"comparison: {md}, {directory / 'compare.json'}", file=out)
+    print(f"comparison: {page}, {md}, {directory / 'compare.json'}", file=out)
     if best is not None:
         return 0
     return 1 if any(r.verdict == "FAIL" for r in rows) else 2

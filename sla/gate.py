@@ -24,6 +24,7 @@ import requests
 import yaml
 
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
+from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
@@ -215,9 +216,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
                                **({"exited": died} if died else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
-        analysis = Analyzer(reader, manifest, hdr=load_hdr(run_dir)).run(sla)
+        analysis, timeline = _judge(reader, manifest, sla, None, run_dir)
         analysis.notes.extend(clashes)
-        return _finish(run_dir, manifest, analysis, sla.path, out)
+        return _finish(run_dir, manifest, analysis, sla.path, out, timeline)
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
@@ -306,10 +307,18 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
     return min(matching) if matching else None
 
 
-def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO) -> RunOutcome:
-    paths = write_reports(out_dir, manifest, analysis, sla_path)
+def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None, run_dir: Path) -> tuple[Analysis, Timeline]:
+    """The analysis of a run, and what its page draws (read while Prometheus is up)."""
+    analyzer = Analyzer(reader, manifest, baseline, load_hdr(run_dir))
+    analysis = analyzer.run(sla)
+    return analysis, collect_timeline(analyzer, run_dir)
+
+
+def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO, timeline: Timeline,
+            run_dir: Path | None = None) -> RunOutcome:
+    paths = write_reports(out_dir, manifest, analysis, sla_path, timeline, run_dir)
     print("\n" + summary_table(analysis), file=out)
-    print(f"reports: {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
+    print(f"reports: {paths['html']}, {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
     return RunOutcome(out_dir, manifest, analysis)
 
 
@@ -344,8 +353,8 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
         reader.check_ready()
         if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
             manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
-        analysis = Analyzer(reader, manifest, base, load_hdr(run_dir)).run(sla)
+        analysis, timeline = _judge(reader, manifest, sla, base, run_dir)
         manifest.prometheus_url = url  # the one this check queried
         out_dir = out_dir or run_dir / f"check-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
-        return _finish(out_dir, manifest, analysis, sla.path, out)
+        return _finish(out_dir, manifest, analysis, sla.path, out, timeline, run_dir)
 

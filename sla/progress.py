@@ -69,3 +69,28 @@ class Progress:
 
     def done(self) -> None:
         print("load finished; analysing", file=self.out, flush=True)
+
+
+class SeriesProgress:
+    """Progress of a series of gate runs (capacity steps, compared configurations): which step of
+    how many, the time elapsed, and an estimate of the time left from the steps done so far."""
+
+    def __init__(self, what: str, out: TextIO) -> None:
+        self.what, self.out = what, out
+        self.started = time.monotonic()
+        self.done: list[float] = []  # seconds each finished step took
+        self._step_started = self.started
+
+    def begin(self, index: int, total: int | None, label: str, left: int | None = None) -> None:
+        """Step `index` (1-based) of `total` (None: not known in advance; `left`: steps still
+        expected after this one, when the caller can tell)."""
+        self._step_started = time.monotonic()
+        of = f" of {total}" if total is not None and left is None else (f", {left} more expected" if left is not None else "")
+        remaining = (total - index + 1) if total is not None and left is None else (left + 1 if left is not None else None)
+        mean = sum(self.done) / len(self.done) if self.done else None
+        eta = f"about {format_duration(mean * remaining)} left" if mean is not None and remaining is not None else "time left: unknown yet"
+        elapsed = format_duration(self._step_started - self.started)
+        print(f"\n=== {self.what} {index}{of}: {label} (elapsed {elapsed}, {eta}) ===", file=self.out, flush=True)
+
+    def end(self) -> None:
+        self.done.append(time.monotonic() - self._step_started)

@@ -1,5 +1,6 @@
 """Reports of an analysis: result.json (machine-readable, the basis of baselines), report.md (a CI
-job summary), junit.xml (one test case per objective), and the terminal table.
+job summary), junit.xml (one test case per objective), report.html (the page with the charts, from
+timeline.json: sla/html), and the terminal table.
 """
 
 from __future__ import annotations
@@ -8,25 +9,22 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from dataclasses import asdict
+
 from sla.analysis.collect import Analysis
+from sla.analysis.timeline import Timeline
+from sla.html.pages import write_run_page
 from sla.analysis.verdict import EXIT_CODES, FAIL, INCONCLUSIVE
-from sla.manifest import RunManifest, write_json
-from sla.units import format_duration
+from sla.manifest import SCHEMA_VERSION, RunManifest, json_value, write_json
+from sla.units import show
 
 RESULT_NAME, REPORT_NAME, JUNIT_NAME = "result.json", "report.md", "junit.xml"
 
 
-def show(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return format_duration(value)
-    if unit == "/s":
-        return f"{value:.2f}/s"
-    return f"{value * 100:.3g}%"
-
-
-def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path) -> dict[str, Path]:
+def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, timeline: Timeline | None = None,
+                  run_dir: Path | None = None) -> dict[str, Path]:
+    """Every report of a judged run into `out_dir` (for a check, `run_dir` is the run's own folder:
+    the page links its files too)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"result": out_dir / RESULT_NAME, "report": out_dir / REPORT_NAME, "junit": out_dir / JUNIT_NAME}
     doc = {
@@ -46,6 +44,9 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
     write_json(paths["result"], doc)
     paths["report"].write_text(markdown(manifest, analysis))
     ET.ElementTree(junit(manifest, analysis)).write(paths["junit"], encoding="utf-8", xml_declaration=True)
+    if timeline is not None:
+        paths["timeline"] = timeline.write(out_dir)
+    paths["html"] = write_run_page(out_dir, {"schema_version": SCHEMA_VERSION, **doc}, timeline, json_value(asdict(manifest)), run_dir)
     return paths
 
 

@@ -62,3 +62,14 @@ def format_duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.4g}s"
     return f"{seconds / 60:.4g}m"
+
+
+def show(value: float | None, unit: str) -> str:
+    """A measured value in its unit (s, /s or fraction), as every report shows it."""
+    if value is None:
+        return "-"
+    if unit == "s":
+        return format_duration(value)
+    if unit == "/s":
+        return f"{value:.2f}/s"
+    return f"{value * 100:.3g}%"

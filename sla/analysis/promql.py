@@ -131,6 +131,37 @@ def time_to_ready(m: "ServerMetrics", at: float) -> str:
     return f"{gauge(m.ready_timestamp, at)} - {gauge(m.process_start, at, SERVER_JOB)}"
 
 
+# -- over time, for the report's charts (range queries with explicit start, end and step) --------
+
+
+def loadgen_quantile_over_time(run_id: str, q: float, window_s: int, timing: str) -> str:
+    sel = _labels(run_id=run_id, outcome="success", timing=timing)
+    return f"histogram_quantile({q:g}, sum by (le) (rate(loadgen_request_duration_seconds_bucket{sel}[{window_s}s])))"
+
+
+def lag_quantile_over_time(run_id: str, q: float, window_s: int) -> str:
+    return f"histogram_quantile({q:g}, sum by (le) (rate(loadgen_schedule_lag_seconds_bucket{_labels(run_id=run_id)}[{window_s}s])))"
+
+
+def server_quantile_over_time(m: "ServerMetrics", q: float, window_s: int) -> str:
+    return f"histogram_quantile({q:g}, sum by (le) (rate({series(m.request_histogram, '_bucket')}[{window_s}s])))"
+
+
+def loadgen_rate_over_time(run_id: str, window_s: int) -> str:
+    """Requests per second by outcome (success, failure, shed)."""
+    sel = _labels(run_id=run_id, timing="actual")
+    return f"sum by (outcome) (rate(loadgen_request_duration_seconds_count{sel}[{window_s}s]))"
+
+
+def loadgen_gauge_over_time(name: str) -> str:
+    return f"max(loadgen_{name}{_labels(job=LOADGEN_JOB)})"
+
+
+def gauge_sum(metric: str, at: float) -> str:
+    """A labelled gauge summed (each model's load time, say)."""
+    return f"sum({series(metric)} {_at(at)})"
+
+
 def scrape_samples(job: str, start: float, end: float) -> str:
     """Successful scrapes in the window (up is 1 for each, 0 for a failed one)."""
     return f"min(sum_over_time(up{_labels(job=job)}[{window_seconds(start, end)}s] {_at(end)}))"

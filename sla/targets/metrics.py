@@ -44,6 +44,8 @@ class ServerMetrics:
     ready_timestamp: str | None = None  # gauge: Unix time the server turned ready (0 before)
     process_start: str = "process_start_time_seconds"
     first_request_gauge: str | None = None  # gauge: duration of the first request after start
+    model_load_gauge: str | None = None  # gauge: seconds spent loading models (summed over its labels)
+    warmup_gauge: str | None = None  # gauge: seconds spent warming up before ready
     port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
 
@@ -80,7 +82,7 @@ class ServerMetrics:
         """What is inconsistent in a mapping (a user's, or a shipped one)."""
         out = []
         for f in ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
-                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge"):
+                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge", "model_load_gauge", "warmup_gauge"):
             value = getattr(self, f)
             if value is not None and not SERIES.match(value):
                 out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
@@ -130,6 +132,8 @@ FIELD_HELP = {
     "ready_timestamp": "gauge: Unix time the server turned ready",
     "process_start": "gauge: Unix time the process started (default process_start_time_seconds)",
     "first_request_gauge": "gauge: seconds the first request took",
+    "model_load_gauge": "gauge: seconds spent loading models (summed over its labels)",
+    "warmup_gauge": "gauge: seconds spent warming up before ready",
     "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
     "path": "the metrics path (default /metrics)",
 }

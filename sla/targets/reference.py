@@ -28,6 +28,8 @@ REFERENCE = register_metrics(ServerMetrics(
     stages=("decode", "preprocess", "det", "postprocess", "crop", "rec"),
     ready_timestamp="ocr_ready_timestamp_seconds",
     first_request_gauge="ocr_first_request_duration_seconds",
+    model_load_gauge="ocr_model_load_seconds",
+    warmup_gauge="ocr_warmup_seconds",
 ))
 # The server's options a scenario may set (`target.server`) and their types: its flags, as
 # `python -m reference_server --help` lists them (reference_server/config.py). The harness never

@@ -49,5 +49,5 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     assert failing <= capacity * 1.1 + 1e-9  # refined to the resolution
     assert doc["per_replica_target"] == pytest.approx(capacity * 0.7)  # default headroom 30 %
     assert doc["replicas"] == math.ceil(500 / doc["per_replica_target"])
-    assert (cap_dir / "capacity.png").stat().st_size > 10_000 and "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
+    assert "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
     assert "Highest rate that meets the SLA" in (cap_dir / "capacity.md").read_text()

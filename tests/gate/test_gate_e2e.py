@@ -219,3 +219,48 @@ def test_a_harness_killed_outright_leaves_nothing_running(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert children and left_running(children) == [], f"left running: {left_running(children)}"
+
+
+REPORT_DOM = """() => {
+  const cell = (id, cls) => document.querySelector(`tr[data-objective="${id}"] td.${cls}`);
+  const objectives = {};
+  for (const row of document.querySelectorAll('tr[data-objective]')) {
+    const id = row.dataset.objective;
+    objectives[id] = {measured: cell(id, 'measured').dataset.value, measured_text: cell(id, 'measured').textContent.trim(),
+                      limit: cell(id, 'limit').dataset.value, verdict: row.querySelector('.verdict-cell').textContent.trim()};
+  }
+  const charts = {};
+  for (const f of document.querySelectorAll('figure')) {
+    charts[f.id] = {title: f.querySelector('h2').textContent.trim(), caption: f.querySelector('figcaption').textContent.trim(),
+                    svg: !!f.querySelector('svg'), text: Array.from(f.querySelectorAll('svg text')).map(t => t.textContent).join(' | ')};
+  }
+  return {verdict: document.querySelector('#verdict').dataset.verdict, objectives, charts,
+          links: Array.from(document.querySelectorAll('#artifacts a')).map(a => a.getAttribute('href'))};
+}"""
+CHARTS = {  # chart id -> a label it must show: a reference-server run has every chart
+    "chart-latency": "latency (ms)", "chart-throughput": "requests/s", "chart-cold-start": "first request",
+    "chart-stages": "det", "chart-distribution": "percentile", "chart-generator": "CPU %",
+}
+
+
+def test_the_html_report_opens_offline_in_chromium_with_every_chart_and_the_figures_of_result_json(passed_run, tmp_path):
+    from sla.units import show
+    from tests.browser import open_page
+
+    _, out = passed_run
+    run_dir = only_run_dir(out)
+    doc = json.loads((run_dir / "result.json").read_text())
+    shot = tmp_path / "report.png"  # kept with the test's files: look at it when the test fails
+    page = open_page(run_dir / "report.html", shot, REPORT_DOM)
+    assert page.errors == [] and page.requests == [page.url]  # nothing but the file itself: no CDN, no network
+    assert shot.stat().st_size > 20_000
+    assert page.dom["verdict"] == doc["verdict"]
+    for o in doc["objectives"]:  # what the page shows is what result.json says
+        shown = page.dom["objectives"][o["id"]]
+        assert float(shown["measured"]) == pytest.approx(o["value"]) and shown["measured_text"] == show(o["value"], o["unit"])
+        assert float(shown["limit"]) == pytest.approx(o["limit"]) and shown["verdict"] == o["verdict"]
+    for chart, label in CHARTS.items():
+        got = page.dom["charts"][chart]
+        assert got["svg"] and got["title"] and "?" in got["caption"] and label in got["text"], (chart, got["text"][:300])
+    assert "P90 limit 10s" in page.dom["charts"]["chart-latency"]["text"]  # the SLA's limit is drawn on the curve
+    assert {"result.json", "run.json", "junit.xml", "report.md", "timeline.json", "locust.html"} <= set(page.dom["links"])

@@ -1,12 +1,13 @@
-"""How long analysing a run takes, and how far the histogram P99 is from the P99 of every raw
-latency of the same run.
+"""How long analysing a run takes, how long writing its HTML report takes, and how far the
+histogram P99 is from the P99 of every raw latency of the same run.
 
     python benchmarks/bench_analysis.py [--scenario scenarios/sustained.yaml] [--run-dir DIR]
 
 Without --run-dir it first runs `sla run SCENARIO --keep-raw` (10 minutes for sustained.yaml).
-Then it times `sla check` on the run (median of 3), and for each phase compares the P50/P99
-read from the Prometheus histograms (result.json) with the exact percentiles of the raw response
-times of successful requests (nearest rank), as relative errors.
+Then it times `sla check` on the run (median of 3), and writing report.html alone from the run's
+result.json and timeline.json (median of 5); and for each phase compares the P50/P99 read from
+the Prometheus histograms (result.json) with the exact percentiles of the raw response times of
+successful requests (nearest rank), as relative errors.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sla.analysis.timeline import Timeline  # noqa: E402
+from sla.html.pages import write_run_page  # noqa: E402
 SLA = str(Path(sys.executable).parent / "sla")
 
 
@@ -51,6 +56,16 @@ def main() -> None:
     print(f"run {run_dir.name}: {length / 60:.1f} min, {manifest['loadgen']['requests']} requests")
     print(f"sla check (start Prometheus on the kept data, query, judge, write reports): median {statistics.median(timings):.2f} s "
           f"of {[round(t, 2) for t in timings]}")
+    check_dir = max((p for p in run_dir.glob("check-*") if (p / "timeline.json").is_file()), key=lambda p: p.stat().st_mtime)
+    result, timeline = json.loads((check_dir / "result.json").read_text()), Timeline.read(check_dir)
+    page_timings = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        write_run_page(check_dir, result, timeline, manifest, run_dir)
+        page_timings.append(time.monotonic() - t0)
+    print(f"writing report.html ({len(timeline.times)} points per series, {len(timeline.series)} series, "
+          f"{(check_dir / 'report.html').stat().st_size / 1e3:.0f} kB): median {statistics.median(page_timings):.2f} s "
+          f"of {[round(t, 2) for t in page_timings]}")
     raw: dict[str, list[float]] = {}
     for path in run_dir.glob("raw_latencies-*.tsv"):
         for line in path.read_text().splitlines():

@@ -59,6 +59,12 @@ def _phase_bands(ax: Any, t: "Timeline", zero: float) -> None:
                     textcoords="offset points", fontsize=8, color="#555555")
 
 
+def _legend(ax: Any, **kw: Any) -> None:
+    """A legend, when the axes drew something labelled (an empty one only warns)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _line(ax: Any, xs: list[float], ys: list[float | None], label: str, key: str, **kw: Any) -> bool:
     points = [(x, y) for x, y in zip(xs, ys) if y is not None]
     if not points:
@@ -97,7 +103,7 @@ def latency_chart(t: "Timeline") -> Chart:
     ax.set_xlabel("seconds since the first phase started")
     ax.set_ylabel("latency (ms)")
     ax.set_title("Latency over time (successful requests, 5 s windows)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend(ax, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(0, top)
     return Chart("chart-latency", "Latency over time", "Did latency stay under the SLA limits in every phase, and when did it not?",
                  to_svg(fig, "latency"))
@@ -119,9 +125,9 @@ def throughput_chart(t: "Timeline") -> Chart:
         _line(right, xs, users, "users", "users", drawstyle="steps-post", alpha=0.7)
         right.set_ylabel("users")
         right.set_ylim(bottom=0)
-        right.legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.06, 0.0))
+        _legend(right, fontsize=8, loc="lower left", bbox_to_anchor=(1.06, 0.0))
     ax.set_title("Throughput over time: achieved against asked, failures and shedding", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.06, 1.0))
+    _legend(ax, fontsize=8, loc="upper left", bbox_to_anchor=(1.06, 1.0))
     return Chart("chart-throughput", "Throughput over time", "Did the service take the load that was asked of it, and what did it refuse or fail?",
                  to_svg(fig, "throughput"))
 
@@ -179,7 +185,7 @@ def stages_chart(t: "Timeline") -> Chart | None:
     ax.set_yticks(ys, [r[0] for r in rows], fontsize=8)
     ax.set_xlabel("latency (ms), from the server's stage histogram")
     ax.set_title("Where the time goes: the server's pipeline stages", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    _legend(ax, fontsize=8, loc="lower right")
     return Chart("chart-stages", "Stage breakdown", "Which stage of the pipeline (decode, preprocess, det, postprocess, crop, rec) takes the time?",
                  to_svg(fig, "stages"))
 
@@ -205,7 +211,7 @@ def distribution_chart(t: "Timeline") -> Chart | None:
     ax.set_xlabel("percentile (HdrHistogram, 3 significant digits)")
     ax.set_ylabel("latency (ms)")
     ax.set_title("Latency distribution per phase: what coordinated omission hides", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend(ax, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return Chart("chart-distribution", "Latency distribution",
                  "How bad is the tail, and how much worse did users wait than the requests' own time (intended vs actual send)?",
                  to_svg(fig, "distribution"))
@@ -216,19 +222,21 @@ def generator_chart(t: "Timeline") -> Chart:
     fig, (top, bottom) = _figure(height=HEIGHT + 0.6, rows=2)
     for ax in (top, bottom):
         _phase_bands(ax, t, zero)
-    if not _line(top, xs, [None if v is None else v * 1e3 for v in t.series.get("lag_p99", [])], "scheduling lag P99 (ms)", "lag_p99"):
+    if _line(top, xs, [None if v is None else v * 1e3 for v in t.series.get("lag_p99", [])], "scheduling lag P99 (ms)", "lag_p99"):
+        _legend(top, fontsize=8, loc="upper right")
+    else:
         top.annotate("no arrival-rate phase: no arrival clock to lag behind", xy=(0.5, 0.5), xycoords="axes fraction", ha="center", fontsize=8)
     top.set_ylabel("lag (ms)")
     top.set_ylim(bottom=0)
-    _line(bottom, xs, t.series.get("cpu_percent", []), "CPU of the busiest load-generator process (%)", "cpu_percent")
+    cpu = _line(bottom, xs, t.series.get("cpu_percent", []), "CPU of the busiest load-generator process (%)", "cpu_percent")
     workers = t.series.get("workers", [])
     bottom.set_ylabel("CPU %")
     bottom.set_ylim(0, 110)
     bottom.set_xlabel("seconds since the first phase started")
     shown = sorted({int(w) for w in workers if w is not None})
     top.set_title(f"Load generator health (workers: {', '.join(map(str, shown)) or '-'})", fontsize=10)
-    top.legend(fontsize=8, loc="upper right")
-    bottom.legend(fontsize=8, loc="upper right")
+    if cpu:
+        _legend(bottom, fontsize=8, loc="upper right")
     return Chart("chart-generator", "Load generator health",
                  "Could the load generator keep its schedule (lag), and was it short of CPU? If so, the load was not delivered.",
                  to_svg(fig, "generator"))
@@ -252,8 +260,13 @@ def capacity_chart(steps: list[Any], capacity: float | None, knee: float | None,
         left.annotate(s.verdict, xy=(s.asked, (s.p99 or 0) * 1e3), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7,
                       color="#2e7d32" if s.verdict == "PASS" else "#c62828")
     left.set_xlabel("asked rate (requests/s)")
-    left.set_ylabel("P99 (ms)")
-    left.set_ylim(bottom=0)
+    p99s = [s.p99 for s in ordered if s.p99]
+    if p99s and max(p99s) > 20 * min(p99s):  # an overloaded step would flatten the others
+        left.set_yscale("log")
+        left.set_ylabel("P99 (ms, log scale)")
+    else:
+        left.set_ylabel("P99 (ms)")
+        left.set_ylim(bottom=0)
     right = left.twinx()
     right.plot(asked, [s.achieved if s.achieved is not None else math.nan for s in ordered], "s--", color=COLORS["success"], label="achieved rate")
     right.plot(asked, asked, ":", color="#999999", label="achieved = asked")
@@ -267,8 +280,8 @@ def capacity_chart(steps: list[Any], capacity: float | None, knee: float | None,
     if replicas is not None and peak:
         title += f": {replicas} replica(s) for a peak of {peak:g}/s"
     left.set_title(title, fontsize=10)
-    left.legend(fontsize=8, loc="upper left")
-    right.legend(fontsize=8, loc="lower right")
+    _legend(left, fontsize=8, loc="upper left")
+    _legend(right, fontsize=8, loc="lower right")
     return Chart("chart-capacity", "P99 and achieved rate against asked rate",
                  "Up to what rate does one replica meet the SLA, where does latency bend (the knee), and how many replicas does the peak need?",
                  to_svg(fig, "capacity"))
@@ -295,6 +308,6 @@ def small_multiples(t: "Timeline", key: str) -> tuple[str, str]:
             ax.set_title("throughput", fontsize=9)
         ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, loc="upper right")
+        _legend(ax, fontsize=7, loc="upper right")
         out.append(to_svg(fig, f"{key}-{which}"))
     return out[0], out[1]

@@ -51,3 +51,34 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     assert doc["replicas"] == math.ceil(500 / doc["per_replica_target"])
     assert "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
     assert "Highest rate that meets the SLA" in (cap_dir / "capacity.md").read_text()
+    check_capacity_page(cap_dir, doc, tmp_path / "capacity.png")
+
+
+CAPACITY_DOM = """() => ({
+  capacity: document.querySelector('#capacity').dataset.value,
+  replicas: document.querySelector('#replicas').textContent.trim(),
+  chart: (() => { const f = document.querySelector('figure#chart-capacity');
+                  return f && {title: f.querySelector('h2').textContent, caption: f.querySelector('figcaption').textContent,
+                               text: Array.from(f.querySelectorAll('svg text')).map(t => t.textContent).join(' | ')}; })(),
+  steps: Array.from(document.querySelectorAll('tr[data-asked]')).map(r => ({asked: r.dataset.asked,
+          p99: r.querySelector('td.p99').dataset.value, href: r.querySelector('a').getAttribute('href')})),
+})"""
+
+
+def check_capacity_page(cap_dir: Path, doc: dict, shot: Path) -> None:
+    """capacity.html in real headless Chromium: offline, its chart labelled, its figures capacity.json's,
+    each step linked to its own run report."""
+    from tests.browser import open_page
+
+    page = open_page(cap_dir / "capacity.html", shot, CAPACITY_DOM)
+    assert page.errors == [] and page.requests == [page.url]
+    dom = page.dom
+    assert float(dom["capacity"]) == pytest.approx(doc["capacity"]) and dom["replicas"].startswith(str(doc["replicas"]))
+    chart = dom["chart"]
+    assert chart and chart["title"] and "?" in chart["caption"]
+    assert "asked rate (requests/s)" in chart["text"] and f"capacity {doc['capacity']:.3g}/s" in chart["text"] and "SLA: P95" in chart["text"]
+    assert [float(s["asked"]) for s in dom["steps"]] == pytest.approx([s["asked"] for s in doc["steps"]])
+    for shown, step in zip(dom["steps"], doc["steps"]):
+        assert float(shown["p99"]) == pytest.approx(step["p99"])
+        assert (cap_dir / shown["href"]).resolve() == (Path(step["run_dir"]) / "report.html").resolve()
+        assert (cap_dir / shown["href"]).is_file()

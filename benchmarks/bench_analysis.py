@@ -24,8 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import asdict  # noqa: E402
+
 from sla.analysis.timeline import Timeline  # noqa: E402
 from sla.html.pages import write_run_page  # noqa: E402
+from sla.manifest import RunManifest, json_value  # noqa: E402
 SLA = str(Path(sys.executable).parent / "sla")
 
 
@@ -61,7 +64,7 @@ def main() -> None:
     page_timings = []
     for _ in range(5):
         t0 = time.monotonic()
-        write_run_page(check_dir, result, timeline, manifest, run_dir)
+        write_run_page(check_dir, result, timeline, json_value(asdict(RunManifest.read(run_dir))), run_dir)
         page_timings.append(time.monotonic() - t0)
     print(f"writing report.html ({len(timeline.times)} points per series, {len(timeline.series)} series, "
           f"{(check_dir / 'report.html').stat().st_size / 1e3:.0f} kB): median {statistics.median(page_timings):.2f} s "

@@ -55,8 +55,8 @@ def _seconds(t: "Timeline") -> tuple[float, list[float]]:
 def _phase_bands(ax: Any, t: "Timeline", zero: float) -> None:
     for i, p in enumerate(t.phases):
         ax.axvspan(p["start"] - zero, p["end"] - zero, color="#000000", alpha=0.04 if i % 2 else 0.09, lw=0)
-        ax.annotate(p["name"], xy=(p["start"] - zero, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -11),
-                    textcoords="offset points", fontsize=8, color="#555555")
+        ax.annotate(p["name"], xy=(p["start"] - zero, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -11 - 10 * (i % 2)),
+                    textcoords="offset points", fontsize=8, color="#555555")  # alternate rows: short phases' names do not overlap
 
 
 def _legend(ax: Any, **kw: Any) -> None:

@@ -28,7 +28,9 @@ class PhaseWindow:
     start: float  # Unix seconds, as executed
     end: float
     planned_duration: float
-    asked_rate: float | None = None  # requests/s asked of the load generator (arrival_rate phases)
+    asked_rate: float | None = None  # requests/s asked of the load generator (arrival_rate phases; a ramp's mean)
+    rate_from: float | None = None  # a ramp's asked rate at its start and end (arrival_rate phases)
+    rate_to: float | None = None
 
 
 @dataclass

@@ -97,7 +97,7 @@ def collect_timeline(run: "Analyzer", run_dir: Path | None) -> Timeline:
     add("rate", promql.loadgen_rate_over_time(rid, w), by="outcome")
     for name in ("users", "cpu_percent", "workers"):
         add(name, promql.loadgen_gauge_over_time(name))
-    t.series["asked"] = [next((win.asked_rate for win in windows if win.start <= x < win.end), None) for x in times]
+    t.series["asked"] = [asked_at(windows, x) for x in times]
 
     if run.sla is not None:
         t.limits = [{"phase": o.phase, "percentile": o.percentile, "seconds": o.limit, "source": o.source}
@@ -118,6 +118,16 @@ def collect_timeline(run: "Analyzer", run_dir: Path | None) -> Timeline:
                 for phase, timings in run.loadgen.hdr.items()}
     t.locust = locust_percentiles(run_dir / "locust_stats.csv") if run_dir else []
     return t
+
+
+def asked_at(windows: list, t: float) -> float | None:
+    """The arrival rate asked at time t: a ramp's rate along its line, else its phase's rate."""
+    for w in windows:
+        if w.start <= t < w.end:
+            if w.rate_from is not None and w.rate_to is not None and w.planned_duration > 0:
+                return w.rate_from + (w.rate_to - w.rate_from) * min(1.0, (t - w.start) / w.planned_duration)
+            return w.asked_rate
+    return None
 
 
 def cold_start_events(run: "Analyzer") -> tuple[dict[str, float | None], str]:

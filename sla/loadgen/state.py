@@ -71,7 +71,8 @@ class LoadgenState:
         if self.windows and self.windows[-1].end == 0.0:
             self.windows[-1].end = now
         phase = self.scenario.phases[index]
-        self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration, phase.asked_rate))
+        self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration, phase.asked_rate,
+                                        getattr(phase, "rate", None), getattr(phase, "to_rate", None)))
         self.set_phase({"name": phase.name, "start": now, "workers": workers})
 
     def set_phase(self, message: dict[str, Any]) -> None:

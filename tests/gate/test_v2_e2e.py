@@ -5,12 +5,13 @@ on client and server objectives through the `kserve` metrics mapping. Real Prome
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from sla.payloads import make_payload
-from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, run_dir_of, sla
+from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, sla
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +48,15 @@ cold_start:
 """
 
 
+def gate_run(tmp_path: Path, scenario: str, sla_text: str):
+    """`sla run` of a scenario and an SLA written here: the result and the run's directory."""
+    (tmp_path / "s.yaml").write_text(scenario)
+    (tmp_path / "sla.yaml").write_text(sla_text)
+    result = sla("run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"))
+    runs = [p for p in (tmp_path / "runs").glob("*") if (p / "run.json").exists()]
+    return result, runs[0] if len(runs) == 1 else None
+
+
 def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_and_a_rejected_image_fails(tmp_path):
     if not KSERVE_PYTHON.exists():
         pytest.fail("KServe is not prepared: run `make kserve` (make test does it)")
@@ -55,12 +65,8 @@ def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_an
     for name in ("small-plain-png", "medium-plain-png", "small-noisy-png"):
         (images / f"{name}.png").write_bytes(make_payload(name).data)
     (images / "torn.png").write_bytes(make_payload("small-plain-png").data[:400])  # a PNG header, then nothing
-    scenario, sla_file, out = tmp_path / "kserve.yaml", tmp_path / "sla.yaml", tmp_path / "runs"
-    scenario.write_text(SCENARIO.format(python=KSERVE_PYTHON, root=ROOT))
-    sla_file.write_text(SLA)
-    result = sla("run", str(scenario), "--sla", str(sla_file), "--out", str(out))
+    result, run_dir = gate_run(tmp_path, SCENARIO.format(python=KSERVE_PYTHON, root=ROOT), SLA)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    run_dir = run_dir_of(out)
     judged = objectives(run_dir)
 
     # the model rejects the torn image (KServe's InvalidInput: HTTP 400): a failure users saw
@@ -115,14 +121,8 @@ phases:
 def test_a_mean_only_stack_with_metrics_on_their_own_port_is_judged_from_its_counters(tmp_path):
     """The `triton` mapping on a server that exposes Triton's counters on a port of its own (the
     command's {metrics_port}): a fixed 20 ms service time, so the server's mean is known."""
-    import sys
-
-    scenario, sla_file, out = tmp_path / "s.yaml", tmp_path / "sla.yaml", tmp_path / "runs"
-    scenario.write_text(TRITON_STYLE.format(python=sys.executable, root=ROOT))
-    sla_file.write_text(TRITON_STYLE_SLA)
-    result = sla("run", str(scenario), "--sla", str(sla_file), "--out", str(out))
+    result, run_dir = gate_run(tmp_path, TRITON_STYLE.format(python=sys.executable, root=ROOT), TRITON_STYLE_SLA)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    run_dir = run_dir_of(out)
     judged = objectives(run_dir)
     mean = judged["steady.latency.mean"]
     assert mean["source"] == "server" and 0.019 < mean["value"] < 0.025 and mean["samples"] >= 100, mean

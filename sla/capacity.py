@@ -135,7 +135,7 @@ class CapacitySearch:
         self.need = requests_needed(self.sla_path)
         self.result = CapacityResult()
         self.progress = SeriesProgress("capacity step", out)
-        self.bracket: tuple[float | None, float | None] = (None, None)  # last passing, first failing
+        self.bracket: tuple[float | None, float | None] = (None, None)  # last passing, first failing, while refining
 
     def steps_left(self) -> int | None:
         """Refinement steps still expected after the one starting (None: no rate has failed yet)."""
@@ -183,8 +183,6 @@ class CapacitySearch:
             else:
                 first_fail = rate
                 break
-            self.bracket = (last_pass, None)
-        self.bracket = (last_pass, first_fail)
         while last_pass is not None and first_fail is not None and first_fail / last_pass > 1 + o.resolution and len(r.steps) < o.max_steps:
             self.bracket = (last_pass, first_fail)
             mid = math.sqrt(last_pass * first_fail)

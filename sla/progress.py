@@ -85,8 +85,12 @@ class SeriesProgress:
         """Step `index` (1-based) of `total` (None: not known in advance; `left`: steps still
         expected after this one, when the caller can tell)."""
         self._step_started = time.monotonic()
-        of = f" of {total}" if total is not None and left is None else (f", {left} more expected" if left is not None else "")
-        remaining = (total - index + 1) if total is not None and left is None else (left + 1 if left is not None else None)
+        if left is not None:
+            of, remaining = f", {left} more expected", left + 1
+        elif total is not None:
+            of, remaining = f" of {total}", total - index + 1
+        else:
+            of, remaining = "", None
         mean = sum(self.done) / len(self.done) if self.done else None
         eta = f"about {format_duration(mean * remaining)} left" if mean is not None and remaining is not None else "time left: unknown yet"
         elapsed = format_duration(self._step_started - self.started)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sla.analysis import promql
 from sla.analysis.sources import SCRAPE_INTERVAL_S
-from sla.loadgen.histograms import hdr_percentile
+from sla.loadgen.histograms import hdr_curve
 from sla.manifest import write_json
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def collect_timeline(run: "Analyzer", run_dir: Path | None) -> Timeline:
                               "p99": _finite(b.quantile(0.99)) if b and b.total else None}
             t.stages[win.name] = per
     t.cold_start, t.cold_start_from = cold_start_events(run)
-    t.curves = {phase: {timing: [[p, hdr_percentile(entry["encoded"], p)] for p in CURVE_PERCENTILES]
+    t.curves = {phase: {timing: hdr_curve(entry["encoded"], CURVE_PERCENTILES)
                         for timing, entry in timings.items() if entry.get("encoded")}
                 for phase, timings in run.loadgen.hdr.items()}
     t.locust = locust_percentiles(run_dir / "locust_stats.csv") if run_dir else []

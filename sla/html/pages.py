@@ -3,6 +3,7 @@ timeline (report.html), a capacity search (capacity.html), a comparison (compare
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import subprocess
@@ -26,6 +27,7 @@ _ENV.filters["show"] = show
 _ENV.filters["duration"] = lambda v: "-" if v is None else format_duration(v)
 
 
+@functools.cache
 def harness_version() -> str:
     """The harness's version, and the commit when it runs from a git checkout."""
     try:

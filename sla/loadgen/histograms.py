@@ -160,4 +160,10 @@ def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> Iterator[tuple[
 
 def hdr_percentile(encoded: str, percentile: float) -> float:
     """The value in seconds at `percentile` of an encoded HdrHistogram (from hdr.json)."""
-    return HdrHistogram.decode(encoded.encode()).get_value_at_percentile(percentile) * HDR_UNIT
+    return hdr_curve(encoded, (percentile,))[0][1]
+
+
+def hdr_curve(encoded: str, percentiles: tuple[float, ...]) -> list[list[float]]:
+    """[[percentile, seconds], ...] of an encoded HdrHistogram, decoded once."""
+    h = HdrHistogram.decode(encoded.encode())
+    return [[p, h.get_value_at_percentile(p) * HDR_UNIT] for p in percentiles]

@@ -46,10 +46,12 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def infer_request(path: str, name: str, shape: tuple[int, ...], element: bytes, outputs: tuple[str, ...], encoding: str) -> ApiRequest:
-    """One V2 infer request whose BYTES input holds one element."""
+    """One V2 infer request whose BYTES input holds one element: in JSON as base64, or as text
+    (`text`: the element is UTF-8 already, as PaddleX's /ocr JSON is), or raw (`binary`)."""
     requested = {"outputs": [{"name": n} for n in outputs]} if outputs else {}
-    if encoding == "base64":
-        doc = {"inputs": [{"name": name, "shape": list(shape), "datatype": "BYTES", "data": [base64.b64encode(element).decode()]}], **requested}
+    if encoding in ("base64", "text"):
+        data = base64.b64encode(element).decode() if encoding == "base64" else element.decode()
+        doc = {"inputs": [{"name": name, "shape": list(shape), "datatype": "BYTES", "data": [data]}], **requested}
         return ApiRequest("POST", path, {"Content-Type": "application/json"}, json.dumps(doc).encode())
     tensor = struct.pack("<I", len(element)) + element
     header = json.dumps({"inputs": [{"name": name, "shape": list(shape), "datatype": "BYTES",
@@ -154,8 +156,7 @@ class PaddlexHpsApi(TargetApi):
 
     def request(self, payload: Payload) -> ApiRequest:
         inner = json.dumps({"file": base64.b64encode(payload.data).decode(), "fileType": 1, **self.params})
-        doc = {"inputs": [{"name": "input", "shape": [1, 1], "datatype": "BYTES", "data": [inner]}], "outputs": [{"name": "output"}]}
-        return ApiRequest("POST", f"/v2/models/{self.model}/infer", {"Content-Type": "application/json"}, json.dumps(doc).encode())
+        return infer_request(f"/v2/models/{self.model}/infer", "input", (1, 1), inner.encode(), ("output",), "text")
 
     def problem(self, status: int, body: bytes) -> str | None:
         outputs, why = outputs_of(status, body)

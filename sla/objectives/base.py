@@ -24,6 +24,7 @@ from sla.validation import Reader
 if TYPE_CHECKING:
     from sla.analysis.sources import Source
     from sla.manifest import PhaseWindow
+    from sla.alerts.rules import RuleBuilder
     from sla.targets.metrics import ServerMetrics
 
 SOURCES = ("loadgen", "server")
@@ -113,6 +114,10 @@ class Kind:
     def server_problem(self, o: Objective, mapping: "ServerMetrics") -> str | None:
         """Why `source: server` cannot be read from these server metrics (None: it can)."""
         return None
+
+    def production(self, o: Objective, rules: "RuleBuilder") -> str | None:
+        """Add its rules for the production service (sla/alerts/rules.py), or say why it has none."""
+        return "a property of a test run, with no production counterpart"
 
     def stands_despite_shortfall(self, o: Objective, m: Measurement, result: ObjectiveResult) -> bool:
         """A FAIL that the load generator's shortfall cannot explain stands (else INCONCLUSIVE)."""

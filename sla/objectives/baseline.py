@@ -13,6 +13,7 @@ from sla.objectives.throughput import judge_throughput, measure_successes
 
 DESCRIPTION = "allowed change against --baseline: pXX growth, throughput drop, e.g. p99: 10%"
 NO_BASELINE = "judge against a baseline result.json of a run with this phase"
+BASELINE_ONLY = "compares two runs of the gate, with no production counterpart"
 
 
 def baseline_value(run: Run, o: Objective, key: str) -> float | None:
@@ -47,6 +48,9 @@ class BaselineLatency(Latency):
     def measure(self, o: Objective, run: Run, w) -> Measurement:
         return replace(super().measure(o, run, w), baseline=baseline_value(run, o, f"p{o.percentile:g}"))
 
+    def production(self, o: Objective, rules) -> str | None:
+        return BASELINE_ONLY
+
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         if m.baseline is None or not m.baseline > 0:
             return result(o, m, INCONCLUSIVE, None, "the baseline has no value for this percentile", NO_BASELINE)
@@ -72,6 +76,9 @@ class BaselineThroughput(Kind):
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
         return replace(measure_successes(o, run, w), baseline=baseline_value(run, o, "throughput"))
+
+    def production(self, o: Objective, rules) -> str | None:
+        return BASELINE_ONLY
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         if m.baseline is None or not m.baseline > 0:

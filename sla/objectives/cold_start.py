@@ -72,6 +72,9 @@ class TimeToReady(_ColdStart):
     def figure(self, source):
         return source.time_to_ready()
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.not_ready(o)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.ready_timestamp else f"the {mapping.name} metrics have no ready timestamp"
 
@@ -84,6 +87,9 @@ class FirstRequest(_ColdStart):
 
     def figure(self, source):
         return source.first_request()
+
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.first_request(o)
 
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.first_request_gauge else f"the {mapping.name} metrics have no first-request gauge"

@@ -57,6 +57,9 @@ class ErrorRate(Kind):
     def needs(self, o: Objective) -> int:
         return min_samples(1.0 - o.limit, 0) if o.limit > 0 else 0
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.error_ratio(o)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         if mapping.failures:
             return None

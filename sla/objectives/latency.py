@@ -50,6 +50,9 @@ class Latency(Kind):
     def needs(self, o: Objective) -> int:
         return min_samples(o.percentile / 100, 0) if o.percentile is not None else 0
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.percentile(o)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.percentiles else mapping.latency_source()
 

@@ -40,5 +40,8 @@ class MeanLatency(Kind):
                           samples=n)
         return result(o, m, PASS, m.value, detail, samples=n)
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.mean(o)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.mean else mapping.latency_source()

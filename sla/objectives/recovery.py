@@ -58,5 +58,8 @@ class Recovery(Kind):
         return result(o, m, FAIL, m.value, f"{detail}, later than {format_duration(o.limit)}",
                       "the backlog drains too slowly: shed earlier (a smaller queue), or add capacity", samples=m.count)
 
+    def production(self, o: Objective, rules) -> str | None:
+        return "recovery after a spike is judged over a test's spike phase; in production the latency alerts cover a slow recovery"
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return "recovery is read from the load generator only (source: loadgen)"

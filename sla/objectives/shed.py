@@ -21,6 +21,9 @@ class Shed(ErrorRate):
     def counted(self, o: Objective, counts: Outcomes) -> float:
         return counts.shed
 
+    def production(self, o: Objective, rules) -> str | None:
+        return "the shed share is judged under a test's overload; in production the error-ratio alerts count shed requests as failures"
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return "shed_rate is read from the load generator only (source: loadgen)"
 

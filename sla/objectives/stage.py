@@ -33,6 +33,9 @@ class StageLatency(Latency):
                                          pct, stage, where=f"{path}.{stage}.{key}"))
         return out
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.percentile(o, o.stage)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         if mapping.stage_histogram is None:
             return f"the {mapping.name} metrics have no stage histogram"

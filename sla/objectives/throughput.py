@@ -31,6 +31,9 @@ class Throughput(Kind):
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         return judge_throughput(o, m, o.limit)
 
+    def production(self, o: Objective, rules) -> str | None:
+        return rules.throughput(o)
+
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.requests_counter else f"the {mapping.name} metrics have no request counter"
 

@@ -1,4 +1,4 @@
-"""The `sla` command: run, check, capacity, compare, plan, demo.
+"""The `sla` command: run, check, capacity, compare, plan, alerts, demo.
 
 Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("scenario", type=Path)
     plan.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
     plan.add_argument("--processes", type=int, default=1, help="load-generator processes the run will use (default 1)")
+    alerts = verbs.add_parser("alerts", help="Prometheus rules, their promtool tests and a Grafana dashboard from an SLA file; "
+                              "--replay: would they have fired during a run?")
+    alerts.add_argument("sla", type=Path, nargs="?", help="SLA YAML (with --replay: default the run's)")
+    alerts.add_argument("--target-api", help="the service's API, whose server metrics the rules read (default reference)")
+    alerts.add_argument("--metrics", help="a shipped server metrics mapping instead of the API's own (kserve, mlserver, triton, ...)")
+    alerts.add_argument("--job", default="server", help="the Prometheus job that scrapes the service (default server)")
+    alerts.add_argument("--window", type=_duration(1.0), default=300.0, help="rolling window of the recordings and threshold alerts (default 5m)")
+    alerts.add_argument("--for", dest="for_s", type=_duration(0.0), default=300.0, help="how long a threshold is crossed before its alert fires (default 5m)")
+    alerts.add_argument("--interval", type=_duration(1.0, whole=True), help="the rule groups' evaluation interval (default Prometheus' global "
+                        "one; the replay's step, default 1m)")
+    alerts.add_argument("--phase", help="only this phase's objectives (default every phase's)")
+    alerts.add_argument("-o", "--out", type=Path, help="output directory (default alerts, with --replay RUN_DIR/alerts)")
+    alerts.add_argument("--replay", type=Path, metavar="RUN_DIR", help="evaluate the alerts over this run's recorded data")
+    alerts.add_argument("--prometheus", help="with --replay: URL of the Prometheus holding the run (default: its kept data)")
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
@@ -90,6 +104,20 @@ def _percent(text: str) -> float:
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be from 0% to under 100%")
     return value
+
+
+def _duration(minimum: float, whole: bool = False):
+    from sla.units import parse_duration
+
+    def parse(text: str) -> float:
+        try:
+            value = parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if value < minimum or (whole and value != int(value)):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'whole seconds, ' if whole else ''}at least {minimum:g}s")
+        return value
+    return parse
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -129,6 +157,13 @@ def dispatch(args: argparse.Namespace) -> int:
         print(format_plan(scenario))
         print(format_claims(scenario, sla, args.processes))
         return 0
+    if args.verb == "alerts":
+        from sla.alerts import AlertsRequest, run_alerts
+        from sla.alerts.rules import AlertOptions
+
+        return run_alerts(AlertsRequest(
+            sla=args.sla, target_api=args.target_api, metrics=args.metrics, out=args.out, replay=args.replay, prometheus=args.prometheus,
+            options=AlertOptions(job=args.job, window_s=args.window, for_s=args.for_s, interval_s=args.interval, phase=args.phase)))
     from sla.demo import run_demo
 
     return run_demo(sys.stdout, preset=args.preset)

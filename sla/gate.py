@@ -322,14 +322,38 @@ def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: 
     return RunOutcome(out_dir, manifest, analysis)
 
 
+def read_manifest(run_dir: Path) -> RunManifest:
+    try:
+        return RunManifest.read(run_dir)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SlaError(f"{run_dir}: not a run directory with a readable {MANIFEST_NAME} ({exc})") from None
+
+
+def run_prometheus(run_dir: Path, manifest: RunManifest, prometheus: str | None, stack: ExitStack) -> PromReader:
+    """A Prometheus holding a run's data: the given one, else one started on the run's kept data
+    (stopped with `stack`), else the one the run used. Its final scrape time is set in the manifest."""
+    kept = run_dir / "prometheus" / "data"
+    if prometheus:
+        url = prometheus
+    elif kept.is_dir():
+        prom, url = start_prometheus(run_dir / "prometheus" / "check", data_dir=kept)  # no targets: kept data only
+        stack.callback(prom.stop)
+    elif manifest.prometheus_url:
+        url = manifest.prometheus_url
+    else:
+        raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
+    reader = PromReader(url)
+    reader.check_ready()
+    if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
+        manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
+    return reader
+
+
 def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None,
               out_dir: Path | None = None, out: TextIO = sys.stdout) -> RunOutcome:
     """Judge a run again. Its reports go to `out_dir` (default `<run>/check-<time>`): the run's
     own result.json stays as it was, since it may be somebody's baseline."""
-    try:
-        manifest = RunManifest.read(run_dir)
-    except (OSError, ValueError, TypeError) as exc:
-        raise SlaError(f"{run_dir}: not a run directory with a readable {MANIFEST_NAME} ({exc})") from None
+    manifest = read_manifest(run_dir)
     sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
     if sla_file is None:
         raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
@@ -339,20 +363,8 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
                    manifest.target_api, metrics_of_run(manifest))
     base = load_baseline(baseline) if baseline else None
     with ExitStack() as stack:
-        kept = run_dir / "prometheus" / "data"
-        if prometheus:
-            url = prometheus
-        elif kept.is_dir():
-            prom, url = start_prometheus(run_dir / "prometheus" / "check", data_dir=kept)  # no targets: kept data only
-            stack.callback(prom.stop)
-        elif manifest.prometheus_url:
-            url = manifest.prometheus_url
-        else:
-            raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
-        reader = PromReader(url)
-        reader.check_ready()
-        if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
-            manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
+        reader = run_prometheus(run_dir, manifest, prometheus, stack)
+        url = reader.url
         analysis, timeline = _judge(reader, manifest, sla, base, run_dir)
         manifest.prometheus_url = url  # the one this check queried
         out_dir = out_dir or run_dir / f"check-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"

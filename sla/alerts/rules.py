@@ -76,6 +76,8 @@ class Rule:
     annotations: dict[str, str] = field(default_factory=dict)
     window_s: float = 0.0  # the longest range its expression reads (the replay needs that much data)
     objective: str | None = None  # the objective id it comes from
+    value: str = ""  # a threshold alert's compared series (the recording), for dashboards
+    limit: float | None = None  # ... and its limit
     cases: list[Case] = field(default_factory=list)
 
     @property
@@ -258,10 +260,14 @@ class RuleBuilder:
         self.alerts.append(rule)
         return rule
 
-    def _threshold(self, o: Objective, what: str, expr: str, summary: str, description: str) -> Rule:
-        return self._alert(o, self._name(o, what), expr, "warning", summary,
+    def _threshold(self, o: Objective, what: str, value: str, summary: str, description: str) -> Rule:
+        """`value` over the objective's limit (under it, for a minimum) for `for`."""
+        op = "<" if o.direction == "min" else ">"
+        rule = self._alert(o, self._name(o, what), f"{value} {op} {o.limit:g}", "warning", summary,
                            f"{description} over the last {self.window}, for {prom_duration(self.opt.for_s)}",
                            self.opt.for_s, self.opt.window_s)
+        rule.value, rule.limit = value, o.limit
+        return rule
 
     # -- promtool cases ---------------------------------------------------------------------------
     def _job_labels(self, **more: str) -> dict[str, str]:
@@ -329,7 +335,7 @@ class RuleBuilder:
         rec = self.ref(f"{level}:{metric_base(spec)}:{pct}_rate{self.window}", quantile(), self.opt.window_s, extra, quantile(**extra))
         what = f"stage {stage} P{o.percentile:g}" if stage else f"P{o.percentile:g} latency"
         limit = format_duration(o.limit)
-        rule = self._threshold(o, (f"Stage{camel(stage)}" if stage else "Latency") + f"{camel(pct)}OverLimit", f"{rec} > {o.limit:g}",
+        rule = self._threshold(o, (f"Stage{camel(stage)}" if stage else "Latency") + f"{camel(pct)}OverLimit", rec,
                                f"{what} over {limit}", f"The {what} of {spec} has been over {limit}")
         # P(q) lands inside (limit, 2 limit] when the share under the limit is 2q - 1, under the limit at q + (1 - q) / 2
         self._threshold_cases(
@@ -414,7 +420,7 @@ class RuleBuilder:
         rec = self.ref(f"job:{metric_base(h or self.m.duration_sum)}:mean_rate{self.window}",
                        self._scaled(f"{self.rate(spec_sum)} / {self.rate(spec_count)}"), self.opt.window_s)
         limit = format_duration(o.limit)
-        rule = self._threshold(o, "LatencyMeanOverLimit", f"{rec} > {o.limit:g}", f"mean latency over {limit}",
+        rule = self._threshold(o, "LatencyMeanOverLimit", rec, f"mean latency over {limit}",
                                f"The mean latency has been over {limit}")
         base = self._job_labels(instance=INSTANCE)
 
@@ -427,7 +433,7 @@ class RuleBuilder:
     @_supported
     def error_ratio(self, o: Objective) -> None:
         rec = self.ref(f"job:{self._sli_name(o)}:ratio_rate{self.window}", self.bad_ratio(self.opt.window_s), self.opt.window_s)
-        rule = self._threshold(o, "ErrorRatioOverLimit", f"{rec} > {o.limit:g}", f"error ratio over {o.limit:.2%}",
+        rule = self._threshold(o, "ErrorRatioOverLimit", rec, f"error ratio over {o.limit:.2%}",
                                f"The share of failed requests has been over {o.limit:.2%}")
         self._threshold_cases(rule, self.outcome_series, min(1.0, 2 * o.limit) if o.limit > 0 else 0.1, o.limit / 2,
                               self._job_labels(), "half the allowed error ratio: does not fire")
@@ -439,7 +445,7 @@ class RuleBuilder:
         raw = (f'{m.status_label}=~"{self._success()}"',) if m.status_label else ()
         rec = self.ref(f"job:{metric_base(m.requests_counter)}:success_rate{self.window}", self.rate(m.requests_counter, "", None, *raw),
                        self.opt.window_s)
-        rule = self._threshold(o, "ThroughputUnderFloor", f"{rec} < {o.limit:g}", f"successful requests under {o.limit:g}/s",
+        rule = self._threshold(o, "ThroughputUnderFloor", rec, f"successful requests under {o.limit:g}/s",
                                f"Successful requests have been under {o.limit:g}/s (the SLA asks that much at its test load; "
                                "in production this also fires when demand is low)")
         ti = self._case_interval()

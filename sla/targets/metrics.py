@@ -46,6 +46,9 @@ class ServerMetrics:
     first_request_gauge: str | None = None  # gauge: duration of the first request after start
     model_load_gauge: str | None = None  # gauge: seconds spent loading models (summed over its labels)
     warmup_gauge: str | None = None  # gauge: seconds spent warming up before ready
+    queue_histogram: str | None = None  # time requests wait for a worker (dashboards)
+    in_flight_gauge: str | None = None  # requests admitted and not yet answered (dashboards)
+    batch_histogram: str | None = None  # items per batched model run (dashboards)
     port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
 
@@ -82,7 +85,8 @@ class ServerMetrics:
         """What is inconsistent in a mapping (a user's, or a shipped one)."""
         out = []
         for f in ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
-                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge", "model_load_gauge", "warmup_gauge"):
+                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge", "model_load_gauge", "warmup_gauge",
+                  "queue_histogram", "in_flight_gauge", "batch_histogram"):
             value = getattr(self, f)
             if value is not None and not SERIES.match(value):
                 out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
@@ -134,6 +138,9 @@ FIELD_HELP = {
     "first_request_gauge": "gauge: seconds the first request took",
     "model_load_gauge": "gauge: seconds spent loading models (summed over its labels)",
     "warmup_gauge": "gauge: seconds spent warming up before ready",
+    "queue_histogram": "histogram: time requests wait for a worker (dashboard)",
+    "in_flight_gauge": "gauge: requests admitted and not yet answered (dashboard)",
+    "batch_histogram": "histogram: items per batched model run (dashboard)",
     "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
     "path": "the metrics path (default /metrics)",
 }

@@ -30,6 +30,9 @@ REFERENCE = register_metrics(ServerMetrics(
     first_request_gauge="ocr_first_request_duration_seconds",
     model_load_gauge="ocr_model_load_seconds",
     warmup_gauge="ocr_warmup_seconds",
+    queue_histogram="ocr_queue_wait_seconds",
+    in_flight_gauge="ocr_in_flight_requests",
+    batch_histogram="ocr_rec_batch_size",
 ))
 # The server's options a scenario may set (`target.server`) and their types: its flags, as
 # `python -m reference_server --help` lists them (reference_server/config.py). The harness never

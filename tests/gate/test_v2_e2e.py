@@ -50,6 +50,7 @@ cold_start:
 
 def gate_run(tmp_path: Path, scenario: str, sla_text: str):
     """`sla run` of a scenario and an SLA written here: the result and the run's directory."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "s.yaml").write_text(scenario)
     (tmp_path / "sla.yaml").write_text(sla_text)
     result = sla("run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"))

@@ -56,6 +56,12 @@ def _mapping(api: str, metrics: str | None) -> ServerMetrics:
     return mapping
 
 
+def _check_phase(sla, options: AlertOptions) -> None:
+    phases = sorted({o.phase for o in sla.objectives if o.phase is not None})
+    if options.phase is not None and options.phase not in phases:
+        raise SlaError(f"--phase {options.phase!r}: the SLA file {sla.path} has no such phase; its phases: {', '.join(phases) or 'none'}")
+
+
 def _generate(rules: RuleSet, out_dir: Path, out: TextIO) -> bool:
     """Write the rules, their promtool cases and the dashboard; run promtool. False: promtool failed."""
     stem = rules.sla.name
@@ -94,6 +100,7 @@ def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
     api = req.target_api or DEFAULT_API
     mapping = _mapping(api, req.metrics)
     sla = load_sla(req.sla, None, "", api, mapping)
+    _check_phase(sla, req.options)
     rules = build_rules(sla, mapping, req.options)
     return 0 if _generate(rules, req.out or Path("alerts"), out) else 3
 
@@ -115,6 +122,7 @@ def _replay(req: AlertsRequest, out: TextIO) -> int:
         print(f"replay: the run's Prometheus scraped the server as job {SERVER_JOB}, so the rules select that job", file=out)
     options = replace(req.options, job=SERVER_JOB)
     sla = load_sla(sla_path, None, "", manifest.target_api, mapping)
+    _check_phase(sla, options)
     out_dir = req.out or run_dir / "alerts"
     rules = build_rules(sla, mapping, options)
     ok = _generate(rules, out_dir, out)

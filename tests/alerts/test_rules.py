@@ -150,6 +150,8 @@ def test_cli_refuses_bad_input_naming_what_is_accepted(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["alerts", "sla/thresholds/release.yaml", "--interval", "1.5s"])
     assert "whole seconds" in capsys.readouterr().err
+    assert main(["alerts", "sla/thresholds/release.yaml", "--phase", "nope", "-o", str(tmp_path)]) == 3
+    assert "has no such phase; its phases: steady" in capsys.readouterr().err
     assert main(["alerts", "--replay", str(tmp_path)]) == 3
     assert "not a run directory" in capsys.readouterr().err
 

@@ -24,7 +24,7 @@ from sla.alerts.rules import AlertOptions, RuleSet, build_rules, prom_duration
 from sla.analysis.promql import SERVER_JOB
 from sla.errors import SlaError
 from sla.manifest import write_json
-from sla.slafile import load_sla
+from sla.slafile import SlaSpec, load_sla
 from sla.targets import API_REGISTRY, DEFAULT_API, ServerMetrics, metrics_of_run
 from sla.targets.metrics import MAPPINGS
 
@@ -56,7 +56,14 @@ def _mapping(api: str, metrics: str | None) -> ServerMetrics:
     return mapping
 
 
-def _check_phase(sla, options: AlertOptions) -> None:
+def _build(sla: SlaSpec, mapping: ServerMetrics, options: AlertOptions, inline: bool = False) -> RuleSet:
+    try:
+        return build_rules(sla, mapping, options, inline)
+    except ValueError as exc:  # a user's mapping whose label matchers no example value satisfies
+        raise SlaError(f"cannot write the promtool cases of the {mapping.name} metrics: {exc}") from None
+
+
+def _check_phase(sla: SlaSpec, options: AlertOptions) -> None:
     phases = sorted({o.phase for o in sla.objectives if o.phase is not None})
     if options.phase is not None and options.phase not in phases:
         raise SlaError(f"--phase {options.phase!r}: the SLA file {sla.path} has no such phase; its phases: {', '.join(phases) or 'none'}")
@@ -101,7 +108,7 @@ def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
     mapping = _mapping(api, req.metrics)
     sla = load_sla(req.sla, None, "", api, mapping)
     _check_phase(sla, req.options)
-    rules = build_rules(sla, mapping, req.options)
+    rules = _build(sla, mapping, req.options)
     return 0 if _generate(rules, req.out or Path("alerts"), out) else 3
 
 
@@ -124,7 +131,7 @@ def _replay(req: AlertsRequest, out: TextIO) -> int:
     sla = load_sla(sla_path, None, "", manifest.target_api, mapping)
     _check_phase(sla, options)
     out_dir = req.out or run_dir / "alerts"
-    rules = build_rules(sla, mapping, options)
+    rules = _build(sla, mapping, options)
     ok = _generate(rules, out_dir, out)
     step = options.interval_s or DEFAULT_REPLAY_STEP_S
     gate = _gate_verdicts(run_dir)
@@ -133,7 +140,7 @@ def _replay(req: AlertsRequest, out: TextIO) -> int:
         reader = run_prometheus(run_dir, manifest, req.prometheus, stack)
         print(f"replaying {len(rules.alerts)} alerts over the run ({manifest.ended_at - manifest.started_at:.0f} s), "
               f"evaluated every {prom_duration(step)} ...", file=out)
-        rows = replay(build_rules(sla, mapping, options, inline=True), reader, manifest, step, gate)
+        rows = replay(_build(sla, mapping, options, inline=True), reader, manifest, step, gate)
     took = time.monotonic() - began
     table = replay_table(rows)
     print(table, file=out)

@@ -17,6 +17,7 @@ the run's data but never evaluated these rules.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -179,12 +180,12 @@ Segments = list[tuple[float, int]]  # (share of bad requests, intervals)
 def _supported(method):
     """A builder method an objective kind calls: nothing is added where the service's metrics cannot
     read the objective, and the reason is returned."""
+    @functools.wraps(method)
     def wrapper(self: "RuleBuilder", o: Objective, *args):
         why = o.kind_of.server_problem(o, self.m)
         if why is None:
             method(self, o, *args)
         return why
-    wrapper.__doc__, wrapper.__name__ = method.__doc__, method.__name__
     return wrapper
 
 
@@ -453,14 +454,19 @@ class RuleBuilder:
                               0.8, 1.2, self._job_labels(), f"120 % of {o.limit:g}/s: does not fire")
 
     @_supported
-    def not_ready(self, o: Objective) -> None:
+    def time_to_ready(self, o: Objective) -> None:
+        """A replica still not ready `limit` after its start (page), and one that became ready later
+        than that (ticket: a cold start shorter than the evaluation interval shows only afterwards)."""
         m = self.m
         limit = format_duration(o.limit)
         started = f"max by (job, instance) ({self.sel(m.process_start)})"
         ready = f"max by (job, instance) ({self.sel(m.ready_timestamp)})"
-        rule = self._alert(o, camel(self.sla.name) + "NotReadyInTime",
-                           f"(time() - {started} > {o.limit:g}) and on (job, instance) ({ready} == 0)", "page",
-                           f"not ready {limit} after start", f"A replica started more than {limit} ago and is still not ready")
+        stuck = self._alert(o, camel(self.sla.name) + "NotReadyInTime",
+                            f"(time() - {started} > {o.limit:g}) and on (job, instance) ({ready} == 0)", "page",
+                            f"not ready {limit} after start", f"A replica started more than {limit} ago and is still not ready")
+        slow = self._alert(o, camel(self.sla.name) + "ColdStartSlow", f"{ready} - {started} > {o.limit:g}", "ticket",
+                           f"a replica took over {limit} to get ready",
+                           f"A replica became ready more than {limit} after its start (it fires until the replica restarts)")
         ti = max(o.limit / 4, 1.0)
         until = o.limit + 2 * ti
         base = self._job_labels(instance=INSTANCE)
@@ -469,8 +475,13 @@ class RuleBuilder:
             steps = self._steps(until, ti)
             return [(series(m.process_start.partition("{")[0], **base), f"0x{steps}"),
                     (series(m.ready_timestamp.partition("{")[0], **base), f"{ready_at:g}x{steps}")]
-        rule.cases += [Case(f"not ready {limit} after start: fires", ti, gauges(0), until, {**base, **rule.labels}),
-                       Case(f"ready {format_duration(0.8 * o.limit)} after start: does not fire", ti, gauges(0.8 * o.limit), until, None)]
+        on_time = f"ready {format_duration(0.8 * o.limit)} after start: does not fire"
+        stuck.cases += [Case(f"not ready {limit} after start: fires", ti, gauges(0), until, {**base, **stuck.labels}),
+                        Case(on_time, ti, gauges(0.8 * o.limit), until, None)]
+        slow.cases += [Case(f"ready {format_duration(1.5 * o.limit)} after start: fires", ti, gauges(1.5 * o.limit), until,
+                            {**base, **slow.labels}),
+                       Case(on_time, ti, gauges(0.8 * o.limit), until, None),
+                       Case("not ready yet: does not fire (NotReadyInTime does)", ti, gauges(0), until, None)]
 
     @_supported
     def first_request(self, o: Objective) -> None:

@@ -73,7 +73,7 @@ class TimeToReady(_ColdStart):
         return source.time_to_ready()
 
     def production(self, o: Objective, rules) -> str | None:
-        return rules.not_ready(o)
+        return rules.time_to_ready(o)
 
     def server_problem(self, o: Objective, mapping) -> str | None:
         return None if mapping.ready_timestamp else f"the {mapping.name} metrics have no ready timestamp"

@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
     run.add_argument("--metrics-port", type=int, help="load-generator metrics port (default: a free one; fix it for an existing Prometheus)")
     run.add_argument("--processes", type=int, default=1, help="Locust worker processes on this machine (Locust's --processes; default 1)")
+    run.add_argument("--master", action="store_true", help="run the Locust master and wait for --expect-workers workers started "
+                     "elsewhere (locust -f locustfiles/ocr.py --worker --master-host HOST)")
+    run.add_argument("--expect-workers", type=int, default=0, metavar="N", help="with --master: how many workers to wait for")
+    run.add_argument("--master-bind-host", default="127.0.0.1", help="with --master: the address the master listens on "
+                     "(default 127.0.0.1; 0.0.0.0 for workers on other machines)")
+    run.add_argument("--master-bind-port", type=int, default=5557, help="with --master: its port (default 5557, Locust's)")
+    run.add_argument("--workers-wait", type=_duration(1.0), default=120.0, help="with --master: how long to wait for the workers (default 2m)")
     run.add_argument("--keep-raw", action="store_true", help="also keep every response time in the run directory (accuracy checks)")
     check = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
     check.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
@@ -128,10 +135,14 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "run":
         from sla.gate import RunOptions, run_gate
 
+        if args.master != (args.expect_workers > 0):
+            raise SlaError("--master and --expect-workers N (N >= 1) go together: the master waits for N workers started elsewhere")
+
         return run_gate(RunOptions(
             scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
             run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
-            locustfile=args.locustfile, allow_remote=args.allow_remote,
+            locustfile=args.locustfile, allow_remote=args.allow_remote, expect_workers=args.expect_workers,
+            master_bind_host=args.master_bind_host, master_bind_port=args.master_bind_port, workers_wait_s=args.workers_wait,
         )).exit_code
     if args.verb == "check":
         from sla.gate import check_run

@@ -77,6 +77,22 @@ class RunOptions:
     server_options: dict[str, object] | None = None  # override the scenario's target.server (sla compare)
     locustfile: Path | None = None  # the user's locustfile (default locustfiles/ocr.py)
     allow_remote: bool = False  # the user's consent to load a host that is not loopback
+    expect_workers: int = 0  # >0: run the Locust master and wait for this many workers started elsewhere
+    master_bind_host: str = LOOPBACK  # where that master listens for its workers
+    master_bind_port: int = 5557  # Locust's default
+    workers_wait_s: float = 120.0  # how long to wait for them
+
+    @property
+    def generators(self) -> int:
+        """Load-generator processes sharing the arrival schedules."""
+        return self.expect_workers or self.processes
+
+    def locust_mode(self) -> list[str]:
+        """Locust's arguments for how the load is spread: external workers, local processes, or one runner."""
+        if self.expect_workers:
+            return ["--master", "--expect-workers", str(self.expect_workers), "--master-bind-host", self.master_bind_host,
+                    "--master-bind-port", str(self.master_bind_port), "--expect-workers-max-wait", f"{self.workers_wait_s:g}"]
+        return ["--processes", str(self.processes)] if self.processes > 1 else []
 
 
 def default_sla(scenario: Scenario) -> Path:
@@ -127,7 +143,9 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int,
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
-    for problem in generator_problems(scenario, opts.processes) + claim_problems(scenario, sla):
+    if opts.expect_workers and opts.processes > 1:
+        raise SlaError("--processes forks workers on this machine, --expect-workers waits for workers started elsewhere: give one")
+    for problem in generator_problems(scenario, opts.generators) + claim_problems(scenario, sla):
         print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
     running = _running_host(opts, scenario)
     locustfile = opts.locustfile or LOCUSTFILE
@@ -188,7 +206,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
             "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
             *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
-            *(["--processes", str(opts.processes)] if opts.processes > 1 else []),
+            *opts.locust_mode(),
             *(["--allow-remote"] if opts.allow_remote else []),
         ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
         stack.callback(locust.stop)                           # SIGTERM only after the shape ends; SIGINT at once
@@ -201,7 +219,11 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
-        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out)
+        if opts.expect_workers:
+            print(f"Locust master on {opts.master_bind_host}:{opts.master_bind_port} waits up to {opts.workers_wait_s:.0f} s for "
+                  f"{opts.expect_workers} workers; start each with: locust -f {locustfile} --worker --master-host "
+                  f"<this host> --master-port {opts.master_bind_port}", file=out, flush=True)
+        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers)
         code = locust.proc.returncode if locust.proc else None
         if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
             how = _exit_info(locust, locust.started_at)["how"]
@@ -257,12 +279,12 @@ def _exit_info(process: ManagedProcess, started: float) -> dict:
 
 
 def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWatch | None, prom: ManagedProcess | None,
-           scenario: Scenario, metrics_url: str, out: TextIO) -> dict | None:
+           scenario: Scenario, metrics_url: str, out: TextIO, expect_workers: int = 0) -> dict | None:
     """Progress until Locust ends. A service under test that dies ends the run early (the verdict is
     FAIL, on what was measured until then): returns how it died. The gate's own Prometheus or
     Locust dying stops the run at once (exit 3): without them nothing can be judged. A service that
     exits before it was ever ready because its port was taken is a PortClash, not a FAIL."""
-    progress = Progress(scenario, out)
+    progress = Progress(scenario, out, expect_workers)
     started = time.time()
     while locust.alive():
         if prom is not None and not prom.alive():

@@ -13,10 +13,10 @@ from sla.scenario import Scenario
 from sla.units import format_duration
 
 
-def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float]:
-    """(success buckets summed over all series, successes, failures, current phase, users)."""
+def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float, float]:
+    """(success buckets summed over all series, successes, failures, current phase, users, workers)."""
     buckets: dict[float, float] = {}
-    ok = failed = users = 0.0
+    ok = failed = users = workers = 0.0
     phase = ""
     for family in text_string_to_metric_families(exposition):
         for s in family.samples:
@@ -34,21 +34,28 @@ def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float
                 phase = s.labels["phase"]
             elif s.name == "loadgen_users":
                 users = s.value
-    return buckets, ok, failed, phase, users
+            elif s.name == "loadgen_workers":
+                workers = s.value
+    return buckets, ok, failed, phase, users, workers
 
 
 class Progress:
-    def __init__(self, scenario: Scenario, out: TextIO) -> None:
+    def __init__(self, scenario: Scenario, out: TextIO, expect_workers: int = 0) -> None:
         self.scenario = scenario
         self.out = out
+        self.expect_workers = expect_workers  # external Locust workers the master waits for
+        self.workers_shown: float | None = None
         self.started: float | None = None
         self.last: tuple[float, dict[float, float], float] | None = None
 
     def update(self, exposition: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        buckets, ok, failed, phase, users = parse(exposition)
+        buckets, ok, failed, phase, users, workers = parse(exposition)
         if not phase:
-            return  # waiting for the target, or lingering after the run
+            if self.expect_workers and self.started is None and workers != self.workers_shown:
+                print(f"waiting for load-generator workers: {workers:.0f} of {self.expect_workers} connected", file=self.out, flush=True)
+                self.workers_shown = workers
+            return  # waiting for workers or the target, or lingering after the run
         if self.started is None:
             self.started = now
         rate, p99 = 0.0, None

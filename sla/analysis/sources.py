@@ -19,6 +19,10 @@ from sla.targets.metrics import ServerMetrics
 
 SCRAPE_INTERVAL_S = 1.0
 MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
+# A lost Locust worker's last observations reach the master up to one report interval (3 s) before
+# it died, and its heartbeat marks it missing up to 3 s after: a phase ending within this of the
+# moment it was marked lost is missing some of its observations.
+LOST_WORKER_SLACK_S = 6.0
 READY_PROBE = "(not PromQL) run.json: server.ready - server.start, from the gate's readiness probe"
 
 
@@ -149,6 +153,11 @@ class LoadgenSource(_Prom):
         lost = () if self.final_seen else (
             f"Prometheus never held the load generator's final request count ({self.manifest.loadgen.get('requests')}): "
             "its last observations were not scraped",)
+        lost += tuple(
+            f"load-generator worker {worker['id']} was lost {worker['at'] - self.manifest.started_at:.0f} s into the run (phase "
+            f"{worker.get('phase') or '-'}; Locust's heartbeat marked it missing, or it quit): its unreported observations "
+            "and its share of the load from then on are missing"
+            for worker in self.manifest.loadgen.get("lost_workers") or [] if worker["at"] - LOST_WORKER_SLACK_S <= w.end)
         return lost + self._validity(promql.LOADGEN_JOB, w.start, self.final, "loadgen_request_duration_seconds_count",
                                      run_id=self.run_id)
 

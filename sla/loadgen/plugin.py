@@ -237,6 +237,7 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
         loadgen={
             "locust_version": locust.__version__,
             "workers": len(state.workers) if isinstance(runner, MasterRunner) else 1,
+            "lost_workers": state.lost_workers,
             "metrics_port": environment.parsed_options.metrics_port,
             "first_request_end": first[0] if first else None,
             "first_request_seconds": first[1] if first else None,

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from locust import LoadTestShape
-from locust.runners import MasterRunner
+from locust.runners import STATE_MISSING, MasterRunner
 
 from sla.errors import SlaError
 from sla.loadgen.state import PHASE_MESSAGE, fail
@@ -75,6 +75,8 @@ class ScenarioShape(LoadTestShape):
             return None
         state = environment.sla_plugin.state
         now = time.time()
+        if isinstance(self.runner, MasterRunner):
+            state.watch_workers({c.id for c in self.runner.clients.values() if c.state != STATE_MISSING}, now)
         phases = state.scenario.phases
         if self._index == -1 or now >= self._phase_end:  # each phase runs its duration from its executed start
             index = self._index + 1

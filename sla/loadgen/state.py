@@ -55,6 +55,8 @@ class LoadgenState:
     weights: list[float] = field(default_factory=list)
     started_at: float = 0.0
     workers: set[str] = field(default_factory=set)  # ids of workers that reported (master)
+    connected: set[str] = field(default_factory=set)  # ids of workers seen connected during the test (master)
+    lost_workers: list[dict[str, Any]] = field(default_factory=list)  # [{id, at, phase}]: gone mid-test (master)
     raw: list[tuple[str, str, str, str, float]] | None = None  # every observation, with --keep-raw
 
     def load_corpus(self) -> None:
@@ -88,8 +90,16 @@ class LoadgenState:
     def begin(self, now: float) -> None:
         """A new test starts (headless: once; web UI: each time Start is pressed)."""
         self.windows, self.phase, self.first_request, self.first_reported = [], "", None, False
-        self.workers = set()
+        self.workers, self.connected, self.lost_workers = set(), set(), []
         self.started_at = now
+
+    def watch_workers(self, connected: set[str], now: float) -> None:
+        """A worker seen connected and gone since (Locust's heartbeat marked it missing, or it quit)
+        is lost: its unreported observations and its share of the load are missing from then on."""
+        for worker in sorted(self.connected - connected - {w["id"] for w in self.lost_workers}):
+            self.lost_workers.append({"id": worker, "at": now, "phase": self.phase})
+            log.warning("load-generator worker %s lost during phase %s: the phases from then on cannot be judged", worker, self.phase)
+        self.connected |= connected
 
     def close(self, now: float) -> None:
         if self.windows and self.windows[-1].end == 0.0:

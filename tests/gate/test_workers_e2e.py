@@ -1,0 +1,109 @@
+"""`sla run --master --expect-workers N`: the gate runs the Locust master and waits for workers
+started elsewhere (here: separate processes on loopback, as `locust --worker` on other machines
+would be). Arrival schedules split exactly across them, the master's endpoint counts every
+observation once, and a worker killed mid-run makes the phases from then on INCONCLUSIVE."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sla.processes import free_port
+from tests.gate.test_own_service_e2e import ROOT, SLA, objectives
+
+pytestmark = pytest.mark.e2e
+
+SCENARIO = """
+name: workers-e2e
+target:
+  server: {preset: tiny, threads: 1}
+payloads:
+  mix: {small-plain-png: 1}
+request: {timeout: 10s}
+phases:
+  - {name: warmup, kind: users, duration: 4s, users: 2}
+  - {name: steady, kind: arrival_rate, duration: 14s, rate: 7/s}
+  - {name: tail, kind: arrival_rate, duration: 6s, rate: 7/s}
+"""
+LAX = """
+name: workers-e2e
+phases:
+  warmup: {error_rate: 5%}
+  steady: {latency: {p50: 5s}, throughput: 6/s, error_rate: 5%}
+  tail: {latency: {p50: 5s}, error_rate: 5%}
+"""
+
+
+def start_workers(n: int, port: int, log_dir: Path) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-m", "locust", "-f", "locustfiles/ocr.py", "--worker", "--master-host", "127.0.0.1",
+                              "--master-port", str(port)], cwd=ROOT, stdout=open(log_dir / f"worker{i}.log", "w"),
+                             stderr=subprocess.STDOUT) for i in range(n)]
+
+
+def run_with_workers(tmp_path: Path, kill_after_s: float | None = None) -> tuple[subprocess.CompletedProcess, Path, list]:
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    (tmp_path / "sla.yaml").write_text(LAX)
+    port = free_port()
+    gate = subprocess.Popen([*SLA, "run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"),
+                             "--master", "--expect-workers", "2", "--master-bind-port", str(port), "--workers-wait", "60s"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers = start_workers(2, port, tmp_path)
+    try:
+        if kill_after_s is not None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and gate.poll() is None:
+                runs = list((tmp_path / "runs").glob("*/locust.log"))
+                if runs and "phase steady started" in runs[0].read_text():
+                    time.sleep(kill_after_s)
+                    workers[1].send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.2)
+        stdout, _ = gate.communicate(timeout=240)
+    finally:
+        for w in workers:  # stopped by their pids, whatever happened
+            if w.poll() is None:
+                w.kill()
+            w.wait(timeout=30)
+        if gate.poll() is None:
+            gate.kill()
+    result = subprocess.CompletedProcess(gate.args, gate.returncode, stdout, "")
+    runs = [p for p in (tmp_path / "runs").glob("*") if (p / "run.json").exists()]
+    return result, runs[0], workers
+
+
+def test_external_workers_split_the_arrivals_exactly_and_every_observation_counts_once(tmp_path):
+    result, run_dir, _ = run_with_workers(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "waiting for load-generator workers: 0 of 2 connected" in result.stdout or "of 2 connected" in result.stdout
+    assert "--worker --master-host <this host> --master-port" in result.stdout
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["loadgen"]["workers"] == 2 and manifest["loadgen"]["lost_workers"] == []
+    doc = json.loads((run_dir / "result.json").read_text())
+    for phase in ("steady", "tail"):
+        p = doc["phases"][phase]
+        assert p["sent"] == p["planned"] and p["dropped"] == 0, p  # the schedule split over two workers, nothing lost or doubled
+    with open(run_dir / "locust_stats.csv") as f:
+        total = next(int(r["Request Count"]) for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    assert manifest["loadgen"]["requests"] == total  # the master's endpoint = Locust's own count
+    assert sum(p["requests"] for p in doc["phases"].values()) == total
+
+
+def test_a_worker_killed_mid_run_makes_the_phases_from_then_on_inconclusive(tmp_path):
+    result, run_dir, workers = run_with_workers(tmp_path, kill_after_s=4.0)
+    assert workers[1].returncode == -signal.SIGKILL
+    assert result.returncode == 2, result.stdout  # INCONCLUSIVE, never PASS
+    manifest = json.loads((run_dir / "run.json").read_text())
+    lost = manifest["loadgen"]["lost_workers"]
+    assert len(lost) == 1 and lost[0]["phase"] == "steady", lost
+    verdicts = objectives(run_dir)
+    assert verdicts["warmup.error_rate"]["verdict"] == "PASS"
+    for oid in ("steady.latency.p50", "steady.throughput", "tail.latency.p50"):
+        assert verdicts[oid]["verdict"] == "INCONCLUSIVE", verdicts[oid]
+        assert "load-generator worker" in verdicts[oid]["detail"] and "was lost" in verdicts[oid]["detail"], verdicts[oid]

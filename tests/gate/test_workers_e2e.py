@@ -37,7 +37,7 @@ name: workers-e2e
 phases:
   warmup: {error_rate: 5%}
   steady: {latency: {p50: 5s}, throughput: 6/s, error_rate: 5%}
-  tail: {latency: {p50: 5s}, error_rate: 5%}
+  tail: {latency: {p50: 5s}}
 """
 
 
@@ -107,3 +107,19 @@ def test_a_worker_killed_mid_run_makes_the_phases_from_then_on_inconclusive(tmp_
     for oid in ("steady.latency.p50", "steady.throughput", "tail.latency.p50"):
         assert verdicts[oid]["verdict"] == "INCONCLUSIVE", verdicts[oid]
         assert "load-generator worker" in verdicts[oid]["detail"] and "was lost" in verdicts[oid]["detail"], verdicts[oid]
+
+
+def test_workers_that_never_come_end_the_run_after_the_wait_with_exit_3(tmp_path):
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    (tmp_path / "sla.yaml").write_text(LAX)
+    done = subprocess.run([*SLA, "run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"),
+                           "--master", "--expect-workers", "1", "--master-bind-port", str(free_port()), "--workers-wait", "12s"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "waiting for load-generator workers: 0 of 1 connected" in done.stdout
+    assert "Gave up waiting for workers" in done.stdout + done.stderr
+
+
+def test_master_and_expect_workers_go_together(tmp_path):
+    done = subprocess.run([*SLA, "run", "scenarios/smoke.yaml", "--master"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "--master and --expect-workers N" in done.stderr

@@ -8,11 +8,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: setup system-packages run test bench paddlex kserve
 setup: system-packages $(VENV)/.installed
 
-# prometheus (and promtool): the metrics store the gate reads; chromium: the HTML report's browser test.
+# prometheus (and promtool): the metrics store the gate reads; chromium: the HTML report's browser test;
+# haproxy: the load balancer in front of replicas (target.replicas, scale_to).
 system-packages:
-	@{ command -v prometheus && command -v chromium; } >/dev/null 2>&1 || { \
+	@{ command -v prometheus && command -v chromium && command -v haproxy; } >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium haproxy; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -30,10 +31,12 @@ from sla.analysis.promql import LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
+from sla.balancer import slot_name
 from sla.probe import ReadyWatch
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
-from sla.progress import Progress
+from sla.progress import Progress, current_phase
 from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
+from sla.replicas import ReplicaSet
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
@@ -49,6 +52,7 @@ METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
 WAIT_SCRAPES = 2  # Locust holds the first phase until Prometheus has scraped it this often
 SCRAPE_WAIT_S = 60.0
 PROGRESS_EVERY_S = 2.0
+PHASE_POLL_S = 0.3  # with scale events: how often the phase is read
 LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
 
 
@@ -111,6 +115,13 @@ def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, S
 def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
     """The URL of a running service to aim at (--host, else target.host), or None: the gate starts one."""
     host = opts.host or scenario.target.host
+    if scenario.balanced:
+        t = scenario.target
+        if host is not None:
+            raise SlaError(f"{scenario.path}: target.replicas / scale_to: the gate starts the replicas behind HAProxy, so --host cannot be given")
+        if t.metrics_port_given or (t.metrics is not None and t.metrics.port is not None):
+            raise SlaError(f"{scenario.path}: target.replicas / scale_to: each replica is scraped on its own inference port; "
+                           "a metrics port apart ({metrics_port}, or the mapping's port) is not supported with replicas")
     if host is None:
         if not scenario.target.command and scenario.target.api_name != DEFAULT_API:
             raise SlaError(f"{scenario.path}: target.api is {scenario.target.api_name}: give target.command (the gate starts "
@@ -123,10 +134,10 @@ def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
 
 
 def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int, metrics_port: int | None, run_dir: Path,
-                  out: TextIO) -> ManagedProcess:
+                  out: TextIO, log_name: str = "server.log") -> ManagedProcess:
     """Start the service under test fresh for the run: target.command, or the reference server."""
     target = scenario.target
-    log_path = run_dir / "server.log"
+    log_path = run_dir / log_name
     if target.command:
         server = command_process(target, port, run_dir, log_path, metrics_port=metrics_port)
         shown = " ".join(server.argv)
@@ -185,6 +196,14 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
     server_metrics_port = free_port() if server_port is not None and scenario.target.metrics_port_given else None
     server_target = scrape_address(host, server_metrics_port or mapping.port) if mapping else None
     metrics_path = mapping.path if mapping else None
+    replicas = None
+    if server_port is not None and scenario.balanced:
+        t = scenario.target
+        replicas = ReplicaSet(
+            t.replicas, scenario.max_replicas,
+            lambda i, port: _start_target(scenario, opts, sla, port, None, run_dir, out, f"server-{slot_name(i)}.log"),
+            run_dir, t.probe_path(), t.routing, t.slowstart, t.ready_timeout, out)
+        host, server_target = replicas.url, None
 
     with ExitStack() as stack:
         prom = None
@@ -195,7 +214,10 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             print(yaml.safe_dump(scrape_config(loadgen_target, server_target, metrics_path)["scrape_configs"], sort_keys=False), file=out)
             prom_url = opts.prometheus
         else:
-            prom, prom_url = start_prometheus(run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path)
+            prom, prom_url = start_prometheus(
+                run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path,
+                **({"server_file": replicas.targets_file if mapping else None, "haproxy": f"{LOOPBACK}:{replicas.metrics_port}"}
+                   if replicas else {}))
             stack.callback(prom.stop)
             reader = PromReader(prom_url)
             print(f"Prometheus {prom_url} (data in {run_dir / 'prometheus'})", file=out)
@@ -213,7 +235,11 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         locust.start()
         _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
-        if server_port is not None:
+        if replicas is not None:
+            stack.callback(replicas.stop)
+            replicas.start()
+            server = replicas.first
+        elif server_port is not None:
             server = _start_target(scenario, opts, sla, server_port, server_metrics_port, run_dir, out)
             stack.callback(server.stop)
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
@@ -223,7 +249,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             print(f"Locust master on {opts.master_bind_host}:{opts.master_bind_port} waits up to {opts.workers_wait_s:.0f} s for "
                   f"{opts.expect_workers} workers; start each with: locust -f {locustfile} --worker --master-host "
                   f"<this host> --master-port {opts.master_bind_port}", file=out, flush=True)
-        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers)
+        scale = dict(scenario.scale)
+        on_phase = (lambda phase: replicas.scale_to(phase, scale[phase]) if phase in scale else None) if replicas else None
+        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers, on_phase)
         code = locust.proc.returncode if locust.proc else None
         if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
             how = _exit_info(locust, locust.started_at)["how"]
@@ -235,7 +263,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port,
                                "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
                                **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
-                               **({"exited": died} if died else {})}
+                               **({"exited": died} if died else {}), **({"replicas": replicas.describe()} if replicas else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis, timeline = _judge(reader, manifest, sla, None, run_dir)
@@ -279,13 +307,15 @@ def _exit_info(process: ManagedProcess, started: float) -> dict:
 
 
 def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWatch | None, prom: ManagedProcess | None,
-           scenario: Scenario, metrics_url: str, out: TextIO, expect_workers: int = 0) -> dict | None:
+           scenario: Scenario, metrics_url: str, out: TextIO, expect_workers: int = 0,
+           on_phase: Callable[[str], None] | None = None) -> dict | None:
     """Progress until Locust ends. A service under test that dies ends the run early (the verdict is
     FAIL, on what was measured until then): returns how it died. The gate's own Prometheus or
     Locust dying stops the run at once (exit 3): without them nothing can be judged. A service that
     exits before it was ever ready because its port was taken is a PortClash, not a FAIL."""
     progress = Progress(scenario, out, expect_workers)
     started = time.time()
+    seen_phase = ""
     while locust.alive():
         if prom is not None and not prom.alive():
             info = _exit_info(prom, started)
@@ -301,10 +331,15 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWa
             progress.done()
             return died
         try:
-            progress.update(requests.get(metrics_url, timeout=2).text)
+            text = requests.get(metrics_url, timeout=2).text
+            if on_phase is None or progress.due():
+                progress.update(text)
+            if on_phase is not None and (phase := current_phase(text)) and phase != seen_phase:
+                seen_phase = phase
+                on_phase(phase)  # a scale event: within PHASE_POLL_S of the phase's start
         except requests.RequestException:
             pass  # not up yet, or lingering after the run
-        for _ in range(int(PROGRESS_EVERY_S / 0.1)):
+        for _ in range(int((PHASE_POLL_S if on_phase else PROGRESS_EVERY_S) / 0.1)):
             if not locust.alive():
                 break
             time.sleep(0.1)

@@ -39,14 +39,30 @@ def parse(exposition: str) -> tuple[dict[float, float], float, float, str, float
     return buckets, ok, failed, phase, users, workers
 
 
+def current_phase(exposition: str) -> str:
+    """The phase running now ("" before the first and after the last)."""
+    for family in text_string_to_metric_families(exposition):
+        if family.name == "loadgen_phase":
+            return next((s.labels["phase"] for s in family.samples if s.value == 1), "")
+    return ""
+
+
 class Progress:
     def __init__(self, scenario: Scenario, out: TextIO, expect_workers: int = 0) -> None:
         self.scenario = scenario
         self.out = out
         self.expect_workers = expect_workers  # external Locust workers the master waits for
         self.workers_shown: float | None = None
+        self.shown_at = 0.0
         self.started: float | None = None
         self.last: tuple[float, dict[float, float], float] | None = None
+
+    def due(self, every_s: float = 2.0) -> bool:
+        """A progress line is due (when the endpoint is read more often than lines are printed)."""
+        if time.monotonic() - self.shown_at < every_s:
+            return False
+        self.shown_at = time.monotonic()
+        return True
 
     def update(self, exposition: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

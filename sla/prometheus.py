@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from sla.analysis.promql import LOADGEN_JOB, SERVER_JOB
+from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, SERVER_JOB
 from sla.errors import SlaError
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, free_port, wait_http_ok
 
@@ -22,15 +22,19 @@ PORT_TRIES = 3
 RETENTION = "3650d"  # kept as long as the run directory: it is the evidence
 
 
-def scrape_config(loadgen: str | None, server: str | None, server_path: str | None = None) -> dict:
+def scrape_config(loadgen: str | None, server: str | None, server_path: str | None = None, server_file: Path | None = None,
+                  haproxy: str | None = None) -> dict:
     """Jobs the analyzer reads: `loadgen` (Locust master) and `server` (at its mapping's metrics
-    path; none for a target without server metrics), scraped every second."""
+    path; none for a target without server metrics), scraped every second. Replicas behind HAProxy:
+    the server job's targets come from `server_file` (the gate writes each replica into it as it
+    starts, and takes it out when it stops), and HAProxy's exporter is job `haproxy`."""
     jobs = []
-    for job, target, path in ((LOADGEN_JOB, loadgen, None), (SERVER_JOB, server, server_path)):
-        if target:
+    for job, target, path in ((LOADGEN_JOB, loadgen, None), (SERVER_JOB, server, server_path), (HAPROXY_JOB, haproxy, None)):
+        if target or (job == SERVER_JOB and server_file):
+            targets = ({"file_sd_configs": [{"files": [str(server_file)], "refresh_interval": "1s"}]} if job == SERVER_JOB and server_file
+                       else {"static_configs": [{"targets": [target]}]})
             jobs.append({"job_name": job, "scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
-                         **({"metrics_path": path} if path and path != "/metrics" else {}),
-                         "static_configs": [{"targets": [target]}]})
+                         **({"metrics_path": path} if path and path != "/metrics" else {}), **targets})
     return {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL}, "scrape_configs": jobs}
 
 
@@ -44,7 +48,7 @@ def prometheus_binary() -> str:
 
 def start_prometheus(
     config_dir: Path, loadgen: str | None = None, server: str | None = None, data_dir: Path | None = None,
-    server_path: str | None = None,
+    server_path: str | None = None, server_file: Path | None = None, haproxy: str | None = None,
 ) -> tuple[ManagedProcess, str]:
     """Start Prometheus scraping the given host:port targets (none: only serve kept data).
 
@@ -54,7 +58,7 @@ def start_prometheus(
     config_dir.mkdir(parents=True, exist_ok=True)
     data_dir = data_dir or config_dir / "data"
     config = config_dir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(scrape_config(loadgen, server, server_path), sort_keys=False))
+    config.write_text(yaml.safe_dump(scrape_config(loadgen, server, server_path, server_file, haproxy), sort_keys=False))
     for attempt in range(1, PORT_TRIES + 1):
         port = free_port()
         url = f"http://{LOOPBACK}:{port}"

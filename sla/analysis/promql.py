@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 LOADGEN_JOB = "loadgen"
 SERVER_JOB = "server"
+HAPROXY_JOB = "haproxy"  # the load balancer in front of replicas (sla/balancer.py)
 
 
 def _at(t: float) -> str:

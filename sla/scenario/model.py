@@ -15,6 +15,8 @@ from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
 from sla.units import parse_duration
 from sla.validation import Reader, at_most, integer, load_yaml, non_negative, one_of, positive, safe_name, text
 
+MAX_REPLICAS = 8  # replicas behind HAProxy (target.replicas, scale_to)
+ROUTINGS = ("ready", "immediate", "slowstart")  # sla/balancer.py
 START_WHEN = ("ready", "alive", "readyz", "healthz")  # readyz/healthz: the reference server's names of ready/alive
 TOP_KEYS = {
     "name": "scenario name",
@@ -37,7 +39,12 @@ TARGET_KEYS = {
     "cwd": "working directory of command, relative to the scenario file (default: the scenario's folder)",
     "ready_path": "readiness endpoint, overriding the API's (GET answers 200 once the service can serve)",
     "ready_timeout": "how long the service may take to get ready, e.g. 2m (default 5m)",
+    "replicas": f"instances the gate starts behind HAProxy, 1 to {MAX_REPLICAS} (default 1: no balancer)",
+    "routing": "how the balancer takes a new replica into the pool: ready (after its readiness check; default), "
+               "immediate (at once), or slowstart (after the check, its weight ramped up over target.slowstart)",
+    "slowstart": "with routing slowstart: the ramp, e.g. 10s (default 10s)",
 }
+SCALE_KEY = {"scale_to": f"at the phase's start, scale the replicas behind HAProxy to this many (1 to {MAX_REPLICAS})"}
 PAYLOAD_KEYS = {
     "mix": "synthetic payload class -> weight",
     "variants": "distinct images per synthetic class",
@@ -63,6 +70,9 @@ class Target:
     ready_path: str | None = None  # overrides the API's
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     metrics: ServerMetrics | None = None  # where its server metrics are and what they are called
+    replicas: int = 1  # instances behind HAProxy (1 and no scale_to: the instance itself, no balancer)
+    routing: str = "ready"  # how HAProxy takes a new replica into the pool (sla/balancer.py)
+    slowstart: float = 10.0
 
     @property
     def metrics_port_given(self) -> bool:
@@ -100,6 +110,16 @@ class Scenario:
     timeout: float
     think_time: float
     phases: tuple[Phase, ...]
+    scale: tuple[tuple[str, int], ...] = ()  # (phase, replicas) of the phases with scale_to
+
+    @property
+    def balanced(self) -> bool:
+        """Replicas behind HAProxy: more than one, or a scale event."""
+        return self.target.replicas > 1 or bool(self.scale)
+
+    @property
+    def max_replicas(self) -> int:
+        return max([self.target.replicas, *(n for _, n in self.scale)])
 
     @property
     def duration(self) -> float:
@@ -191,9 +211,15 @@ def _target(reader: Reader, doc: Any, base: Path) -> Target:
             if value is not None:
                 server[key] = value
     metrics = parse_mapping(reader, doc.get("metrics"), "target.metrics", api.server_metrics())
+    replicas = reader.get(doc, "target", "replicas", at_most(MAX_REPLICAS, str(MAX_REPLICAS), positive(integer)),
+                          f"a whole number of instances, 1 to {MAX_REPLICAS}", 1)
+    routing = reader.get(doc, "target", "routing", one_of(ROUTINGS), " or ".join(ROUTINGS), "ready")
+    slowstart = reader.get(doc, "target", "slowstart", positive(parse_duration), "a duration such as 10s", 10.0)
+    if (replicas or 1) > 1 and host is not None:
+        reader.problem("target.replicas", "the gate starts the replicas, so it cannot aim at a running target.host as well")
     return Target(host, start_when or "ready", bool(fresh), server, api, command or (), env or {},
                   (base / cwd).resolve() if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT,
-                  metrics)
+                  metrics, replicas or 1, routing or "ready", slowstart or 10.0)
 
 
 def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMix:
@@ -231,7 +257,8 @@ def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMi
     return PayloadMix(mix, variants or 4, tuple(files))
 
 
-def _phases(reader: Reader, doc: Any) -> list[Phase]:
+def _phases(reader: Reader, doc: Any, scale: list[tuple[str, int]]) -> list[Phase]:
+    """The phases; those with scale_to are added to `scale`."""
     if not isinstance(doc, list) or not doc:
         reader.problem("phases", "missing or empty; expected a list of phases, each with name, kind and duration")
         return []
@@ -247,7 +274,12 @@ def _phases(reader: Reader, doc: Any) -> list[Phase]:
             reader.problem(f"{path}.kind", f"{'missing' if kind is None else repr(kind) + ' is not a phase kind'}; accepted kinds: {', '.join(PHASE_KINDS)}")
             continue
         keys, parser = PHASE_KINDS[kind]
-        reader.mapping(item, path, keys)
+        reader.mapping(item, path, {**keys, **SCALE_KEY})
+        if "scale_to" in item:
+            to = reader.get(item, path, "scale_to", at_most(MAX_REPLICAS, str(MAX_REPLICAS), positive(integer)),
+                            f"a whole number of replicas, 1 to {MAX_REPLICAS}")
+            if to is not None and item.get("name"):
+                scale.append((str(item["name"]), to))
         name = reader.get(item, path, "name", safe_name, "a phase name such as steady")
         duration = reader.get(item, path, "duration", at_most(MAX_PHASE_S, "24h per phase", positive(parse_duration)),
                               "a positive duration such as 30s or 2m, at most 24h")
@@ -275,7 +307,10 @@ def load_scenario(path: Path | str) -> Scenario:
     request = reader.mapping(doc.get("request") or {}, "request", REQUEST_KEYS)
     timeout = reader.get(request, "request", "timeout", at_most(3600, "1h", positive(parse_duration)), "a positive duration such as 10s, at most 1h", 30.0)
     think = reader.get(request, "request", "think_time", at_most(3600, "1h", non_negative(parse_duration)), "a duration such as 0s or 500ms, at most 1h", 0.0)
-    phases = _phases(reader, doc.get("phases"))
+    scale: list[tuple[str, int]] = []
+    phases = _phases(reader, doc.get("phases"), scale)
+    if scale and target.host is not None:
+        reader.problem("target.host", "phases with scale_to need replicas the gate starts, not a running target.host")
     reader.raise_if_any()
     return Scenario(
         path=path,
@@ -287,4 +322,5 @@ def load_scenario(path: Path | str) -> Scenario:
         timeout=timeout,
         think_time=think,
         phases=tuple(phases),
+        scale=tuple(scale),
     )

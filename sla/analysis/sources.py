@@ -187,6 +187,20 @@ class LoadgenSource(_Prom):
             return None
         return Outcomes(q, got.get("success", 0.0), got.get("failure", 0.0), got.get("shed", 0.0))
 
+    def buckets_between(self, w: PhaseWindow, start: float, end: float) -> tuple[str, Buckets | None]:
+        """Latency buckets of the phase's requests that ended within [start, end] (a part of the
+        phase: the counters' difference at the two instants)."""
+        sel = promql.series("loadgen_request_duration_seconds_bucket", run_id=self.run_id, phase=w.name, outcome="success",
+                            timing=self.timing(w))
+        q = promql.server_delta(sel, "le", start, end)
+        return q, self.reader.buckets(q)
+
+    def outcomes_between(self, w: PhaseWindow, start: float, end: float) -> Outcomes | None:
+        sel = promql.series("loadgen_request_duration_seconds_count", run_id=self.run_id, phase=w.name, timing="actual")
+        q = promql.server_delta(sel, "outcome", start, end)
+        got = self.reader.vector(q, "outcome")
+        return Outcomes(q, got.get("success", 0.0), got.get("failure", 0.0), got.get("shed", 0.0)) if got else None
+
     def latency_series(self, w: PhaseWindow) -> tuple[str, list[tuple[float, Buckets]]]:
         """The phase's latency buckets at every scrape (one range query)."""
         q = promql.loadgen_bucket_series(self.run_id, w.name, self.timing(w))

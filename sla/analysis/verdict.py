@@ -37,6 +37,7 @@ class Measurement:
     uncorrected: float | None = None  # arrival-rate phases: the percentile from the actual send time
     actual_buckets: Buckets | None = None  # arrival-rate phases: latency from the actual send time
     delivery: tuple[str, ...] = ()  # the load generator did not deliver the load asked of it
+    figures: dict[str, float | None] | None = None  # a value per part, e.g. per new replica (scale_out)
 
 
 @dataclass

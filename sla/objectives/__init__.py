@@ -8,6 +8,7 @@ from sla.objectives.error_rate import ErrorRate
 from sla.objectives.latency import Latency
 from sla.objectives.mean import MeanLatency
 from sla.objectives.recovery import Recovery
+from sla.objectives.scale_out import ScaleErrors, ScaleFirstRequest, ScaleLatency, ScaleTimeToReady
 from sla.objectives.shed import Shed
 from sla.objectives.stage import StageLatency
 from sla.objectives.throughput import Throughput
@@ -34,6 +35,10 @@ register(Throughput())
 register(ErrorRate())
 register(Shed())
 register(Recovery())
+register(ScaleLatency())
+register(ScaleErrors())
+register(ScaleTimeToReady())
+register(ScaleFirstRequest())
 register(StageLatency())
 register(BaselineLatency())
 register(BaselineThroughput())

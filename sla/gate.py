@@ -27,7 +27,7 @@ import yaml
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
-from sla.analysis.promql import LOADGEN_JOB, loadgen_total
+from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
@@ -154,6 +154,9 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int,
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
+    if scenario.balanced and opts.prometheus:
+        raise SlaError(f"{scenario.path}: target.replicas / scale_to: the gate's own Prometheus follows the replicas as they start "
+                       "and stop (file_sd); leave out --prometheus")
     if opts.expect_workers and opts.processes > 1:
         raise SlaError("--processes forks workers on this machine, --expect-workers waits for workers started elsewhere: give one")
     for problem in generator_problems(scenario, opts.generators) + claim_problems(scenario, sla):
@@ -221,6 +224,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             stack.callback(prom.stop)
             reader = PromReader(prom_url)
             print(f"Prometheus {prom_url} (data in {run_dir / 'prometheus'})", file=out)
+        if replicas is not None:
+            stack.callback(replicas.stop)
+            replicas.start_balancer()
 
         buckets = ",".join(f"{t:g}" for t in sla.thresholds_s())
         locust = ManagedProcess("locust", [
@@ -236,8 +242,8 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
         if replicas is not None:
-            stack.callback(replicas.stop)
-            replicas.start()
+            _wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
+            replicas.start_replicas()
             server = replicas.first
         elif server_port is not None:
             server = _start_target(scenario, opts, sla, server_port, server_metrics_port, run_dir, out)
@@ -284,18 +290,19 @@ def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) ->
         return run_gate(again, out), f"run again after: {first}"
 
 
-def _wait_until_scraped(reader: PromReader, locust: ManagedProcess, target: str, clash_retried: bool) -> None:
-    """Hold the server start (and so the first request) until Prometheus scrapes the load generator.
-    PortClash when Locust lost the metrics port the gate picked (not one the user gave)."""
+def _wait_until_scraped(reader: PromReader, process: ManagedProcess, target: str, clash_retried: bool, job: str = LOADGEN_JOB,
+                        what: str = "the load generator") -> None:
+    """Hold the server start (and so the first request) until Prometheus scrapes the load generator
+    (and HAProxy, in front of replicas). PortClash when the process lost a port the gate picked."""
     deadline = time.monotonic() + SCRAPE_WAIT_S
     while time.monotonic() < deadline:
-        if not locust.alive():
-            error = PortClash if clash_retried and locust.lost_its_port() else SlaError
-            raise error(f"Locust exited before the run started; {locust.log_path} ends:\n{locust.log_tail()}")
-        if reader.scalar(f'max(up{{job="{LOADGEN_JOB}",instance="{target}"}})') == 1:
+        if not process.alive():
+            error = PortClash if clash_retried and process.lost_its_port() else SlaError
+            raise error(f"{process.name} exited before the run started; {process.log_path} ends:\n{process.log_tail()}")
+        if reader.scalar(f'max(up{{job="{job}",instance="{target}"}})') == 1:
             return
         time.sleep(0.2)
-    raise SlaError(f"Prometheus at {reader.url} did not scrape the load generator ({target}, job {LOADGEN_JOB!r}) "
+    raise SlaError(f"Prometheus at {reader.url} did not scrape {what} ({target}, job {job!r}) "
                    f"within {SCRAPE_WAIT_S:.0f} s; with --prometheus, add the scrape config printed above")
 
 

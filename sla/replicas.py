@@ -47,15 +47,19 @@ class ReplicaSet:
         self.procs[index], self.starts[index] = proc, proc.started_at
         self.watches[index] = ReadyWatch(f"http://{LOOPBACK}:{self.ports[index]}", self.probe_path, proc.alive, self.ready_timeout_s).start()
 
-    def start(self) -> Balancer:
-        for i in range(self.count):
-            self._start(i)
-        self.write_targets()
+    def start_balancer(self) -> Balancer:
+        """HAProxy first, with every slot down (nothing listens yet): Prometheus scrapes its counters
+        before the first request goes through it, so each phase's answers per replica are exact."""
         self.balancer = start_balancer(self.run_dir, self.ports, self.count, self.probe_path, self.routing, self.slowstart_s,
                                        self.port, self.metrics_port)
         print(f"HAProxy on {self.balancer.url} in front of {self.count} replica(s) (routing {self.routing}); "
               f"config {self.run_dir / 'haproxy.cfg'}", file=self.out, flush=True)
         return self.balancer
+
+    def start_replicas(self) -> None:
+        for i in range(self.count):
+            self._start(i)
+        self.write_targets()
 
     @property
     def url(self) -> str:

@@ -40,6 +40,7 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
         "cold_start": analysis.cold_start,
         "notes": analysis.notes,
         "warnings": analysis.warnings,
+        **({"replicas": analysis.replicas} if analysis.replicas else {}),
     }
     write_json(paths["result"], doc)
     paths["report"].write_text(markdown(manifest, analysis))
@@ -81,6 +82,16 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
     lines.append("")
     lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "
                  "'P99 uncorrected' is from the actual send time.")
+    if analysis.replicas:
+        lines += ["", "Served by replica: HAProxy's counters per phase, answers by status class and connections that failed "
+                  "(exact to one scrape interval at the phase edges: readiness probes through HAProxy just before the first "
+                  "phase may count in it):", "",
+                  "| Phase | Replica | 2xx | 5xx | other | connection errors |", "|---|---|---|---|---|---|"]
+        for phase, per in analysis.replicas.items():
+            for replica, c in per.items():
+                other = sum(v for k, v in c.items() if k not in ("2xx", "5xx", "connection errors"))
+                lines.append(f"| {phase} | {replica} | {c.get('2xx', 0):.0f} | {c.get('5xx', 0):.0f} | {other:.0f} "
+                             f"| {c.get('connection errors', 0):.0f} |")
     lines += [""] + [f"- {note}" for note in analysis.notes]
     lines += [""] + [f"- **warning:** {w}" for w in analysis.warnings]
     return "\n".join(lines).rstrip() + "\n"

@@ -149,6 +149,7 @@ class Analysis:
     notes: list[str]
     cold_start: dict[str, float | None] = field(default_factory=dict)  # time_to_ready, first_request (s)
     warnings: list[str] = field(default_factory=list)  # evidence that disagrees (sla/analysis/crosscheck.py)
+    replicas: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # phase -> replica -> answers by class (HAProxy)
 
 
 class Analyzer:
@@ -292,7 +293,22 @@ class Analyzer:
             results.insert(0, target_exited(exited, phase, sum(w.planned_duration for w in self.manifest.phases)))
         warnings = cross_check(self, objectives, results)
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
-        return Analysis(overall(results), results, phases, notes, self.cold_start_summary(), warnings)
+        return Analysis(overall(results), results, phases, notes, self.cold_start_summary(), warnings, self.served_by_replica())
+
+    def served_by_replica(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Behind HAProxy: per phase, what each replica answered (2xx, 5xx, ...) and the connections
+        to it that failed, from HAProxy's own per-server counters."""
+        if not (self.manifest.server or {}).get("replicas"):
+            return {}
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for w in self.manifest.phases:
+            per: dict[str, dict[str, float]] = {}
+            for q, label in ((promql.haproxy_answers(w.start, w.end), "code"), (promql.haproxy_connection_errors(w.start, w.end), None)):
+                for r in self.reader.query(q):
+                    key = r["metric"].get(label, "") if label else "connection errors"
+                    per.setdefault(r["metric"].get("server", "?"), {})[key] = float(r["value"][1])
+            out[w.name] = {server: counts for server, counts in sorted(per.items()) if any(counts.values())}
+        return out
 
 
 def stable(windows: list[dict[str, float]]) -> bool:

@@ -124,6 +124,17 @@ def server_count(spec: str, start: float, end: float) -> str:
     return server_delta(series(spec), None, start, end)
 
 
+def haproxy_answers(start: float, end: float) -> str:
+    """Answers per replica (HAProxy server) and status class over a window."""
+    sel = f'haproxy_server_http_responses_total{{job="{HAPROXY_JOB}",proxy="replicas"}}'
+    return server_delta(sel, "server, code", start, end)
+
+
+def haproxy_connection_errors(start: float, end: float) -> str:
+    """Connections to a replica that failed (refused while it was not listening yet, ...)."""
+    return server_delta(f'haproxy_server_connection_errors_total{{job="{HAPROXY_JOB}",proxy="replicas"}}', "server", start, end)
+
+
 def gauge(metric: str, at: float, job: str | None = None) -> str:
     return f"max({series(metric, **({'job': job} if job else {}))} {_at(at)})"
 

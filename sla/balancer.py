@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sla.errors import SlaError
-from sla.processes import LOOPBACK, ManagedProcess, wait_http_ok
+from sla.processes import LOOPBACK, ManagedProcess, free_port, wait_http_ok
 
 BACKEND = "replicas"
 READY_TIMEOUT_S = 30.0
@@ -39,7 +39,7 @@ def haproxy_binary() -> str:
     return path
 
 
-def haproxy_config(port: int, metrics_port: int, socket_path: Path, slots: list[int], running: int, ready_path: str | None,
+def haproxy_config(port: int, metrics_port: int, admin_port: int, slots: list[int], running: int, ready_path: str | None,
                    routing: str, slowstart_s: float) -> str:
     """The config: a frontend on `port`, the exporter on `metrics_port`, one server per slot (the
     first `running` in the pool, the others in maintenance until the gate enables them)."""
@@ -52,7 +52,7 @@ def haproxy_config(port: int, metrics_port: int, socket_path: Path, slots: list[
     servers = "\n".join(f"    server {slot_name(i)} {LOOPBACK}:{p} {server_opts}" + ("" if i < running or routing != "immediate" else " disabled")
                         for i, p in enumerate(slots))
     return f"""global
-    stats socket {socket_path} mode 600 level admin
+    stats socket ipv4@{LOOPBACK}:{admin_port} level admin
     maxconn 4096
 defaults
     mode http
@@ -78,7 +78,7 @@ class Balancer:
     process: ManagedProcess
     port: int
     metrics_port: int
-    socket_path: Path
+    admin_port: int  # its runtime API, on loopback (a unix socket's path is limited to 97 bytes)
     slots: list[int]  # each slot's replica port
     checked: bool  # health checks on the readiness endpoint (routing ready, slowstart)
 
@@ -87,10 +87,8 @@ class Balancer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def command(self, line: str) -> str:
-        """One command on HAProxy's runtime API (its admin socket)."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(str(self.socket_path))
+        """One command on HAProxy's runtime API."""
+        with socket.create_connection((LOOPBACK, self.admin_port), timeout=5) as s:
             s.sendall((line + "\n").encode())
             chunks = []
             while chunk := s.recv(65536):
@@ -132,9 +130,9 @@ class Balancer:
 
 def start_balancer(run_dir: Path, slots: list[int], running: int, ready_path: str | None, routing: str, slowstart_s: float,
                    port: int, metrics_port: int) -> Balancer:
-    socket_path = run_dir / "haproxy.sock"
+    admin_port = free_port()
     config = run_dir / "haproxy.cfg"
-    config.write_text(haproxy_config(port, metrics_port, socket_path, slots, running, ready_path, routing, slowstart_s))
+    config.write_text(haproxy_config(port, metrics_port, admin_port, slots, running, ready_path, routing, slowstart_s))
     process = ManagedProcess("HAProxy", [haproxy_binary(), "-db", "-f", str(config)], run_dir / "haproxy.log")
     process.start()
     try:
@@ -142,4 +140,4 @@ def start_balancer(run_dir: Path, slots: list[int], running: int, ready_path: st
     except BaseException:
         process.stop()
         raise
-    return Balancer(process, port, metrics_port, socket_path, slots, routing != "immediate")
+    return Balancer(process, port, metrics_port, admin_port, slots, routing != "immediate")

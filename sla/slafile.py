@@ -12,6 +12,7 @@
         stages: {det: {p99: 300ms}}      # server stage histograms
         baseline: {p99: 10%, throughput: 10%}   # vs --baseline: P99 may grow <= 10 %, QPS drop <= 10 %
         at_rate: 120/s                   # judged only if the generator delivered this arrival rate
+        scale_out: {window: 20s, p95: 1s, error_rate: 1%, time_to_ready: 10s, first_request: 1s}  # a scale_to phase
     generator: {max_lag_p99: 50ms, min_achieved: 95%}   # when the load counts as delivered
     cold_start:
       time_to_ready: 30s                 # server process start to ready (the server's ready timestamp where

@@ -266,7 +266,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         manifest.prometheus_url = prom_url
         manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}
         if server is not None:
-            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": server_port,
+            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": replicas.port if replicas else server_port,
                                "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
                                **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
                                **({"exited": died} if died else {}), **({"replicas": replicas.describe()} if replicas else {})}

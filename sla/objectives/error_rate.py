@@ -48,14 +48,14 @@ class ErrorRate(Kind):
         if rate > o.limit:
             return result(o, m, FAIL, rate, f"{detail}, over {o.limit * 100:g}%",
                           "look at the failure messages (locust_failures.csv in the run directory) and the server log", samples=n)
-        need = min_samples(1.0 - o.limit, int(k)) if o.limit > 0 else 0
+        need = min_samples(1.0 - o.limit, int(k)) if 0 < o.limit < 1 else 0
         if n < need:
             return result(o, m, INCONCLUSIVE, rate, f"{detail}: an error rate <= {o.limit * 100:g}% claim needs at least {need} requests",
                           f"run the phase longer: {need - n:.0f} more requests", samples=n)
         return result(o, m, PASS, rate, detail, samples=n)
 
     def needs(self, o: Objective) -> int:
-        return min_samples(1.0 - o.limit, 0) if o.limit > 0 else 0
+        return min_samples(1.0 - o.limit, 0) if 0 < o.limit < 1 else 0
 
     def production(self, o: Objective, rules) -> str | None:
         return rules.error_ratio(o)

@@ -169,3 +169,12 @@ def test_a_latency_fail_that_the_lag_could_explain_is_inconclusive():
 def test_errors_are_failures_whatever_load_was_delivered():
     r = evaluate(ERRORS, m(count=1000, failures=120, delivery=SHORT))
     assert r.verdict == FAIL and "although" in r.detail
+
+
+def test_an_error_rate_of_100_percent_needs_no_sample_count(tmp_path):
+    """`error_rate: 100%` allows every request to fail: no claim size to compute (it once raised a math domain error)."""
+    from sla.objectives import KINDS
+    from sla.objectives.base import Objective
+
+    o = Objective("steady.error_rate", "error_rate", "steady", "loadgen", 1.0)
+    assert KINDS["error_rate"].needs(o) == 0

@@ -64,6 +64,7 @@ def test_one_to_two_replicas_through_haproxy_judged_and_served_by_both(tmp_path)
     assert served["one"].keys() == {"r1"}
     assert served["scaled"]["r1"]["2xx"] > 10 and served["scaled"]["r2"]["2xx"] > 10  # both served once r2 was ready
     assert "| scaled | r2 |" in (run_dir / "report.md").read_text()
+    assert 'data-phase="scaled" data-replica="r2"' in (run_dir / "report.html").read_text()
     # everything the gate started is stopped: HAProxy, and every replica's port closed
     assert not [p for p in psutil.process_iter(["cmdline"]) if str(run_dir / "haproxy.cfg") in " ".join(p.info["cmdline"] or [])]
     assert not any(port_open(r["port"]) for r in server["replicas"])

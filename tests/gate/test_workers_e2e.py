@@ -32,8 +32,11 @@ phases:
   - {name: steady, kind: arrival_rate, duration: 14s, rate: 7/s}
   - {name: tail, kind: arrival_rate, duration: 6s, rate: 7/s}
 """
+# Three Locust processes, the server and Prometheus share 2 cores here: the generator's lag limit is
+# loosened, since this judges how the load is split and counted, not how much one core delivers.
 LAX = """
 name: workers-e2e
+generator: {max_lag_p99: 2s, min_achieved: 90%}
 phases:
   warmup: {error_rate: 5%}
   steady: {latency: {p50: 5s}, throughput: 6/s, error_rate: 5%}

@@ -37,8 +37,8 @@ def header(rules: RuleSet) -> str:
     return "".join(f"# {line}\n" for line in lines)
 
 
-def _case_test(rule: Rule, case: Case, eval_step: float) -> dict:
-    eval_s = round(case.eval_s / eval_step) * eval_step
+def _case_test(rule: Rule, case: Case) -> dict:
+    eval_s = round(case.eval_s / case.eval_every_s) * case.eval_every_s
     expected = [] if case.labels is None else [{"exp_labels": {**case.labels}, "exp_annotations": dict(rule.annotations)}]
     return {"name": f"{rule.alert}: {case.name}", "interval": prom_duration(case.interval_s),
             "input_series": [{"series": s, "values": v} for s, v in case.series],
@@ -51,7 +51,7 @@ def test_docs(rules: RuleSet, rules_file: str) -> dict[float, dict]:
     by_step: dict[float, list] = {}
     for rule in rules.alerts:
         for case in rule.cases:
-            by_step.setdefault(case.eval_every_s, []).append(_case_test(rule, case, case.eval_every_s))
+            by_step.setdefault(case.eval_every_s, []).append(_case_test(rule, case))
     return {step: {"rule_files": [rules_file], "evaluation_interval": prom_duration(step), "tests": tests}
             for step, tests in sorted(by_step.items())}
 

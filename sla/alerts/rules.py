@@ -202,10 +202,8 @@ class RuleBuilder:
 
     # -- PromQL ---------------------------------------------------------------------------------
     def sel(self, spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
-        """A selector of the mapping's series on the service's job, with more matchers (`raw`
-        as written, such as `code!~"200"`)."""
-        plain = series(spec, suffix, job=self.opt.job, **labels)
-        return plain[:-1] + "".join("," + r for r in raw) + "}" if raw else plain
+        """A selector of the mapping's series on the service's job, with more matchers."""
+        return series(spec, suffix, *raw, job=self.opt.job, **labels)
 
     def rate(self, spec: str, suffix: str = "", window_s: float | None = None, *raw: str, by: str = "job", **labels: str) -> str:
         w = prom_duration(window_s) if window_s else self.window
@@ -274,6 +272,11 @@ class RuleBuilder:
     def _job_labels(self, **more: str) -> dict[str, str]:
         return {"job": self.opt.job, **more}
 
+    def case_series(self, spec: str, suffix: str = "", **labels: str) -> str:
+        """A series of a promtool case: the mapping's metric with label values its own matchers
+        accept, on the job and the cases' instance."""
+        return series(spec.partition("{")[0], suffix, **_example_labels(spec), **self._job_labels(instance=INSTANCE), **labels)
+
     def _case_interval(self) -> float:
         return max(self.opt.window_s / 5, 1.0)
 
@@ -297,30 +300,25 @@ class RuleBuilder:
                          **labels: str) -> list[tuple[str, str]]:
         """A histogram growing by CASE_REQUESTS requests per interval: per segment, the cumulative
         shares under each of `bounds` (seconds), for that many intervals."""
-        name = spec.partition("{")[0]
-        base = {**_example_labels(spec), **self._job_labels(instance=INSTANCE), **labels}
         out = []
         for i, bound in enumerate([*bounds, math.inf]):
             le = "+Inf" if math.isinf(bound) else floatToGoString(bound / self.m.unit)
             incs = [(CASE_REQUESTS * (shares[i] if i < len(bounds) else 1.0), n) for shares, n in segments]
-            out.append((series(name, "_bucket", **base, le=le), counter(incs)))
-        out.append((series(name, "_count", **base), counter([(CASE_REQUESTS, n) for _, n in segments])))
-        out.append((series(name, "_sum", **base), counter([(CASE_REQUESTS * bounds[0] / self.m.unit, n) for _, n in segments])))
+            out.append((self.case_series(spec, "_bucket", **labels, le=le), counter(incs)))
+        out.append((self.case_series(spec, "_count", **labels), counter([(CASE_REQUESTS, n) for _, n in segments])))
+        out.append((self.case_series(spec, "_sum", **labels), counter([(CASE_REQUESTS * bounds[0] / self.m.unit, n) for _, n in segments])))
         return out
 
     def outcome_series(self, segments: Segments, per_interval: float = CASE_REQUESTS) -> list[tuple[str, str]]:
         """Request counters growing by `per_interval` per interval, a share of them failing."""
         m = self.m
-        base = self._job_labels(instance=INSTANCE)
         good = counter([(per_interval * (1 - bad), n) for bad, n in segments])
         failed = counter([(per_interval * bad, n) for bad, n in segments])
-        name, ex = m.requests_counter.partition("{")[0], _example_labels(m.requests_counter)
         if m.status_label:
             failing = "500" if "500" not in m.success_values else "599"
-            return [(series(name, **ex, **base, **{m.status_label: m.success_values[0]}), good),
-                    (series(name, **ex, **base, **{m.status_label: failing}), failed)]
-        return [(series(name, **ex, **base), good),
-                (series(m.failures_counter.partition("{")[0], **_example_labels(m.failures_counter), **base), failed)]
+            return [(self.case_series(m.requests_counter, **{m.status_label: m.success_values[0]}), good),
+                    (self.case_series(m.requests_counter, **{m.status_label: failing}), failed)]
+        return [(self.case_series(m.requests_counter), good), (self.case_series(m.failures_counter), failed)]
 
     # -- what the objective kinds call -------------------------------------------------------------
     @_supported
@@ -423,12 +421,10 @@ class RuleBuilder:
         limit = format_duration(o.limit)
         rule = self._threshold(o, "LatencyMeanOverLimit", rec, f"mean latency over {limit}",
                                f"The mean latency has been over {limit}")
-        base = self._job_labels(instance=INSTANCE)
 
         def mean_series(seg: Segments) -> list[tuple[str, str]]:  # the "share" here is the mean as a multiple of the limit
-            return [(series(spec_sum.partition("{")[0], **_example_labels(spec_sum), **base),
-                     counter([(CASE_REQUESTS * k * o.limit / self.m.unit, n) for k, n in seg])),
-                    (series(spec_count.partition("{")[0], **_example_labels(spec_count), **base), counter([(CASE_REQUESTS, n) for _, n in seg]))]
+            return [(self.case_series(spec_sum), counter([(CASE_REQUESTS * k * o.limit / self.m.unit, n) for k, n in seg])),
+                    (self.case_series(spec_count), counter([(CASE_REQUESTS, n) for _, n in seg]))]
         self._threshold_cases(rule, mean_series, 1.2, 0.8, self._job_labels(), f"mean latency at 80 % of {limit}: does not fire")
 
     @_supported
@@ -473,8 +469,7 @@ class RuleBuilder:
 
         def gauges(ready_at: float) -> list[tuple[str, str]]:
             steps = self._steps(until, ti)
-            return [(series(m.process_start.partition("{")[0], **base), f"0x{steps}"),
-                    (series(m.ready_timestamp.partition("{")[0], **base), f"{ready_at:g}x{steps}")]
+            return [(self.case_series(m.process_start), f"0x{steps}"), (self.case_series(m.ready_timestamp), f"{ready_at:g}x{steps}")]
         on_time = f"ready {format_duration(0.8 * o.limit)} after start: does not fire"
         stuck.cases += [Case(f"not ready {limit} after start: fires", ti, gauges(0), until, {**base, **stuck.labels}),
                         Case(on_time, ti, gauges(0.8 * o.limit), until, None)]
@@ -491,7 +486,7 @@ class RuleBuilder:
                            "ticket", f"first request after start over {limit}",
                            f"A replica's first request after its start took over {limit} (it fires until the replica restarts)")
         base = self._job_labels(instance=INSTANCE)
-        value = lambda v: [(series(gauge.partition("{")[0], **_example_labels(gauge), **base), f"{v:g}x4")]  # noqa: E731
+        value = lambda v: [(self.case_series(gauge), f"{v:g}x4")]  # noqa: E731
         rule.cases += [Case(f"first request {format_duration(1.5 * o.limit)}: fires", 5.0, value(1.5 * o.limit), 10,
                             {**base, **rule.labels}),
                        Case(f"first request {format_duration(0.5 * o.limit)}: does not fire", 5.0, value(0.5 * o.limit), 10, None)]
@@ -506,17 +501,16 @@ class RuleBuilder:
                            "a replica does not answer its metrics scrape",
                            f"Prometheus could not scrape a replica of job {self.opt.job} for {prom_duration(self.opt.for_s)}: "
                            "down, or not listening", for_s=self.opt.for_s)
-        rule.cases += [Case("scrapes failing for longer than `for`: fires", ti, [(series("up", **base), f"0x{steps}")], until,
+        rule.cases += [Case("scrapes failing for longer than `for`: fires", ti, [(self.case_series("up"), f"0x{steps}")], until,
                             {**base, **rule.labels}),
-                       Case("scrapes succeeding: does not fire", ti, [(series("up", **base), f"1x{steps}")], until, None)]
+                       Case("scrapes succeeding: does not fire", ti, [(self.case_series("up"), f"1x{steps}")], until, None)]
         restart = prom_duration(RESTART_WINDOW_S)
         rule = self._alert(None, camel(self.sla.name) + "Restarted", f"changes({self.sel(self.m.process_start)}[{restart}]) > 0", "ticket",
                            "a replica restarted", f"A replica's process start time changed in the last {restart}: it restarted, "
                            "and its next requests pay a cold start", window_s=RESTART_WINDOW_S)
-        name = self.m.process_start.partition("{")[0]
-        rule.cases += [Case("process start time changed: fires", 60.0, [(series(name, **base), "100x3 700x3")], 300,
-                            {**base, **rule.labels}),
-                       Case("process start time steady: does not fire", 60.0, [(series(name, **base), "100x6")], 300, None)]
+        start = self.case_series(self.m.process_start)
+        rule.cases += [Case("process start time changed: fires", 60.0, [(start, "100x3 700x3")], 300, {**base, **rule.labels}),
+                       Case("process start time steady: does not fire", 60.0, [(start, "100x6")], 300, None)]
 
 
 def build_rules(sla: SlaSpec, mapping: ServerMetrics, options: AlertOptions, inline: bool = False) -> RuleSet:

@@ -37,11 +37,13 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels.items()) + "}"
 
 
-def series(spec: str, suffix: str = "", **labels: str) -> str:
+def series(spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
     """A selector from a server metrics mapping's series (`name` or `name{matchers}`), with a
-    suffix such as `_bucket` and more label matchers."""
+    suffix such as `_bucket`, more label matchers, and matchers written out (`raw`, such as
+    `code!~"200"`)."""
     name, _, rest = spec.partition("{")
-    matchers = [m for m in [rest.rstrip().removesuffix("}").strip()] if m] + [f'{k}="{escape(v)}"' for k, v in labels.items()]
+    matchers = ([m for m in [rest.rstrip().removesuffix("}").strip()] if m] + [f'{k}="{escape(v)}"' for k, v in labels.items()]
+                + list(raw))
     return f"{name}{suffix}" + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 

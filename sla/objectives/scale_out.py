@@ -42,7 +42,25 @@ def scale_event(run: Run, phase: str | None) -> dict | None:
     return next((e for e in events if e.get("phase") == phase), None)
 
 
-class ScaleLatency(Latency):
+class _AtScaleEvent:
+    """What the scale-event kinds share: each measures from the event at its phase's start."""
+
+    def measure(self, o: Objective, run: Run, w) -> Measurement:
+        event = scale_event(run, o.phase)
+        if event is None:
+            return Measurement("", validity=(NO_EVENT,))
+        return self.measure_event(o, run, w, event)
+
+    def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
+        raise NotImplementedError
+
+
+def _after_event(o: Objective, judged: ObjectiveResult) -> ObjectiveResult:
+    judged.detail = f"in the {format_duration(o.threshold or 0.0)} after the scale event: {judged.detail}"
+    return judged
+
+
+class ScaleLatency(_AtScaleEvent, Latency):
     names = ("scale_latency",)
     key = KEY
     description = DESCRIPTION
@@ -63,17 +81,12 @@ class ScaleLatency(Latency):
                                      where=f"{path}.{key}"))
         return out
 
-    def measure(self, o: Objective, run: Run, w) -> Measurement:
-        event = scale_event(run, o.phase)
-        if event is None:
-            return Measurement("", validity=(NO_EVENT,))
+    def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
         q, buckets = run.source("loadgen").buckets_between(w, event["at"], event["at"] + (o.threshold or 0.0))
         return Measurement(q, buckets=buckets)
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
-        judged = judge_percentile(o, m, o.limit)
-        judged.detail = f"in the {format_duration(o.threshold or 0.0)} after the scale event: {judged.detail}"
-        return judged
+        return _after_event(o, judge_percentile(o, m, o.limit))
 
     def server_problem(self, o: Objective, mapping) -> str | None:
         return "judged from what users saw (the load generator)"
@@ -82,7 +95,7 @@ class ScaleLatency(Latency):
         return "a scale event in a test run; in production the latency alerts see a cold replica's requests"
 
 
-class ScaleErrors(ErrorRate):
+class ScaleErrors(_AtScaleEvent, ErrorRate):
     names = ("scale_error_rate",)
     key = KEY
     description = DESCRIPTION
@@ -95,19 +108,14 @@ class ScaleErrors(ErrorRate):
         return [] if got is None else [Objective(f"{ctx.phase}.{KEY}.error_rate", self.names[0], ctx.phase, "loadgen", got,
                                                  threshold=window, where=f"{ctx.path}.{KEY}.error_rate")]
 
-    def measure(self, o: Objective, run: Run, w) -> Measurement:
-        event = scale_event(run, o.phase)
-        if event is None:
-            return Measurement("", validity=(NO_EVENT,))
+    def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
         counts = run.source("loadgen").outcomes_between(w, event["at"], event["at"] + (o.threshold or 0.0))
         if counts is None:
             return Measurement("")
         return Measurement(counts.promql, count=counts.total, failures=counts.failed(excluding_shed=False))
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
-        judged = super().judge(o, m)
-        judged.detail = f"in the {format_duration(o.threshold or 0.0)} after the scale event: {judged.detail}"
-        return judged
+        return _after_event(o, super().judge(o, m))
 
     def server_problem(self, o: Objective, mapping) -> str | None:
         return "judged from what users saw (the load generator)"
@@ -116,7 +124,7 @@ class ScaleErrors(ErrorRate):
         return "a scale event in a test run; in production the error-ratio alerts count its failures"
 
 
-class _NewReplicas(Kind):
+class _NewReplicas(_AtScaleEvent, Kind):
     key = KEY
     description = DESCRIPTION
     bucket_limit = False
@@ -134,10 +142,7 @@ class _NewReplicas(Kind):
     def figures(self, run: Run, event: dict) -> tuple[str, list[tuple[str, float | None]]]:
         raise NotImplementedError
 
-    def measure(self, o: Objective, run: Run, w) -> Measurement:
-        event = scale_event(run, o.phase)
-        if event is None:
-            return Measurement("", validity=(NO_EVENT,))
+    def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
         if not event.get("added"):
             return Measurement("", validity=(f"the scale event of phase {o.phase} added no replica (it scaled down)",))
         q, figures = self.figures(run, event)

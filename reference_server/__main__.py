@@ -10,6 +10,9 @@ from reference_server.config import parse_config
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
+    from reference_server.engine import bound_native_threads
+
+    bound_native_threads(config.threads)  # before Paddle is imported: --threads N is N cores' worth
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     import uvicorn
 

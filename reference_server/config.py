@@ -83,7 +83,9 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ("port", _positive_int, "port to bind"),
     ("preset", str, f"model preset: {', '.join(PRESETS)}"),
     ("model_dir", Path, "where models are exported and loaded from (exported on first start)"),
-    ("threads", _positive_int, "CPU math threads per predictor"),
+    ("threads", _positive_int, "CPU math threads per predictor; OpenMP and OpenBLAS pools are held to this many and "
+     "OpenCV runs on the calling thread, so the server takes about threads x instances cores; Paddle's own few "
+     "garbage-collection threads (a few %% of a core) are not bounded"),
     ("onednn", _bool, "oneDNN on/off (cache capped)"),
     ("instances", _positive_int, "predictor instances (cloned, one per worker thread)"),
     ("rec_batch", _positive_int, "recognition batch size (1 = serial)"),

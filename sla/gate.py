@@ -30,6 +30,7 @@ from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
+from sla.limits import Limiter
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
 from sla.probe import ReadyWatch
@@ -128,14 +129,18 @@ def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
                            "the service for the run) or target.host / --host (a running service)")
         return None
     check_host(host, opts.allow_remote)
+    if scenario.target.cpu:
+        raise SlaError(f"{scenario.path}: target.cpus / target.cpuset limit a service the gate starts; {host} is a running "
+                       "service the gate did not start: remove the limit, or run without --host / target.host")
     if scenario.target.fresh:
         raise SlaError(f"{scenario.path}: target.fresh is true (a cold start): run without --host/target.host so the gate starts a fresh server")
     return host.rstrip("/")
 
 
-def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int, metrics_port: int | None, run_dir: Path,
-                  out: TextIO, log_name: str = "server.log") -> ManagedProcess:
-    """Start the service under test fresh for the run: target.command, or the reference server."""
+def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, limiter: Limiter, port: int, metrics_port: int | None,
+                  run_dir: Path, out: TextIO, log_name: str = "server.log") -> ManagedProcess:
+    """Start the service under test fresh for the run: target.command, or the reference server,
+    under the scenario's CPU limit (target.cpus, target.cpuset)."""
     target = scenario.target
     log_path = run_dir / log_name
     if target.command:
@@ -147,6 +152,10 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, port: int,
         server = reference_server(port, log_path, options)
         server.options = options
         shown = ", ".join(f"{k}={v}" for k, v in options.items() if k != "extra_buckets") or "defaults"
+    if limiter:
+        limiter.apply(server, f"{Path(log_name).stem}-{port}")
+        shown += "; " + ", ".join(f"{k} {v if isinstance(v, float) else ','.join(map(str, v))}" for k, v in
+                                 (("cpus", limiter.limit.cpus), ("cpuset", limiter.limit.cpuset)) if v)
     server.start()
     print(f"{target.started_by_gate} on http://{LOOPBACK}:{port} ({shown}); log {log_path}", file=out)
     return server
@@ -162,6 +171,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     for problem in generator_problems(scenario, opts.generators) + claim_problems(scenario, sla):
         print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
     running = _running_host(opts, scenario)
+    limiter = Limiter(scenario.target.cpu)  # refused here, before any traffic, where no cgroup is writable
     locustfile = opts.locustfile or LOCUSTFILE
     if not locustfile.is_file():
         raise SlaError(f"-f {locustfile}: no such locustfile")
@@ -174,7 +184,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     clashes: list[str] = []
     while True:
         try:
-            return _drive(opts, scenario, sla, running, locustfile, run_id, run_dir, out, clashes)
+            return _drive(opts, scenario, sla, limiter, running, locustfile, run_id, run_dir, out, clashes)
         except PortClash as exc:
             if len(clashes) + 1 >= PORT_TRIES or opts.prometheus:
                 raise  # a given Prometheus keeps the attempt's series under this run id: not started again
@@ -187,8 +197,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
             print(f"port clash: {first}; starting again on new ports (attempt's files moved to {aside})", file=out, flush=True)
 
 
-def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | None, locustfile: Path, run_id: str,
-           run_dir: Path, out: TextIO, clashes: list[str]) -> RunOutcome:
+def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter, running: str | None, locustfile: Path,
+           run_id: str, run_dir: Path, out: TextIO, clashes: list[str]) -> RunOutcome:
     """One attempt: start the parts, drive the phases, judge. PortClash when a child lost its port."""
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_port = opts.metrics_port or free_port()
@@ -204,7 +214,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
         t = scenario.target
         replicas = ReplicaSet(
             t.replicas, scenario.max_replicas,
-            lambda i, port: _start_target(scenario, opts, sla, port, None, run_dir, out, f"server-{slot_name(i)}.log"),
+            lambda i, port: _start_target(scenario, opts, sla, limiter, port, None, run_dir, out, f"server-{slot_name(i)}.log"),
             run_dir, t.probe_path(), t.routing, t.slowstart, t.ready_timeout, out)
         host, server_target = replicas.url, None
 
@@ -237,7 +247,8 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             *opts.locust_mode(),
             *(["--allow-remote"] if opts.allow_remote else []),
         ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
-        stack.callback(locust.stop)                           # SIGTERM only after the shape ends; SIGINT at once
+        locust.limited(None, limiter.loadgen_cores)           # SIGTERM only after the shape ends; SIGINT at once
+        stack.callback(locust.stop)                           # (and off the cores the service is pinned to)
         locust.start()
         _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
@@ -246,7 +257,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             replicas.start_replicas()
             server = replicas.first
         elif server_port is not None:
-            server = _start_target(scenario, opts, sla, server_port, server_metrics_port, run_dir, out)
+            server = _start_target(scenario, opts, sla, limiter, server_port, server_metrics_port, run_dir, out)
             stack.callback(server.stop)
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
@@ -269,7 +280,10 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, running: str | No
             manifest.server = {"started_by_gate": True, "start": server.started_at, "port": replicas.port if replicas else server_port,
                                "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
                                **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
-                               **({"exited": died} if died else {}), **({"replicas": replicas.describe()} if replicas else {})}
+                               **({"exited": died} if died else {}),
+                               **({"replicas": replicas.describe(lambda p: limiter.describe(p.group, manifest.phases) if limiter else None)}
+                                  if replicas else {}),
+                               **({"cpu": limiter.describe(server.group, manifest.phases)} if limiter and not replicas else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.write(run_dir)
         analysis, timeline = _judge(reader, manifest, sla, None, run_dir)

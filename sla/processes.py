@@ -7,6 +7,7 @@ the kernel for SIGTERM when the harness dies, so a harness killed with SIGKILL l
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -22,16 +23,19 @@ from typing import Any
 import requests
 
 from sla.errors import SlaError
+from sla.limits import CpuGroup, join_in_child
 
 LOOPBACK = "127.0.0.1"
 
 
-def _child_setup() -> None:
+def _child_setup(procs_file: str | None = None, cores: tuple[int, ...] = ()) -> None:
     """Run in the child before exec. SIGINT back to its default: a harness started as a background
     job of a script inherits SIGINT ignored, and a child started with it ignored would ignore the
     SIGINT the gate stops Locust with. And SIGTERM when the harness dies, even by SIGKILL (Linux's
-    PR_SET_PDEATHSIG), so nothing outlives a harness that could not clean up."""
+    PR_SET_PDEATHSIG), so nothing outlives a harness that could not clean up. Then its CPU limit:
+    the cgroup of its quota and the cores it may run on (sla/limits.py), inherited by all it starts."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    join_in_child(procs_file, cores)
     try:
         import ctypes
 
@@ -84,6 +88,13 @@ class ManagedProcess:
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
         self.log_from = 0
+        self.group: CpuGroup | None = None  # its CPU quota's cgroup (target.cpus), removed after it stops
+        self.cores: tuple[int, ...] = ()  # the cores it may run on (target.cpuset); () = any
+
+    def limited(self, group: CpuGroup | None, cores: tuple[int, ...] = ()) -> "ManagedProcess":
+        """Start it under a CPU quota (a created group) and/or pinned to `cores`."""
+        self.group, self.cores = group, tuple(cores)
+        return self
 
     def start(self) -> "ManagedProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,14 +104,22 @@ class ManagedProcess:
             self.started_at = time.time()
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.cwd, start_new_session=True, preexec_fn=_child_setup,
+                env=self.env, cwd=self.cwd, start_new_session=True,
+                preexec_fn=functools.partial(_child_setup, self.group.procs_file if self.group else None, self.cores),
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._release()
             where = f" in {self.cwd}" if self.cwd else ""
-            raise SlaError(f"could not start the {self.name} ({self.argv[0]}{where}): {exc.strerror or exc}") from None
+            raise SlaError(f"could not start the {self.name} ({self.argv[0]}{where}): {getattr(exc, 'strerror', None) or exc}") from None
         finally:
             log.close()
+        if self.group is not None:
+            self.group.start_sampling()
         return self
+
+    def _release(self) -> None:
+        if self.group is not None:
+            self.group.remove()
 
     @property
     def pid(self) -> int | None:
@@ -122,6 +141,13 @@ class ManagedProcess:
         return not self.alive() and bool(_PORT_TAKEN.search(self.log_tail(40)))
 
     def stop(self, grace_s: float = 10.0) -> None:
+        """Stop it (its whole process group), then remove its cgroup, if it has one."""
+        try:
+            self._stop(grace_s)
+        finally:
+            self._release()
+
+    def _stop(self, grace_s: float) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         for sig, wait in ((self.stop_signal, grace_s), (signal.SIGKILL, 5.0)):

@@ -31,7 +31,8 @@ class ReplicaSet:
         self.probe_path, self.routing, self.slowstart_s, self.ready_timeout_s = probe_path, routing, slowstart_s, ready_timeout_s
         self.ports = [free_port() for _ in range(slots)]
         self.port, self.metrics_port = free_port(), free_port()  # HAProxy's front and its exporter
-        self.procs: dict[int, ManagedProcess] = {}
+        self.procs: dict[int, ManagedProcess] = {}  # running now
+        self.started: dict[int, ManagedProcess] = {}  # every replica started, stopped ones too
         self.watches: dict[int, ReadyWatch] = {}
         self.starts: dict[int, float] = {}
         self.events: list[dict[str, Any]] = []
@@ -44,7 +45,8 @@ class ReplicaSet:
     # -- the replicas -------------------------------------------------------------------------
     def _start(self, index: int) -> None:
         proc = self.start_replica(index, self.ports[index])
-        self.procs[index], self.starts[index] = proc, proc.started_at
+        self.procs[index] = self.started[index] = proc
+        self.starts[index] = proc.started_at
         self.watches[index] = ReadyWatch(f"http://{LOOPBACK}:{self.ports[index]}", self.probe_path, proc.alive, self.ready_timeout_s).start()
 
     def start_balancer(self) -> Balancer:
@@ -114,12 +116,14 @@ class ReplicaSet:
             event["removed"].append({"replica": slot_name(index), "port": self.ports[index], "drained": drained, "stopped": time.time()})
 
     # -- the end ----------------------------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        """What run.json keeps: each replica's slot, port, start and ready times; the scale events."""
+    def describe(self, cpu: Callable[[ManagedProcess], dict[str, Any] | None] = lambda p: None) -> dict[str, Any]:
+        """What run.json keeps: each replica's slot, port, start and ready times (and its CPU limit,
+        described by `cpu`); the scale events."""
         for t in self._threads:
             t.join(DRAIN_TIMEOUT_S + 10)
         replicas = [{"replica": slot_name(i), "port": self.ports[i], "start": self.starts[i],
-                     "ready": self.watches[i].ready_at if i in self.watches else None} for i in sorted(self.starts)]
+                     "ready": self.watches[i].ready_at if i in self.watches else None,
+                     **({"cpu": described} if (described := cpu(self.started[i])) else {})} for i in sorted(self.starts)]
         for event in self.events:
             for added in event["added"]:
                 added["ready"] = next(r["ready"] for r in replicas if r["replica"] == added["replica"])

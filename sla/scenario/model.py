@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sla.limits import MIN_CPUS, CpuLimit, cpu_list, cpuset_problems, machine_cpus
 from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
 from sla.targets import API_REGISTRY, DEFAULT_API, ServerMetrics, TargetApi
 from sla.targets.metrics import MAPPINGS, parse_mapping
@@ -43,6 +44,9 @@ TARGET_KEYS = {
     "routing": "how the balancer takes a new replica into the pool: ready (after its readiness check; default), "
                "immediate (at once), or slowstart (after the check, its weight ramped up over target.slowstart)",
     "slowstart": "with routing slowstart: the ramp, e.g. 10s (default 10s)",
+    "cpus": "a CPU quota for the service the gate starts, in cores (e.g. 0.5 or 1.5), as Docker's --cpus and a "
+            "Kubernetes CPU limit: each replica gets its own",
+    "cpuset": "the cores the service the gate starts may run on, e.g. [1] or \"0-1\"; the load generator then runs on the others",
 }
 SCALE_KEY = {"scale_to": f"at the phase's start, scale the replicas behind HAProxy to this many (1 to {MAX_REPLICAS})"}
 PAYLOAD_KEYS = {
@@ -73,6 +77,7 @@ class Target:
     replicas: int = 1  # instances behind HAProxy (1 and no scale_to: the instance itself, no balancer)
     routing: str = "ready"  # how HAProxy takes a new replica into the pool (sla/balancer.py)
     slowstart: float = 10.0
+    cpu: CpuLimit = CpuLimit()  # the quota and cores of each service the gate starts (sla/limits.py)
 
     @property
     def metrics_port_given(self) -> bool:
@@ -169,6 +174,24 @@ def _env(value: Any) -> dict[str, str]:
     return {k: str(v) for k, v in value.items()}
 
 
+def _cpus(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"got {value!r}, not a number of cores")
+    if value < MIN_CPUS:
+        raise ValueError(f"got {value!r}: a quota must be at least {MIN_CPUS:g} cores")
+    if value > (have := machine_cpus()):
+        raise ValueError(f"got {value!r}: more than the {have} cores this machine has")
+    return float(value)
+
+
+def _cpuset(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        return tuple(sorted(set(value)))
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return cpu_list(str(value))
+    raise ValueError(f"got {value!r}, not a list of core numbers")
+
+
 def _url_path(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
         raise ValueError(f"got {value!r}, not a path starting with /")
@@ -217,9 +240,17 @@ def _target(reader: Reader, doc: Any, base: Path) -> Target:
     slowstart = reader.get(doc, "target", "slowstart", positive(parse_duration), "a duration such as 10s", 10.0)
     if (replicas or 1) > 1 and host is not None:
         reader.problem("target.replicas", "the gate starts the replicas, so it cannot aim at a running target.host as well")
+    cpu = CpuLimit(reader.get(doc, "target", "cpus", _cpus, "a number of cores such as 0.5 or 1.5", None),
+                   reader.get(doc, "target", "cpuset", _cpuset, "cores such as [1] or \"0-1\"", None) or ())
+    if cpu and host is not None:
+        reader.problem("target.cpus" if cpu.cpus is not None else "target.cpuset",
+                       "limits a service the gate starts; target.host is a running one, which the gate does not start")
+    elif cpu.cpuset:
+        for problem in cpuset_problems(cpu.cpuset, cpu.cpus):
+            reader.problem("target.cpuset", problem)
     return Target(host, start_when or "ready", bool(fresh), server, api, command or (), env or {},
                   (base / cwd).resolve() if cwd else (base if command else None), ready_path, ready_timeout or DEFAULT_READY_TIMEOUT,
-                  metrics, replicas or 1, routing or "ready", slowstart or 10.0)
+                  metrics, replicas or 1, routing or "ready", slowstart or 10.0, cpu)
 
 
 def _payloads(reader: Reader, doc: Any, base: Path, api: TargetApi) -> PayloadMix:

@@ -28,7 +28,7 @@ def native_thread_env(threads: int) -> dict[str, str]:
     these set the same load took 80 % CPU on one busy thread. Values already in the environment
     are kept (a user's own choice wins)."""
     n = str(threads)
-    return {"OMP_NUM_THREADS": n, "KMP_BLOCKTIME": "0", "OPENBLAS_NUM_THREADS": n, "OPENCV_FOR_THREADS_NUM": "1"}
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "KMP_BLOCKTIME": "0", "OPENCV_FOR_THREADS_NUM": "1"}
 
 
 def bound_native_threads(threads: int, environ: MutableMapping[str, str] | None = None) -> None:

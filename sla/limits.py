@@ -300,3 +300,20 @@ class Limiter:
             doc.update(cgroup=str(group.path), cgroup_version=group.controller.version, period_us=PERIOD_US,
                        phases={p.name: group.over(p.start, p.end) for p in phases})
         return doc
+
+
+def cpu_rows(server: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CPU limit of each service the gate started, per phase, from run.json's `server`
+    section (the service's own `cpu`, or each replica's): for report.md and report.html."""
+    services = [("server", server.get("cpu"))] + [(r["replica"], r.get("cpu")) for r in (server.get("replicas") or {}).get("replicas", [])]
+    rows = []
+    for name, cpu in services:
+        if not cpu:
+            continue
+        limit = ", ".join(filter(None, [f"{cpu['cpus']:g} cores" if cpu.get("cpus") else "",
+                                        f"cores {','.join(map(str, cpu['cpuset']))}" if cpu.get("cpuset") else ""]))
+        for phase, stat in (cpu.get("phases") or {None: None}).items():
+            rows.append({"service": name, "limit": limit, "phase": phase, "loadgen_cores": cpu.get("loadgen_cores"),
+                         "periods": stat.get("nr_periods") if stat else None, "throttled": stat.get("nr_throttled") if stat else None,
+                         "throttled_s": stat.get("throttled_s") if stat else None})
+    return rows

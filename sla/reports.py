@@ -15,6 +15,7 @@ from sla.analysis.collect import Analysis
 from sla.analysis.timeline import Timeline
 from sla.html.pages import write_run_page
 from sla.analysis.verdict import EXIT_CODES, FAIL, INCONCLUSIVE
+from sla.limits import PERIOD_US, cpu_rows
 from sla.manifest import SCHEMA_VERSION, RunManifest, json_value, write_json
 from sla.units import show
 
@@ -92,6 +93,16 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
                 other = sum(v for k, v in c.items() if k not in ("2xx", "5xx", "connection errors"))
                 lines.append(f"| {phase} | {replica} | {c.get('2xx', 0):.0f} | {c.get('5xx', 0):.0f} | {other:.0f} "
                              f"| {c.get('connection errors', 0):.0f} |")
+    if rows := cpu_rows(manifest.server):
+        lines += ["", "CPU limit of the service (target.cpus as a CFS quota, target.cpuset as pinning); throttled: periods of "
+                  f"{PERIOD_US // 1000} ms in which it used up its quota and waited:", "",
+                  "| Service | Limit | Phase | Periods | Throttled | Throttled time |", "|---|---|---|---|---|---|"]
+        for r in rows:
+            periods = "-" if r["periods"] is None else f"{r['periods']:.0f}"
+            throttled = (f"{r['throttled']:.0f} ({r['throttled'] / r['periods']:.0%})" if r["periods"] else
+                         "-" if r["throttled"] is None else f"{r['throttled']:.0f}")
+            lines.append(f"| {r['service']} | {r['limit']} | {r['phase'] or '-'} | {periods} | {throttled} "
+                         f"| {show(r['throttled_s'], 's')} |")
     lines += [""] + [f"- {note}" for note in analysis.notes]
     lines += [""] + [f"- **warning:** {w}" for w in analysis.warnings]
     return "\n".join(lines).rstrip() + "\n"

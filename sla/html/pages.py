@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from sla.analysis.timeline import Timeline
 from sla.html.charts import Chart, capacity_chart, run_charts, small_multiples
+from sla.limits import PERIOD_US, cpu_rows
 from sla.units import format_duration, show
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ def write_run_page(out_dir: Path, result: dict[str, Any], timeline: Timeline | N
     extra = (run_dir,) if run_dir is not None and run_dir.resolve() != out_dir.resolve() else ()
     html = render("report.html.j2", result=result, manifest=manifest, charts=charts, duration=duration,
                   version=harness_version(), links=artifacts(out_dir, extra),
+                  cpu=cpu_rows(manifest.get("server") or {}), period_ms=PERIOD_US // 1000,
                   graph=lambda q: graph_link(result.get("prometheus_url"), q))
     path = out_dir / HTML_NAME
     path.write_text(html)

@@ -15,10 +15,10 @@ from typing import Any
 from gevent import get_hub
 from gevent.pywsgi import WSGIServer
 from locust.runners import MasterRunner
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.utils import floatToGoString
 
-from sla.loadgen.histograms import CounterSet, HistogramSet
+from sla.loadgen.histograms import CounterSet, HistogramSet, header, label_text
 from sla.loadgen.state import state_of
 
 REQUEST_LABELS = ("phase", "name", "outcome", "timing")
@@ -53,32 +53,30 @@ def snapshot(environment: Any) -> Snapshot:
     )
 
 
-class _Collector:
-    def __init__(self, snap: Snapshot) -> None:
-        self.snap = snap
-
-    def collect(self):
-        s = self.snap
-        yield s.hist.family("loadgen_request_duration_seconds", "Request duration as the load generator saw it "
-                            "(timing=actual: from the send; timing=intended: from the arrival clock).", s.run_id, REQUEST_LABELS)
-        yield s.lag.family("loadgen_schedule_lag_seconds", "Actual minus intended send time of arrival-rate requests.", s.run_id, ("phase",))
-        yield s.arrivals.family("loadgen_arrivals", "Arrivals of arrival-rate phases: sent, or dropped at the in-flight limit.", s.run_id, ("phase", "result"))
-        yield GaugeMetricFamily("loadgen_cpu_percent", "CPU of the busiest load-generator process (100 = one core).", value=s.cpu)
-        yield GaugeMetricFamily("loadgen_users", "Users running now.", value=s.users)
-        yield GaugeMetricFamily("loadgen_workers", "Load-generator processes sending requests.", value=s.workers)
-        phase = GaugeMetricFamily("loadgen_phase", "1 for the phase running now.", labels=["run_id", "phase"])
-        for name in s.phases:
-            phase.add_metric([s.run_id, name], 1.0 if name == s.phase else 0.0)
-        yield phase
-        duration, ended = (s.first_request[1], s.first_request[0]) if s.first_request else (0.0, 0.0)
-        yield GaugeMetricFamily("loadgen_first_request_duration_seconds", "The run's first request (0 before).", value=duration)
-        yield GaugeMetricFamily("loadgen_first_request_timestamp_seconds", "When the first request ended (0 before).", value=ended)
+def _gauge(name: str, documentation: str, value: float, labels: str = "") -> str:
+    return f"{header(name, documentation, 'gauge')}{name}{{{labels}}} {floatToGoString(value)}\n" if labels else \
+        f"{header(name, documentation, 'gauge')}{name} {floatToGoString(value)}\n"
 
 
 def render(snap: Snapshot) -> bytes:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(snap))
-    return generate_latest(registry)
+    """The exposition of a snapshot, in Prometheus' text format (written directly: see HistogramSet.text)."""
+    s = snap
+    parts = [
+        s.hist.text("loadgen_request_duration_seconds", "Request duration as the load generator saw it "
+                    "(timing=actual: from the send; timing=intended: from the arrival clock).", s.run_id, REQUEST_LABELS),
+        s.lag.text("loadgen_schedule_lag_seconds", "Actual minus intended send time of arrival-rate requests.", s.run_id, ("phase",)),
+        s.arrivals.text("loadgen_arrivals", "Arrivals of arrival-rate phases: sent, or dropped at the in-flight limit.", s.run_id, ("phase", "result")),
+        _gauge("loadgen_cpu_percent", "CPU of the busiest load-generator process (100 = one core).", s.cpu),
+        _gauge("loadgen_users", "Users running now.", s.users),
+        _gauge("loadgen_workers", "Load-generator processes sending requests.", s.workers),
+        header("loadgen_phase", "1 for the phase running now.", "gauge") + "".join(
+            f"loadgen_phase{{{label_text(('run_id', 'phase'), (s.run_id, name))}}} {1.0 if name == s.phase else 0.0}\n"
+            for name in s.phases),
+    ]
+    duration, ended = (s.first_request[1], s.first_request[0]) if s.first_request else (0.0, 0.0)
+    parts.append(_gauge("loadgen_first_request_duration_seconds", "The run's first request (0 before).", duration))
+    parts.append(_gauge("loadgen_first_request_timestamp_seconds", "When the first request ended (0 before).", ended))
+    return "".join(parts).encode()
 
 
 def exposition(environment: Any) -> bytes:

@@ -1,6 +1,6 @@
 """A deterministic corpus of synthetic document images: text lines rendered on a page.
 
-Classes combine a size (small, medium, large), a background (plain, noisy) and an encoding
+Classes combine a size (label, small, medium, large), a background (plain, noisy) and an encoding
 (png, jpeg); a class name reads `medium-noisy-jpeg`. The same seed gives the same bytes, and a
 corpus is cached on disk so load generators do not spend CPU rendering.
 """
@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sla.payloads.model import Payload
 
 SIZES: dict[str, tuple[int, int, int]] = {  # width, height, font size
+    "label": (320, 96, 20),  # a label or a receipt's line or two: the cheapest page to read
     "small": (480, 320, 22),
     "medium": (960, 720, 24),
     "large": (1600, 1200, 28),

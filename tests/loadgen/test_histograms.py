@@ -1,9 +1,16 @@
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sla.loadgen.histograms import HistogramSet
 
 BUCKETS = (0.1, 0.2, 0.5)
 KEY = ("steady", "small-plain-png", "success")
+
+
+def family(h, *args):
+    """The histogram's text, read back by prometheus_client's own parser (what Prometheus reads)."""
+    [fam] = text_string_to_metric_families(h.text(*args))
+    return fam
 
 
 def _buckets(family):
@@ -14,7 +21,7 @@ def test_observations_land_in_cumulative_le_buckets():
     h = HistogramSet(BUCKETS)
     for v in (0.05, 0.1, 0.15, 0.7):
         h.observe(KEY, v)
-    fam = h.family("x_seconds", "doc", "run1", ("phase", "name", "outcome"))
+    fam = family(h, "x_seconds", "doc", "run1", ("phase", "name", "outcome"))
     assert _buckets(fam) == {"0.1": 2, "0.2": 3, "0.5": 3, "+Inf": 4}
     count = next(s for s in fam.samples if s.name == "x_seconds_count")
     assert count.value == 4 and count.labels["run_id"] == "run1" and count.labels["phase"] == "steady"
@@ -37,7 +44,7 @@ def test_worker_deltas_merge_into_exactly_the_same_totals():
 def test_zero_series_exist_before_any_request():
     h = HistogramSet(BUCKETS)
     h.ensure(("warmup", "small-plain-png", "failure"))
-    fam = h.family("x_seconds", "doc", "r", ("phase", "name", "outcome"))
+    fam = family(h, "x_seconds", "doc", "r", ("phase", "name", "outcome"))
     assert _buckets(fam)["+Inf"] == 0
     assert h.take() == {}  # nothing to send while empty
 
@@ -72,3 +79,22 @@ def test_counter_deltas_merge():
     worker.inc(("steady", "sent"))
     master.merge(worker.take())
     assert master.values == {("steady", "sent"): 4, ("steady", "dropped"): 1}
+
+
+def test_the_text_format_escapes_label_values_and_keeps_the_sum():
+    h = HistogramSet(BUCKETS)
+    h.observe(("steady", 'a "quoted"\\name\nline', "success"), 0.25)
+    fam = family(h, "x_seconds", "doc", "r", ("phase", "name", "outcome"))
+    assert fam.type == "histogram"
+    [total] = [s for s in fam.samples if s.name == "x_seconds_sum"]
+    assert total.value == 0.25 and total.labels["name"] == 'a "quoted"\\name\nline'
+    assert _buckets(fam) == {"0.1": 0, "0.2": 0, "0.5": 1, "+Inf": 1}
+
+
+def test_counters_are_exposed_as_totals():
+    from sla.loadgen.histograms import CounterSet
+
+    c = CounterSet()
+    c.inc(("steady", "sent"), 3)
+    [fam] = text_string_to_metric_families(c.text("loadgen_arrivals", "doc", "r", ("phase", "result")))
+    assert fam.type == "counter" and [(s.name, s.labels["result"], s.value) for s in fam.samples] == [("loadgen_arrivals_total", "sent", 3.0)]

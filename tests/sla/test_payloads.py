@@ -14,7 +14,7 @@ def test_corpus_is_deterministic_and_cached(tmp_path):
 
 
 def test_every_class_has_its_content_type():
-    assert len(all_classes()) == 12
+    assert len(all_classes()) == 16
     assert make_payload("small-plain-png").content_type == "image/png"
     assert make_payload("small-plain-jpeg").data[:2] == b"\xff\xd8"
 

@@ -30,7 +30,7 @@ from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
 from sla.errors import SlaError
-from sla.limits import Limiter
+from sla.limits import Limiter, suite_slowdown
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
 from sla.probe import ReadyWatch
@@ -171,7 +171,8 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     for problem in generator_problems(scenario, opts.generators) + claim_problems(scenario, sla):
         print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
     running = _running_host(opts, scenario)
-    limiter = Limiter(scenario.target.cpu)  # refused here, before any traffic, where no cgroup is writable
+    # refused here, before any traffic, where no cgroup is writable
+    limiter = Limiter(suite_slowdown(scenario.target.cpu) if running is None else scenario.target.cpu)
     locustfile = opts.locustfile or LOCUSTFILE
     if not locustfile.is_file():
         raise SlaError(f"-f {locustfile}: no such locustfile")

@@ -28,6 +28,9 @@ from typing import Any
 from sla.errors import SlaError
 
 CGROUP_ROOT_ENV = "SLA_CGROUP_ROOT"  # where the cgroup hierarchies are mounted (default /sys/fs/cgroup)
+# Test-only: a quota for every service the gate starts whose scenario sets none, so that the whole
+# suite can run as on a slower CPU (`SLA_TEST_CPUS=0.33 make test`); see README, "Tests".
+TEST_CPUS_ENV = "SLA_TEST_CPUS"
 DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup"
 PERIOD_US = 100_000  # the CFS period Docker and Kubernetes use
 MIN_CPUS = 0.01  # a quota under 1 ms per period is refused by the kernel
@@ -268,6 +271,18 @@ def cpuset_problems(cpuset: tuple[int, ...], cpus: float | None) -> list[str]:
     if cpus is not None and cpus > len(cpuset):
         return [f"{list(cpuset)}: {len(cpuset)} core(s), fewer than target.cpus {cpus:g}"]
     return []
+
+
+def suite_slowdown(limit: CpuLimit, environ: dict[str, str] | None = None) -> CpuLimit:
+    """`limit`, with the quota of SLA_TEST_CPUS where it sets none (the suite's slowdown)."""
+    value = (environ if environ is not None else os.environ).get(TEST_CPUS_ENV)
+    if not value or limit.cpus is not None:
+        return limit
+    try:
+        cpus = float(value)
+    except ValueError:
+        raise CpuLimitError(f"{TEST_CPUS_ENV}={value!r}: not a number of cores such as 0.33") from None
+    return CpuLimit(cpus, limit.cpuset)
 
 
 class Limiter:

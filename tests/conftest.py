@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sla.limits import CpuLimit, Limiter, suite_slowdown
 from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
 
 
@@ -20,11 +21,12 @@ def model_dir(tmp_path_factory) -> Path:
 def start_server(model_dir, tmp_path_factory) -> Iterator[Callable[..., str]]:
     """Start a reference server with options; returns its base URL. All are stopped at module end."""
     started: list[ManagedProcess] = []
+    limiter = Limiter(suite_slowdown(CpuLimit()))  # SLA_TEST_CPUS: the suite as on a slower CPU
 
     def start(**options) -> str:
         port = free_port()
         options = {"preset": "tiny", "model_dir": model_dir, **options}
-        server = reference_server(port, tmp_path_factory.mktemp("server") / "server.log", options)
+        server = limiter.apply(reference_server(port, tmp_path_factory.mktemp("server") / "server.log", options), f"test-{port}")
         started.append(server.start())
         base = f"http://127.0.0.1:{port}"
         wait_http_ok(server, f"{base}/readyz", 180, "ready")

@@ -24,7 +24,7 @@ target:
   replicas: 1
   routing: {routing}
 payloads:
-  mix: {{small-plain-png: 1}}
+  mix: {{label-plain-png: 2, small-plain-png: 1}}
 request: {{timeout: 10s}}
 phases:
   - {{name: one, kind: arrival_rate, duration: 6s, rate: 8/s}}

@@ -1,0 +1,101 @@
+"""`target.cpus` and `target.cpuset` on a real reference server: a half-core quota halves what a
+busy server serves and its throttling is reported per phase; a Ctrl-C mid-run leaves no cgroup
+and no process behind. Real server (Paddle), Prometheus and Locust; the cgroup is the machine's."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from sla.limits import GROUP_PREFIX, find_controller
+from tests.gate.test_own_service_e2e import ROOT, SLA
+from tests.processes import children as children_of, left_running
+
+pytestmark = pytest.mark.e2e
+
+# One user back to back on small pages: the server is busy all the time, so what it serves is
+# bounded by the CPU it gets (a closed loop: throughput = 1 / service time).
+SCENARIO = """
+name: busy
+target:
+  server: {{preset: tiny, threads: 1}}
+  cpus: {cpus}
+  cpuset: [1]
+payloads: {{mix: {{small-plain-png: 1}}, variants: 2}}
+request: {{timeout: 30s}}
+phases:
+  - {{name: warmup, kind: users, duration: 3s, users: 1}}
+  - {{name: busy, kind: users, duration: {duration}s, users: 1}}
+"""
+SLA_FILE = "name: busy\nphases:\n  busy:\n    latency: {p50: 30s}\n"
+
+
+def write(tmp_path: Path, cpus: float, duration: int = 15) -> tuple[Path, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "s.yaml").write_text(SCENARIO.format(cpus=cpus, duration=duration))
+    (tmp_path / "sla.yaml").write_text(SLA_FILE)
+    return tmp_path / "s.yaml", tmp_path / "sla.yaml"
+
+
+def busy_run(tmp_path: Path, cpus: float) -> tuple[dict, dict]:
+    scenario, sla_file = write(tmp_path, cpus)
+    done = subprocess.run([*SLA, "run", str(scenario), "--sla", str(sla_file), "--out", str(tmp_path / "runs")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"cpus {cpus:g}" in done.stdout  # the start line names the limit
+    [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
+    return json.loads((run_dir / "result.json").read_text()), json.loads((run_dir / "run.json").read_text())
+
+
+def test_half_a_core_halves_what_a_busy_server_serves_and_its_throttling_is_reported(tmp_path):
+    one, one_run = busy_run(tmp_path / "one", 1)
+    half, half_run = busy_run(tmp_path / "half", 0.5)
+    ratio = one["phases"]["busy"]["throughput"] / half["phases"]["busy"]["throughput"]
+    assert 1.6 <= ratio <= 2.6, ratio  # service time near 2x
+    cpu = half_run["server"]["cpu"]
+    assert cpu["cpus"] == 0.5 and cpu["cpuset"] == [1] and cpu["loadgen_cores"] == [0] and cpu["cgroup_version"] in (1, 2)
+    busy = cpu["phases"]["busy"]
+    assert busy["nr_periods"] > 50 and busy["nr_throttled"] / busy["nr_periods"] > 0.5 and busy["throttled_s"] > 1
+    unthrottled = one_run["server"]["cpu"]["phases"]["busy"]
+    assert unthrottled["nr_throttled"] / unthrottled["nr_periods"] < busy["nr_throttled"] / busy["nr_periods"]
+    assert not Path(cpu["cgroup"]).exists()  # removed when the server stopped
+    [run_dir] = [p for p in (tmp_path / "half" / "runs").iterdir() if (p / "run.json").exists()]
+    assert "| server | 0.5 cores, cores 1 | busy |" in (run_dir / "report.md").read_text()
+    assert 'data-service="server"' in (run_dir / "report.html").read_text()
+
+
+def test_ctrl_c_mid_run_leaves_no_cgroup_and_no_process(tmp_path):
+    scenario, sla_file = write(tmp_path, 0.5, duration=60)
+    controller = find_controller()
+    proc = subprocess.Popen([*SLA, "run", str(scenario), "--sla", str(sla_file), "--out", str(tmp_path / "runs")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    children: set[int] = set()
+    pattern = f"{GROUP_PREFIX}{proc.pid}-*"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the server is up, in its group, and the load is running
+            kids = children_of(proc.pid)
+            children |= set(kids)
+            groups = list(controller.path.glob(pattern))
+            if groups and "reference_server" in " ".join(kids.values()) and list((tmp_path / "runs").glob("*/locust.log")) \
+                    and "phase busy started" in next((tmp_path / "runs").glob("*/locust.log")).read_text():
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the run never reached its busy phase with the server in its cgroup")
+        [group] = groups
+        assert (group / "cgroup.procs").read_text().split()  # the server's processes are in it
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert list(controller.path.glob(pattern)) == []
+    assert left_running(children) == []

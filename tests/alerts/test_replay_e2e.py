@@ -20,7 +20,7 @@ target:
   fresh: true
   server: {preset: tiny, threads: 1}
 payloads:
-  mix: {small-plain-png: 2, small-noisy-jpeg: 2, medium-plain-png: 1}
+  mix: {label-plain-png: 3, label-noisy-jpeg: 2, small-noisy-jpeg: 1}
 request: {timeout: 10s}
 phases:
   - {name: warmup, kind: users, duration: 3s, users: 1}

@@ -14,7 +14,7 @@ def users_at(plan, t):
 
 # Users over time (1 s steps) at chosen instants, for every shipped scenario.
 PLANS = {  # an arrival_rate phase plans one dispatcher ("1 user")
-    "smoke.yaml": (40, {0: 0, 1: 2, 4: 2, 5: 1, 39: 1, 40: 1}),
+    "smoke.yaml": (30, {0: 0, 1: 2, 4: 2, 5: 1, 29: 1, 30: 1}),
     "cold_start.yaml": (45, {0: 0, 1: 1, 4: 1, 5: 1, 44: 1}),
     "ramp_up.yaml": (120, {0: 1, 60: 1, 119: 1, 120: 1}),
     "sustained.yaml": (620, {0: 0, 1: 1, 2: 2, 19: 2, 20: 1, 619: 1}),

@@ -25,7 +25,7 @@ run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
 test: setup paddlex kserve
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/bench_server.py

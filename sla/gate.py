@@ -154,8 +154,7 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, limiter: L
         shown = ", ".join(f"{k}={v}" for k, v in options.items() if k != "extra_buckets") or "defaults"
     if limiter:
         limiter.apply(server, f"{Path(log_name).stem}-{port}")
-        shown += "; " + ", ".join(f"{k} {v if isinstance(v, float) else ','.join(map(str, v))}" for k, v in
-                                 (("cpus", limiter.limit.cpus), ("cpuset", limiter.limit.cpuset)) if v)
+        shown += f"; {limiter.limit}"
     server.start()
     print(f"{target.started_by_gate} on http://{LOOPBACK}:{port} ({shown}); log {log_path}", file=out)
     return server

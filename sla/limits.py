@@ -56,6 +56,10 @@ class CpuLimit:
     def describe(self) -> dict[str, Any]:
         return {"cpus": self.cpus, "cpuset": list(self.cpuset) or None}
 
+    def __str__(self) -> str:  # as the start line shows it: "cpus 0.5, cpuset 1"
+        return ", ".join(filter(None, [f"cpus {self.cpus:g}" if self.cpus is not None else "",
+                                       f"cpuset {','.join(map(str, self.cpuset))}" if self.cpuset else ""]))
+
 
 def machine_cpus() -> int:
     """The machine's cores (what a limit is checked against). Not this process's affinity: the

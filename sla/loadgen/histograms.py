@@ -114,8 +114,9 @@ def header(name: str, documentation: str, kind: str) -> str:
 
 
 def label_text(names: Iterable[str], values: Iterable[str]) -> str:
-    """`a="x",b="y"`, values escaped as the text format wants (backslash, quote, newline)."""
-    return ",".join(f'{n}="{_escape(v)}"' for n, v in zip(names, values))
+    """`a="x",b="y"` in label-name order (as prometheus_client writes them), values escaped as the
+    text format wants (backslash, quote, newline)."""
+    return ",".join(f'{n}="{_escape(v)}"' for n, v in sorted(zip(names, values)))
 
 
 def _escape(value: str) -> str:

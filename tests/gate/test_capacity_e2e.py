@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.synthetic import synthetic_target
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +24,7 @@ SLA = str(Path(sys.executable).parent / "sla")
 CAPACITY = 50.0  # 1 worker / 20 ms
 SCENARIO = f"""name: cap
 target:
-  api: http
-  options: {{path: /v1/ocr, ready_path: /readyz}}
-  command: [{sys.executable}, benchmarks/synthetic_server.py, "{{port}}", --service-ms, "20", --workers, "1"]
-  cwd: {ROOT}
+{synthetic_target(20, 1)}
 payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
 request: {{timeout: 10s}}
 phases:

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from sla.processes import free_port
+from sla.scenario import load_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +97,7 @@ def test_with_two_processes_the_master_totals_equal_locusts_own(server, tmp_path
     counts = locust_counts(tmp_path / "stats.json")
     exposition = (run_dir / "loadgen_metrics.prom").read_text()
     assert total_count(exposition) == sum(counts.values()) > 0
-    for name in ("small-plain-png", "small-noisy-jpeg", "medium-plain-png"):  # per request name too
+    for name in load_scenario(ROOT / "scenarios" / "smoke.yaml").mix:  # per request name too
         per_name = sum(float(v) for v in re.findall(rf'^loadgen_request_duration_seconds_count\{{name="{name}".*timing="actual"\}} (\S+)$', exposition, re.MULTILINE))
         assert per_name == counts[name]
     assert '"workers": 2' in (run_dir / "run.json").read_text()

@@ -35,7 +35,7 @@ phases:
 SLA_FILE = "name: busy\nphases:\n  busy:\n    latency: {p50: 30s}\n"
 
 
-def write(tmp_path: Path, cpus: float, duration: int = 15) -> tuple[Path, Path]:
+def write(tmp_path: Path, cpus: float, duration: int = 10) -> tuple[Path, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "s.yaml").write_text(SCENARIO.format(cpus=cpus, duration=duration))
     (tmp_path / "sla.yaml").write_text(SLA_FILE)

@@ -33,7 +33,7 @@ target:
 payloads: {payloads}
 request: {{timeout: 10s}}
 phases:
-  - {{name: steady, kind: users, duration: 8s, users: 2}}
+  - {{name: steady, kind: users, duration: 12s, users: 2}}
 """
 PADDLEX_SLA = """
 name: paddlex-e2e
@@ -76,13 +76,15 @@ def paddlex_run(tmp_path: Path, payloads: str) -> tuple[subprocess.CompletedProc
 
 
 def test_paddlex_serving_started_by_the_gate_gets_a_verdict_with_its_cold_start(tmp_path):
-    result, out = paddlex_run(tmp_path, "{mix: {small-plain-png: 1, medium-plain-png: 1}, variants: 2}")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result, out = paddlex_run(tmp_path, "{mix: {label-plain-png: 1, label-noisy-jpeg: 1, small-plain-png: 1}, variants: 2}")
+    # PASS, or INCONCLUSIVE on the error rate alone: a users phase sends what the CPU lets it (below)
+    assert result.returncode in (0, 2), result.stdout[-3000:] + result.stderr[-3000:]
     run_dir = run_dir_of(out)
     judged = objectives(run_dir)
     ready, first = judged["cold_start.time_to_ready"], judged["cold_start.first_request"]
     assert ready["verdict"] == first["verdict"] == "PASS" and 0.3 < ready["value"] < 60 and 0 < first["value"] < 5
     assert ready["source"] == "loadgen" and "readiness probe" in ready["promql"]
+    assert judged["steady.latency.p50"]["verdict"] == "PASS"
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["target_api"] == "paddlex" and manifest["server"]["ready_path"] == "/health"
     assert manifest["server"]["ready"] - manifest["server"]["start"] == pytest.approx(ready["value"])
@@ -133,7 +135,7 @@ payloads: {manifest: images.jsonl}
 request: {timeout: 10s}
 phases:
   - {name: closed, kind: users, duration: 4s, users: 2}
-  - {name: open, kind: arrival_rate, duration: 4s, rate: 10/s}
+  - {name: open, kind: arrival_rate, duration: 8s, rate: 5/s}
 """
 OWN_IMAGES_SLA = """
 name: own

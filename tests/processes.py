@@ -30,3 +30,34 @@ def left_running(pids: set[int]) -> list[int]:
         except psutil.Error:
             continue
     return alive
+
+
+def interrupt_when_up(argv: list[str], cwd, up, timeout_s: float = 120.0, what: str = "the run never had all its parts up"):
+    """Run `argv` as in a terminal's foreground (SIGINT at its default, whatever this test runs
+    under), wait until `up(children)` holds for its processes, Ctrl-C it, and return
+    (returncode, stderr, every child pid seen)."""
+    import signal
+    import subprocess
+    import time
+
+    import pytest
+
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            kids = children(proc.pid)
+            seen |= set(kids)
+            if up(proc.pid, kids):
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(what)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err, seen

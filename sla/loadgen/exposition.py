@@ -54,8 +54,7 @@ def snapshot(environment: Any) -> Snapshot:
 
 
 def _gauge(name: str, documentation: str, value: float, labels: str = "") -> str:
-    return f"{header(name, documentation, 'gauge')}{name}{{{labels}}} {floatToGoString(value)}\n" if labels else \
-        f"{header(name, documentation, 'gauge')}{name} {floatToGoString(value)}\n"
+    return f"{header(name, documentation, 'gauge')}{name}{'{' + labels + '}' if labels else ''} {floatToGoString(value)}\n"
 
 
 def render(snap: Snapshot) -> bytes:

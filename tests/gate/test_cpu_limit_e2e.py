@@ -5,16 +5,14 @@ and no process behind. Real server (Paddle), Prometheus and Locust; the cgroup i
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from sla.limits import GROUP_PREFIX, find_controller
 from tests.gate.test_own_service_e2e import ROOT, SLA
-from tests.processes import children as children_of, left_running
+from tests.processes import interrupt_when_up, left_running
 
 pytestmark = pytest.mark.e2e
 
@@ -72,30 +70,19 @@ def test_half_a_core_halves_what_a_busy_server_serves_and_its_throttling_is_repo
 def test_ctrl_c_mid_run_leaves_no_cgroup_and_no_process(tmp_path):
     scenario, sla_file = write(tmp_path, 0.5, duration=60)
     controller = find_controller()
-    proc = subprocess.Popen([*SLA, "run", str(scenario), "--sla", str(sla_file), "--out", str(tmp_path / "runs")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    children: set[int] = set()
-    pattern = f"{GROUP_PREFIX}{proc.pid}-*"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the server is up, in its group, and the load is running
-            kids = children_of(proc.pid)
-            children |= set(kids)
-            groups = list(controller.path.glob(pattern))
-            if groups and "reference_server" in " ".join(kids.values()) and list((tmp_path / "runs").glob("*/locust.log")) \
-                    and "phase busy started" in next((tmp_path / "runs").glob("*/locust.log")).read_text():
-                break
-            time.sleep(0.3)
-        else:
-            pytest.fail("the run never reached its busy phase with the server in its cgroup")
-        [group] = groups
-        assert (group / "cgroup.procs").read_text().split()  # the server's processes are in it
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err
-    assert list(controller.path.glob(pattern)) == []
+    gate: list[int] = []
+
+    def up(pid, kids):  # the server is up, in its group, and the load is running
+        logs = list((tmp_path / "runs").glob("*/locust.log"))
+        groups = list(controller.path.glob(f"{GROUP_PREFIX}{pid}-*"))
+        if groups and "reference_server" in " ".join(kids.values()) and logs and "phase busy started" in logs[0].read_text():
+            assert len(groups) == 1 and (groups[0] / "cgroup.procs").read_text().split()  # the server's processes are in it
+            gate.append(pid)
+            return True
+        return False
+
+    code, err, children = interrupt_when_up([*SLA, "run", str(scenario), "--sla", str(sla_file), "--out", str(tmp_path / "runs")],
+                                            ROOT, up, what="the run never reached its busy phase with the server in its cgroup")
+    assert code == 130 and "interrupted" in err
+    assert list(controller.path.glob(f"{GROUP_PREFIX}{gate[0]}-*")) == []
     assert left_running(children) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.processes import children as children_of, left_running
+from tests.processes import children as children_of, interrupt_when_up, left_running
 
 pytestmark = pytest.mark.e2e
 
@@ -172,29 +171,16 @@ def test_an_unreachable_prometheus_exits_3(tmp_path):
 
 
 def test_ctrl_c_stops_everything_that_was_started(tmp_path):
-    # as in a terminal's foreground, whatever this test runs under (a background job ignores SIGINT)
-    proc = subprocess.Popen([*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    children: set[int] = set()
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:  # wait until Prometheus, Locust and the server are all up
-            kids = children_of(proc.pid)
-            children |= set(kids)
-            names = " ".join(kids.values())
-            if "prometheus" in names and "locust" in names and "reference_server" in names:
-                break
-            time.sleep(0.3)
-        else:
-            pytest.fail("the run never had all its parts up")
-        time.sleep(3)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err
+    def up(pid, kids):  # Prometheus, Locust and the server are all up, and 3 s have passed
+        names = " ".join(kids.values())
+        if "prometheus" in names and "locust" in names and "reference_server" in names:
+            time.sleep(3)
+            return True
+        return False
+
+    code, err, children = interrupt_when_up(
+        [*SLA, "run", "scenarios/smoke.yaml", "--sla", "sla/thresholds/lax.yaml", "--out", str(tmp_path / "runs")], ROOT, up, 90)
+    assert code == 130 and "interrupted" in err
     alive = left_running(children)
     assert alive == [], f"left running: {alive}"
 

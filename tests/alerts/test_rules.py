@@ -5,9 +5,11 @@ rule changed by hand makes those cases fail. The dashboard reads back in grafana
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -40,14 +42,29 @@ def target_of(sla_path: Path) -> tuple[str, object]:
     return api, MAPPINGS[metrics] if isinstance(metrics, str) else API_REGISTRY[api].metrics
 
 
-@needs_promtool
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_rules_of_every_shipped_sla_file_pass_promtool_check_and_their_own_tests(path, tmp_path):
+def shipped_rules(path: Path):
     api, mapping = target_of(path)
     mapping = mapping or REFERENCE  # a stack without metrics of its own (PaddleX serving) is gated in production by the reference mapping's shape
-    rules = build_rules(load_sla(path, None, "", api, mapping), mapping, AlertOptions())
-    written = write_rules(rules, tmp_path, rules.sla.name)
-    results = check_and_test(written)
+    return build_rules(load_sla(path, None, "", api, mapping), mapping, AlertOptions())
+
+
+@pytest.fixture(scope="module")
+def promtool_runs(tmp_path_factory) -> dict[str, list[tuple[str, bool, str]]]:
+    """promtool on every shipped file's rules and cases, one file per core at a time (each
+    `promtool test rules` is single-threaded and takes seconds): {file stem: check_and_test's results}."""
+    def run(path: Path) -> list[tuple[str, bool, str]]:
+        rules = shipped_rules(path)
+        return check_and_test(write_rules(rules, tmp_path_factory.mktemp(path.stem), rules.sla.name))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip((p.stem for p in SHIPPED), pool.map(run, SHIPPED)))
+
+
+@needs_promtool
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_rules_of_every_shipped_sla_file_pass_promtool_check_and_their_own_tests(path, promtool_runs):
+    rules = shipped_rules(path)
+    results = promtool_runs[path.stem]
     for command, ok, text in results:
         assert ok, f"{command}\n{text}"
     assert "SUCCESS" in results[1][2]

@@ -80,7 +80,7 @@ def test_a_rule_changed_by_hand_fails_its_generated_cases(tmp_path):
     rules = build_rules(load_sla(ROOT / "sla/thresholds/sustained.yaml"), REFERENCE, AlertOptions())
     written = write_rules(rules, tmp_path, "sustained")
     text = written.rules.read_text()
-    changed = text.replace('{sla="sustained"} > 0.8', '{sla="sustained"} > 8').replace("(14.4 * 0.01)", "(44.4 * 0.01)")
+    changed = text.replace('{sla="sustained"} > 5', '{sla="sustained"} > 50').replace("(14.4 * 0.01)", "(44.4 * 0.01)")
     assert changed != text
     written.rules.write_text(changed)
     (check, ok_check, _), (test, ok_test, out) = check_and_test(written)

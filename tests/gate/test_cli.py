@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_plan_prints_phases_and_users_over_time(capsys):
     assert main(["plan", str(ROOT / "scenarios" / "ramp_up.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "ramp" in out and "plateau" in out and "arrivals 1/s -> 4/s" in out
-    assert "plateau.latency.p95" in out and "needs    90  planned 240" in out  # the SLA's sample needs
+    assert "ramp" in out and "plateau" in out and "arrivals 0.25/s -> 1/s" in out
+    assert "plateau.latency.p95" in out and "needs    90  planned 120" in out  # the SLA's sample needs
 
 
 @pytest.mark.parametrize(

@@ -153,4 +153,4 @@ def test_plan_prints_users_over_time_without_traffic():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0
-    assert "spike" in result.stdout and "arrivals 24/s" in result.stdout
+    assert "spike" in result.stdout and "arrivals 12/s" in result.stdout

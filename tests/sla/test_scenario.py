@@ -15,14 +15,14 @@ def users_at(plan, t):
 # Users over time (1 s steps) at chosen instants, for every shipped scenario.
 PLANS = {  # an arrival_rate phase plans one dispatcher ("1 user")
     "smoke.yaml": (30, {0: 0, 1: 2, 4: 2, 5: 1, 29: 1, 30: 1}),
-    "cold_start.yaml": (45, {0: 0, 1: 1, 4: 1, 5: 1, 44: 1}),
-    "ramp_up.yaml": (120, {0: 1, 60: 1, 119: 1, 120: 1}),
+    "cold_start.yaml": (65, {0: 0, 1: 1, 4: 1, 5: 1, 64: 1}),
+    "ramp_up.yaml": (180, {0: 1, 60: 1, 179: 1, 180: 1}),
     "sustained.yaml": (620, {0: 0, 1: 1, 2: 2, 19: 2, 20: 1, 619: 1}),
-    "spike.yaml": (110, {0: 1, 30: 1, 109: 1}),
+    "spike.yaml": (175, {0: 1, 60: 1, 174: 1}),
     "soak.yaml": (1830, {0: 0, 1: 1, 3: 3, 29: 3, 30: 1, 1829: 1}),
     "release.yaml": (145, {0: 0, 1: 1, 5: 1, 144: 1}),
     "paddlex.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
-    "kserve.yaml": (85, {0: 0, 1: 1, 9: 1, 10: 1, 84: 1}),
+    "kserve.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
 }
 
 

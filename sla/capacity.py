@@ -31,7 +31,6 @@ from sla.slafile import load_sla
 from sla.validation import load_yaml
 
 STEP_PHASE = "step"
-WARMUP = {"name": "warmup", "kind": "users", "duration": "10s", "users": 2}
 MIN_STEP_S, MAX_STEP_S = 15.0, 300.0
 UNSTABLE = "UNSTABLE"
 
@@ -47,6 +46,7 @@ class CapacityOptions:
     factor: float = 1.5
     resolution: float = 0.10  # stop refining when the bracket (first failing / last passing) is this narrow
     max_steps: int = 16
+    warmup_s: float = 10.0  # each step's warm-up at 2 users (0: none)
     out: Path = Path("runs")
     prometheus: str | None = None
 
@@ -151,8 +151,9 @@ class CapacitySearch:
     def run_step(self, rate: float, scale: float = 1.0) -> Step:
         duration = round(step_duration(rate, self.need) * scale)
         index = len(self.result.steps) + 1
-        doc = dict(self.base, phases=[WARMUP, {"name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s",
-                                              "rate": f"{rate:.4g}/s", "connections": 64, "max_in_flight": 1024}])
+        warmup = [{"name": "warmup", "kind": "users", "duration": f"{self.opts.warmup_s:g}s", "users": 2}] if self.opts.warmup_s else []
+        doc = dict(self.base, phases=[*warmup, {"name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s",
+                                                "rate": f"{rate:.4g}/s", "connections": 64, "max_in_flight": 1024}])
         path = self.dir / f"step{index:02d}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.progress.begin(index, None, f"{rate:.3g}/s for {duration} s", self.steps_left())

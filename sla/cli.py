@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--factor", type=float, default=1.5, help="rate multiplier between steps (default 1.5)")
     cap.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
     cap.add_argument("--max-steps", type=int, default=16, help="at most this many steps (default 16)")
+    cap.add_argument("--warmup", type=_duration(0.0), default=10.0, help="each step's warm-up at 2 users before its rate "
+                     "(default 10s; 0s for a service with nothing to warm up)")
     cap.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
     cap.add_argument("--out", type=Path, default=Path("runs"))
     cmp = verbs.add_parser("compare", help="run a scenario once per server configuration and compare")
@@ -153,7 +155,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_capacity(CapacityOptions(
             scenario=args.scenario, sla=args.sla, phase=args.phase, target_peak=args.target_peak, headroom=args.headroom,
-            start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, out=args.out, prometheus=args.prometheus,
+            start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, warmup_s=args.warmup, out=args.out, prometheus=args.prometheus,
         ))
     if args.verb == "compare":
         from sla.compare import run_compare

@@ -1,7 +1,7 @@
 """`sla capacity` finds a capacity known in advance: the synthetic server with one worker and a
 fixed 20 ms service time serves at most 50 requests/s whatever the CPU does (timers only; below
 50/s nothing queues, above it the queue grows without bound). The gate starts it for each step
-with target.command. Started at 35/s with a 25 % resolution, the search takes three steps (35
+with target.command, with no warm-up (timers have nothing to warm). Started at 35/s with a 25 % resolution, the search takes three steps (35
 passes, 52.5 fails, 42.9 passes), none so near 50/s that its windows jitter (which would run it
 again, twice as long). Slow (about two minutes): run alone with
 `pytest -m e2e tests/gate/test_capacity_e2e.py`; CI runs it too. The check of the reference
@@ -41,7 +41,7 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
     result = subprocess.run([SLA, "capacity", str(tmp_path / "scenario.yaml"), "--sla", str(tmp_path / "sla.yaml"),
-                             "--start-rate", "35/s", "--resolution", f"{RESOLUTION:.0%}", "--target-peak", "500/s", "--out", str(tmp_path / "cap")],
+                             "--start-rate", "35/s", "--resolution", f"{RESOLUTION:.0%}", "--target-peak", "500/s", "--warmup", "0s", "--out", str(tmp_path / "cap")],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     [cap_dir] = list((tmp_path / "cap").iterdir())

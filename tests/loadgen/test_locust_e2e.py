@@ -20,6 +20,22 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUST = str(Path(sys.executable).parent / "locust")
+# The smoke scenario's mix and phase kinds, shorter: Locust's own run is the subject here.
+SCENARIO = """
+name: locust-e2e
+payloads: {mix: {label-plain-png: 2, label-noisy-jpeg: 1, small-plain-png: 1}}
+request: {timeout: 10s}
+phases:
+  - {name: warmup, kind: users, duration: 3s, users: 2}
+  - {name: steady, kind: arrival_rate, duration: 6s, rate: 6/s}
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +67,11 @@ def server_requests(base: str) -> float:
     return sum(float(v) for v in re.findall(r'^ocr_requests_total\{code="\d+"\} (\S+)$', text, re.MULTILINE))
 
 
-def test_headless_smoke_runs_clean_writes_the_manifest_and_serves_metrics(server, tmp_path):
+def test_headless_smoke_runs_clean_writes_the_manifest_and_serves_metrics(server, scenario, tmp_path):
     port = free_port()
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
-        locust_argv("--headless", "--scenario", "scenarios/smoke.yaml", "--host", server, "--run-dir", str(run_dir),
+        locust_argv("--headless", "--scenario", str(scenario), "--host", server, "--run-dir", str(run_dir),
                     "--json-file", str(tmp_path / "stats"), metrics_port=port),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -86,10 +102,10 @@ def test_headless_smoke_runs_clean_writes_the_manifest_and_serves_metrics(server
     assert total > 0 and total_count((run_dir / "loadgen_metrics.prom").read_text()) == total
 
 
-def test_with_two_processes_the_master_totals_equal_locusts_own(server, tmp_path):
+def test_with_two_processes_the_master_totals_equal_locusts_own(server, scenario, tmp_path):
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        locust_argv("--headless", "--processes", "2", "--scenario", "scenarios/smoke.yaml", "--host", server,
+        locust_argv("--headless", "--processes", "2", "--scenario", str(scenario), "--host", server,
                     "--run-dir", str(run_dir), "--json-file", str(tmp_path / "stats"), metrics_port=free_port()),
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
@@ -97,7 +113,7 @@ def test_with_two_processes_the_master_totals_equal_locusts_own(server, tmp_path
     counts = locust_counts(tmp_path / "stats.json")
     exposition = (run_dir / "loadgen_metrics.prom").read_text()
     assert total_count(exposition) == sum(counts.values()) > 0
-    for name in load_scenario(ROOT / "scenarios" / "smoke.yaml").mix:  # per request name too
+    for name in load_scenario(scenario).mix:  # per request name too
         per_name = sum(float(v) for v in re.findall(rf'^loadgen_request_duration_seconds_count\{{name="{name}".*timing="actual"\}} (\S+)$', exposition, re.MULTILINE))
         assert per_name == counts[name]
     assert '"workers": 2' in (run_dir / "run.json").read_text()

@@ -1,11 +1,13 @@
 """Measured comparisons for the reference server (figures, not pass/fail).
 
-    python benchmarks/bench_server.py [--preset base] [--only engine,batching,coldstart,http]
+    python benchmarks/bench_server.py [--preset base] [--only engine,batching,coldstart,http,threads]
 
 1. engine     oneDNN on/off x 1/2 threads: median in-process pipeline latency.
 2. batching   24 real crops recognised in batches of 6 vs one at a time: throughput ratio.
 3. coldstart  process start to ready, first request with and without warm-up, vs steady median.
 4. http       client-observed median at concurrency 1 vs the server's own timing_ms.total.
+5. threads    `--threads 1` kept busy by 3 clients: the server's CPU per thread (as `top -H` shows it),
+              its native pools bounded (as shipped) and unbounded (OpenMP and OpenCV left to their defaults).
 
 Timings on a 2-core machine are noisy: each figure is a median, and comparisons are ratios of
 figures measured in the same run.
@@ -14,7 +16,9 @@ figures measured in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import threading
 import sys
 import tempfile
 import time
@@ -88,9 +92,10 @@ def bench_batching(preset: str, model_dir: Path, repeats: int) -> None:
           f"({24e3 / serial:.0f} crops/s); throughput ratio batched/serial {serial / batched:.2f}x")
 
 
-def _start(preset: str, model_dir: Path, log_dir: Path, **options):
+def _start(preset: str, model_dir: Path, log_dir: Path, env: dict[str, str] | None = None, **options):
     port = free_port()
     server = reference_server(port, log_dir / f"server-{port}.log", {"preset": preset, "model_dir": model_dir, **options})
+    server.env = {**os.environ, **env} if env else None
     server.start()
     base = f"http://127.0.0.1:{port}"
     return server, base
@@ -138,10 +143,66 @@ def bench_http(preset: str, model_dir: Path, log_dir: Path, repeats: int) -> Non
             print(f"{name}: client {c:.1f} ms, server total {s:.1f} ms, overhead {c - s:.1f} ms ({(c / s - 1) * 100:.1f} %)")
 
 
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of `pid` (utime + stime from /proc), keyed "name/tid"."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            out[f"{(task / 'comm').read_text().strip()}/{task.name}"] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            pass  # the thread ended
+    return out
+
+
+# Unbounded: what the pools do when nothing holds them (an OpenMP team of every core spinning
+# 200 ms after each region, OpenCV's pool of every core); the shipped server sets these itself
+# unless the environment already does (reference_server/engine.py, native_thread_env).
+UNBOUNDED = {"OMP_NUM_THREADS": str(os.cpu_count()), "MKL_NUM_THREADS": str(os.cpu_count()),
+             "OPENBLAS_NUM_THREADS": str(os.cpu_count()), "KMP_BLOCKTIME": "200", "OPENCV_FOR_THREADS_NUM": str(os.cpu_count())}
+
+
+def bench_threads(preset: str, model_dir: Path, log_dir: Path, seconds: float = 10.0) -> None:
+    print(f"\n## 5. --threads 1 kept busy by 3 clients for {seconds:g} s, page medium-noisy-jpeg: CPU per thread")
+    payload = make_payload("medium-noisy-jpeg")
+    shares = {}
+    for label, env in (("bounded (as shipped)", None), ("unbounded", UNBOUNDED)):
+        server, base = _start(preset, model_dir, log_dir, env=env, threads=1, instances=1)
+        with server:
+            wait_http_ok(server, f"{base}/readyz", 300, "ready")
+            for _ in range(3):
+                _post(base, payload)
+            deadline = time.monotonic() + seconds
+            served = []
+
+            def client():
+                n = 0
+                while time.monotonic() < deadline:
+                    _post(base, payload)
+                    n += 1
+                served.append(n)
+
+            before, t0 = _thread_cpu(server.pid), time.monotonic()
+            clients = [threading.Thread(target=client) for _ in range(3)]
+            for t in clients:
+                t.start()
+            for t in clients:
+                t.join()
+            after, wall = _thread_cpu(server.pid), time.monotonic() - t0
+        per_thread = sorted(((after[k] - before.get(k, 0.0)) / wall * 100, k) for k in after)[::-1]
+        total = sum(pct for pct, _ in per_thread)
+        shares[label] = total
+        busy = [f"{k} {pct:.0f}%" for pct, k in per_thread if pct >= 1]
+        print(f"{label}: {total:.0f} % CPU over {len(after)} threads, {sum(served) / wall:.1f} requests/s; "
+              f"threads over 1 %: {', '.join(busy)}")
+    print(f"  unbounded / bounded CPU: {shares['unbounded'] / shares['bounded (as shipped)']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="base")
-    parser.add_argument("--only", default="engine,batching,coldstart,http")
+    parser.add_argument("--only", default="engine,batching,coldstart,http,threads")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
@@ -157,6 +218,8 @@ def main() -> None:
         bench_coldstart(args.preset, args.model_dir, log_dir, args.trials)
     if "http" in only:
         bench_http(args.preset, args.model_dir, log_dir, args.repeats)
+    if "threads" in only:
+        bench_threads(args.preset, args.model_dir, log_dir)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import base64
 import io
 import re
 import threading
+import time
 
 import pytest
 import requests
@@ -136,6 +137,33 @@ def test_full_queue_sheds_load_with_503_and_retry_after(start_server):
     shed = next(r for r in results if r.status_code == 503)
     assert shed.headers["Retry-After"] == "1" and "queue is full" in shed.json()["error"]
     assert post(base, PNG.data, PNG.content_type).status_code == 200
+
+
+def test_one_thread_is_one_cores_worth_under_concurrent_load(start_server):
+    """`--threads 1` holds the whole server to about one core when it is kept busy: its native pools
+    (OpenMP's team and spin-wait, OpenCV's pool) are bounded. Unbounded, the same load took ~2
+    cores (benchmarks/bench_server.py --only threads), starving a load generator on a 2-core machine."""
+    base = start_server(threads=1, instances=1)
+    page = JPEG  # a page whose decode, resize and detection ran OpenMP regions on other threads
+    post(base, page.data, page.content_type)
+    served: list[int] = []
+    deadline = time.monotonic() + 8
+
+    def client():  # three clients back to back: the one worker is never idle
+        n = 0
+        while time.monotonic() < deadline:
+            n += post(base, page.data, page.content_type).status_code == 200
+        served.append(n)
+
+    cpu_before, t0 = _metric(requests.get(f"{base}/metrics", timeout=5).text, "process_cpu_seconds_total"), time.monotonic()
+    clients = [threading.Thread(target=client) for _ in range(3)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    cores = (_metric(requests.get(f"{base}/metrics", timeout=5).text, "process_cpu_seconds_total") - cpu_before) / (time.monotonic() - t0)
+    assert sum(served) >= 3, served
+    assert cores <= 1.2, f"--threads 1 used {cores:.2f} cores"
 
 
 SIXTY_FOUR_MIB = 64 * 1024 * 1024

@@ -42,6 +42,27 @@ def bound_native_threads(threads: int, environ: MutableMapping[str, str] | None 
     cv2.setNumThreads(1)
 
 
+def paddle_facts() -> dict[str, str]:
+    """What Paddle says of itself here: version and commit, whether oneDNN is compiled in, and the
+    ISA its CPU kernels can use on this machine (avx, avx512f, vnni, bf16). For the environment
+    info metric; a fact this Paddle cannot tell is "not reported"."""
+    import paddle
+    from paddle.base import core
+
+    def ask(fn: str) -> bool | None:
+        try:
+            return bool(getattr(core, fn)())
+        except Exception:  # an older or other build without it
+            return None
+
+    onednn = ask("is_compiled_with_onednn")
+    onednn = ask("is_compiled_with_mkldnn") if onednn is None else onednn
+    isa = [name for name, fn in (("avx", "avx_supported"), ("avx512f", "supports_avx512f"), ("vnni", "supports_vnni"),
+                                 ("bf16", "supports_bfloat16")) if ask(fn)]
+    return {"paddle_version": paddle.__version__, "paddle_commit": getattr(paddle.version, "commit", "")[:12] or "not reported",
+            "onednn_compiled": "not reported" if onednn is None else "on" if onednn else "off", "paddle_isa": ",".join(isa) or "none"}
+
+
 class Predictor:
     """One Paddle Inference predictor with a single input and a single output."""
 

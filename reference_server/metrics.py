@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from reference_server.config import ServerConfig
 from reference_server.pipeline import STAGES
 from sla.buckets import latency_buckets
+from sla.environment import cpu_facts, environment_labels
 
 STATUS_CODES = ("200", "400", "413", "415", "500", "503")
 
@@ -56,6 +57,15 @@ class ServerMetrics:
             registry=r,
         )
         Info("ocr_server_config", "The server's configuration.", registry=r).info(config.info_labels())
+        self.environment = Info(
+            "ocr_server_environment", "Where the server runs: CPU model, cores, affinity, CPU limit (cores; none), "
+            "ISA flags, and Paddle's version, commit, oneDNN build and usable ISA (once the models are loaded).", registry=r,
+        )
+        self.host = environment_labels(cpu_facts())
+        self.environment.info({**self.host, "paddle_version": "loading"})
+
+    def paddle_loaded(self, paddle: dict[str, str]) -> None:
+        self.environment.info({**self.host, **paddle})
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

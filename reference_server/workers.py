@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from reference_server.config import ServerConfig
-from reference_server.engine import Predictor
+from reference_server.engine import Predictor, paddle_facts
 from reference_server.metrics import ServerMetrics
 from reference_server.models import ensure_models, model_files
 from reference_server.pipeline import OcrPipeline, OcrResult, PipelineSettings
@@ -61,6 +61,8 @@ def load_pipeline(config: ServerConfig, metrics: ServerMetrics | None = None) ->
         predictors[name] = Predictor.load(*model_files(config.model_dir, config.preset, name), config.threads, config.onednn)
         if metrics is not None:
             metrics.model_load.labels(name).set(time.perf_counter() - start)
+    if metrics is not None:
+        metrics.paddle_loaded(paddle_facts())
     return OcrPipeline(predictors["det"], predictors["rec"], pipeline_settings(config))
 
 

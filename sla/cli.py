@@ -1,4 +1,4 @@
-"""The `sla` command: run, check, capacity, compare, plan, alerts, demo.
+"""The `sla` command: run, check, explain, capacity, compare, plan, alerts, demo.
 
 Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
     check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
     check.add_argument("--out", type=Path, help="where its reports go (default: RUN_DIR/check-<time>; the run's own result.json is kept)")
+    exp = verbs.add_parser("explain", help="why a run measured what it did: where the time went, how loaded the server "
+                           "was, saturation, the setting to try, a what-if")
+    exp.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
+    exp.add_argument("--phase", help="only this phase (default: every phase the SLA judges)")
+    exp.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
     cap = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
     cap.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
     cap.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
@@ -150,6 +155,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from sla.gate import check_run
 
         return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out).exit_code
+    if args.verb == "explain":
+        from sla.explain import run_explain
+
+        return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout)
     if args.verb == "capacity":
         from sla.capacity import CapacityOptions, run_capacity
 

@@ -29,7 +29,9 @@ from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, loadgen_total
 from sla.claims import claim_problems, generator_problems
+from sla.environment import read_target_environment
 from sla.errors import SlaError
+from sla.explain import Explanation, explain_run, short_block
 from sla.limits import Limiter, suite_slowdown
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
@@ -285,10 +287,11 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
                                   if replicas else {}),
                                **({"cpu": limiter.describe(server.group, manifest.phases)} if limiter and not replicas else {})}
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
+        manifest.environment["target"] = read_target_environment(reader, mapping, manifest.loadgen["final_scrape_at"] or manifest.ended_at)
         manifest.write(run_dir)
-        analysis, timeline = _judge(reader, manifest, sla, None, run_dir)
+        analysis, timeline, explanation = _judge(reader, manifest, sla, None, run_dir)
         analysis.notes.extend(clashes)
-        return _finish(run_dir, manifest, analysis, sla.path, out, timeline)
+        return _finish(run_dir, manifest, analysis, sla.path, out, timeline, explanation)
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
@@ -385,17 +388,22 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
     return min(matching) if matching else None
 
 
-def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None, run_dir: Path) -> tuple[Analysis, Timeline]:
-    """The analysis of a run, and what its page draws (read while Prometheus is up)."""
+def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None,
+           run_dir: Path) -> tuple[Analysis, Timeline, Explanation]:
+    """The analysis of a run, what its page draws, and why it measured what it did (all read
+    while Prometheus is up)."""
     analyzer = Analyzer(reader, manifest, baseline, load_hdr(run_dir))
     analysis = analyzer.run(sla)
-    return analysis, collect_timeline(analyzer, run_dir)
+    return analysis, collect_timeline(analyzer, run_dir), explain_run(analyzer, sla, analysis.cold_start)
 
 
 def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO, timeline: Timeline,
-            run_dir: Path | None = None) -> RunOutcome:
-    paths = write_reports(out_dir, manifest, analysis, sla_path, timeline, run_dir)
+            explanation: Explanation, run_dir: Path | None = None) -> RunOutcome:
+    paths = write_reports(out_dir, manifest, analysis, sla_path, timeline, run_dir, explanation)
     print("\n" + summary_table(analysis), file=out)
+    failed = {r.phase for r in analysis.results if r.verdict == "FAIL" and r.phase}
+    if analysis.verdict == "FAIL" and (why := short_block(explanation, failed)):
+        print(why + f"\n(all of it: sla explain {out_dir if run_dir is None else run_dir}, or {paths['explain']})", file=out)
     print(f"reports: {paths['html']}, {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
     return RunOutcome(out_dir, manifest, analysis)
 
@@ -405,6 +413,19 @@ def read_manifest(run_dir: Path) -> RunManifest:
         return RunManifest.read(run_dir)
     except (OSError, ValueError, TypeError) as exc:
         raise SlaError(f"{run_dir}: not a run directory with a readable {MANIFEST_NAME} ({exc})") from None
+
+
+def open_run(run_dir: Path, sla_path: Path | None = None) -> tuple[RunManifest, SlaSpec]:
+    """A recorded run's manifest and the SLA it is judged by (its own, unless `sla_path`)."""
+    manifest = read_manifest(run_dir)
+    sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
+    if sla_file is None:
+        raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
+    if manifest.target_api not in API_REGISTRY:
+        raise SlaError(f"{run_dir}: the run's target API {manifest.target_api!r} is unknown; known: {', '.join(API_REGISTRY)}")
+    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""),
+                   manifest.target_api, metrics_of_run(manifest))
+    return manifest, sla
 
 
 def run_prometheus(run_dir: Path, manifest: RunManifest, prometheus: str | None, stack: ExitStack) -> PromReader:
@@ -431,20 +452,13 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
               out_dir: Path | None = None, out: TextIO = sys.stdout) -> RunOutcome:
     """Judge a run again. Its reports go to `out_dir` (default `<run>/check-<time>`): the run's
     own result.json stays as it was, since it may be somebody's baseline."""
-    manifest = read_manifest(run_dir)
-    sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
-    if sla_file is None:
-        raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
-    if manifest.target_api not in API_REGISTRY:
-        raise SlaError(f"{run_dir}: the run's target API {manifest.target_api!r} is unknown; known: {', '.join(API_REGISTRY)}")
-    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""),
-                   manifest.target_api, metrics_of_run(manifest))
+    manifest, sla = open_run(run_dir, sla_path)
     base = load_baseline(baseline) if baseline else None
     with ExitStack() as stack:
         reader = run_prometheus(run_dir, manifest, prometheus, stack)
         url = reader.url
-        analysis, timeline = _judge(reader, manifest, sla, base, run_dir)
+        analysis, timeline, explanation = _judge(reader, manifest, sla, base, run_dir)
         manifest.prometheus_url = url  # the one this check queried
         out_dir = out_dir or run_dir / f"check-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
-        return _finish(out_dir, manifest, analysis, sla.path, out, timeline, run_dir)
+        return _finish(out_dir, manifest, analysis, sla.path, out, timeline, explanation, run_dir)
 

@@ -83,6 +83,17 @@ def cpu_list(text: str) -> tuple[int, ...]:
     return tuple(sorted(cores))
 
 
+def cpu_list_text(cores: Iterable[int]) -> str:
+    """Cores as Linux writes a cpu list (the inverse of cpu_list): [0, 1, 2, 5] -> "0-2,5"."""
+    runs: list[list[int]] = []
+    for core in sorted(set(cores)):
+        if runs and runs[-1][1] == core - 1:
+            runs[-1][1] = core
+        else:
+            runs.append([core, core])
+    return ",".join(f"{low}-{high}" if high > low else str(low) for low, high in runs)
+
+
 def other_cores(cpuset: Iterable[int]) -> tuple[int, ...]:
     """The cores of this process's affinity outside `cpuset` (where the load generator runs)."""
     return tuple(sorted(set(os.sched_getaffinity(0)) - set(cpuset)))
@@ -252,6 +263,48 @@ class CpuGroup:
                 if time.monotonic() > deadline:
                     return  # a process outlived its stop: the next gate removes the group (_remove_stale)
                 time.sleep(0.05)
+
+
+def own_cpu_quota(root: Path | None = None, proc_cgroup: str | None = None) -> float | None:
+    """The CFS quota, in cores, that holds this process: the smallest over its cgroup and the
+    groups above it (v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`); None when
+    nothing limits it or the hierarchy cannot be read. `proc_cgroup` is /proc/self/cgroup's text."""
+    root = root or cgroup_root()
+    if proc_cgroup is None:
+        try:
+            proc_cgroup = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            return None
+    quotas: list[float] = []
+    for line in proc_cgroup.splitlines():
+        _, controllers, group = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # v2: "0::/path" (in a hybrid layout, under unified/)
+            bases = [root, root / "unified"]
+        elif "cpu" in controllers.split(","):
+            bases = [root / "cpu", root / controllers]
+        else:
+            continue
+        for base in bases:
+            here = base / group.strip().lstrip("/")
+            while True:
+                quotas.extend(_quota_at(here))
+                if here == base or base not in here.parents:
+                    break
+                here = here.parent
+    return min(quotas) if quotas else None
+
+
+def _quota_at(group: Path) -> list[float]:
+    try:
+        if (group / "cpu.max").is_file():
+            quota, _, period = (group / "cpu.max").read_text().partition(" ")
+            return [] if quota == "max" else [int(quota) / int(period)]
+        if (group / "cpu.cfs_quota_us").is_file():
+            quota = int((group / "cpu.cfs_quota_us").read_text())
+            return [] if quota < 0 else [quota / int((group / "cpu.cfs_period_us").read_text())]
+    except (OSError, ValueError):
+        pass
+    return []
 
 
 def join_in_child(procs_file: str | None, cores: tuple[int, ...]) -> None:

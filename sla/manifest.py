@@ -47,6 +47,7 @@ class RunManifest:
     prometheus_url: str | None = None
     server: dict[str, Any] = field(default_factory=dict)  # start, ready, first_request times (set by `sla run`)
     server_metrics: dict[str, Any] | None = None  # the server metrics mapping it was scraped with (None: none)
+    environment: dict[str, Any] = field(default_factory=dict)  # loadgen: its host; target: what it reported (sla/environment.py)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "RunManifest":

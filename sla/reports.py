@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from dataclasses import asdict
@@ -15,6 +16,8 @@ from sla.analysis.collect import Analysis
 from sla.analysis.timeline import Timeline
 from sla.html.pages import write_run_page
 from sla.analysis.verdict import EXIT_CODES, FAIL, INCONCLUSIVE
+from sla.environment import environment_lines
+from sla.explain import write_explanation
 from sla.limits import PERIOD_US, cpu_rows
 from sla.manifest import SCHEMA_VERSION, RunManifest, json_value, write_json
 from sla.units import show
@@ -23,7 +26,7 @@ RESULT_NAME, REPORT_NAME, JUNIT_NAME = "result.json", "report.md", "junit.xml"
 
 
 def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, timeline: Timeline | None = None,
-                  run_dir: Path | None = None) -> dict[str, Path]:
+                  run_dir: Path | None = None, explanation: Any = None) -> dict[str, Path]:
     """Every report of a judged run into `out_dir` (for a check, `run_dir` is the run's own folder:
     the page links its files too)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -44,15 +47,18 @@ def write_reports(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_
         **({"replicas": analysis.replicas} if analysis.replicas else {}),
     }
     write_json(paths["result"], doc)
-    paths["report"].write_text(markdown(manifest, analysis))
+    paths["report"].write_text(markdown(manifest, analysis, explanation))
+    if explanation is not None:
+        paths["explain"] = write_explanation(out_dir, explanation)[1]
     ET.ElementTree(junit(manifest, analysis)).write(paths["junit"], encoding="utf-8", xml_declaration=True)
     if timeline is not None:
         paths["timeline"] = timeline.write(out_dir)
-    paths["html"] = write_run_page(out_dir, {"schema_version": SCHEMA_VERSION, **doc}, timeline, json_value(asdict(manifest)), run_dir)
+    paths["html"] = write_run_page(out_dir, {"schema_version": SCHEMA_VERSION, **doc}, timeline, json_value(asdict(manifest)), run_dir,
+                                   explanation)
     return paths
 
 
-def markdown(manifest: RunManifest, analysis: Analysis) -> str:
+def markdown(manifest: RunManifest, analysis: Analysis, explanation: Any = None) -> str:
     lines = [
         f"## SLA gate: {analysis.verdict}",
         "",
@@ -103,6 +109,12 @@ def markdown(manifest: RunManifest, analysis: Analysis) -> str:
                          "-" if r["throttled"] is None else f"{r['throttled']:.0f}")
             lines.append(f"| {r['service']} | {r['limit']} | {r['phase'] or '-'} | {periods} | {throttled} "
                          f"| {show(r['throttled_s'], 's')} |")
+    if explanation is not None and (found := explanation.all_findings()):
+        lines += ["", "Why (`sla explain`; explain.md has the breakdown):", ""]
+        lines += [f"- {phase or 'run'}: {f.text}" + (f" → {f.advice}" if f.advice else "") + (f" (`{f.command}`)" if f.command else "")
+                  for phase, f in found]
+    if env := environment_lines(manifest.environment):
+        lines += ["", "Environment:", ""] + [f"- {who}: {what}" for who, what in env]
     lines += [""] + [f"- {note}" for note in analysis.notes]
     lines += [""] + [f"- **warning:** {w}" for w in analysis.warnings]
     return "\n".join(lines).rstrip() + "\n"

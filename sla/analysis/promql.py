@@ -47,6 +47,11 @@ def series(spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
     return f"{name}{suffix}" + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 
+def server_info(name: str, at: float) -> str:
+    """An info metric of the server (or each replica) as it was exposed at `at`."""
+    return f"{series(name, '', job=SERVER_JOB)} {_at(at)}"
+
+
 def window_seconds(start: float, end: float) -> int:
     """A range selector's whole seconds that stay inside [start, end] (rounded up, it would reach
     back before the window: a scrape of a server not listening yet would count as down)."""

@@ -3,10 +3,7 @@ timeline (report.html), a capacity search (capacity.html), a comparison (compare
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,11 +11,12 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sla.analysis.timeline import Timeline
+from sla.environment import environment_lines, harness_version
+from sla.explain import render as render_explanation
 from sla.html.charts import Chart, capacity_chart, run_charts, small_multiples
 from sla.limits import PERIOD_US, cpu_rows
 from sla.units import format_duration, show
 
-ROOT = Path(__file__).resolve().parents[2]
 HTML_NAME = "report.html"
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html", "j2"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -26,22 +24,6 @@ _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 
 _ENV.filters["show"] = show
 _ENV.filters["duration"] = lambda v: "-" if v is None else format_duration(v)
-
-
-@functools.cache
-def harness_version() -> str:
-    """The harness's version, and the commit when it runs from a git checkout."""
-    try:
-        version = importlib.metadata.version("paddle-sla-gate")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
-        if commit.returncode == 0 and commit.stdout.strip():
-            version += f" (commit {commit.stdout.strip()})"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return version
 
 
 def graph_link(prometheus_url: str | None, promql: str) -> str | None:
@@ -62,7 +44,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def write_run_page(out_dir: Path, result: dict[str, Any], timeline: Timeline | None, manifest: dict[str, Any],
-                   run_dir: Path | None = None) -> Path:
+                   run_dir: Path | None = None, explanation: Any = None) -> Path:
     """report.html of a run (or of a check, with links to the run's own files too)."""
     charts: list[Chart] = run_charts(timeline) if timeline is not None else []
     duration = sum(p["end"] - p["start"] for p in manifest.get("phases", []))
@@ -70,6 +52,8 @@ def write_run_page(out_dir: Path, result: dict[str, Any], timeline: Timeline | N
     html = render("report.html.j2", result=result, manifest=manifest, charts=charts, duration=duration,
                   version=harness_version(), links=artifacts(out_dir, extra),
                   cpu=cpu_rows(manifest.get("server") or {}), period_ms=PERIOD_US // 1000,
+                  environment=environment_lines(manifest.get("environment") or {}),
+                  explanation=explanation, why=render_explanation(explanation) if explanation is not None else "",
                   graph=lambda q: graph_link(result.get("prometheus_url"), q))
     path = out_dir / HTML_NAME
     path.write_text(html)

@@ -30,6 +30,7 @@ from typing import Any
 import locust
 from locust.runners import MasterRunner, WorkerRunner
 
+from sla.environment import host_environment
 from sla.errors import SlaError
 from sla.loadgen.dispatcher import Dispatcher
 from sla.loadgen.exposition import MetricsServer, exposition
@@ -232,6 +233,7 @@ def write_run_files(environment: Any, state: LoadgenState, now: float) -> None:
         target_api=state.scenario.target.api_name,
         server_metrics=state.scenario.target.metrics.to_json() if state.scenario.target.metrics else None,
         phases=state.windows,
+        environment={"loadgen": host_environment()},
         started_at=state.started_at,
         ended_at=now,
         loadgen={

@@ -49,6 +49,7 @@ class ServerMetrics:
     queue_histogram: str | None = None  # time requests wait for a worker (dashboards)
     in_flight_gauge: str | None = None  # requests admitted and not yet answered (dashboards)
     batch_histogram: str | None = None  # items per batched model run (dashboards)
+    info_metrics: tuple[str, ...] = ()  # info metrics whose labels say how and where it runs (run.json environment)
     port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
 
@@ -90,6 +91,7 @@ class ServerMetrics:
             value = getattr(self, f)
             if value is not None and not SERIES.match(value):
                 out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
+        out += [f"info_metrics: {v!r} is not a metric name" for v in self.info_metrics if not SERIES.match(v)]
         if (self.duration_sum is None) != (self.duration_count is None):
             out.append("duration_sum and duration_count go together (a mean is their ratio)")
         if self.status_label and not self.success_values:
@@ -141,6 +143,7 @@ FIELD_HELP = {
     "queue_histogram": "histogram: time requests wait for a worker (dashboard)",
     "in_flight_gauge": "gauge: requests admitted and not yet answered (dashboard)",
     "batch_histogram": "histogram: items per batched model run (dashboard)",
+    "info_metrics": "info metrics whose labels describe the server (versions, CPU, settings), e.g. ['build_info']",
     "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
     "path": "the metrics path (default /metrics)",
 }
@@ -161,7 +164,7 @@ def _unit(value: Any) -> float:
     raise ValueError(f"got {value!r}, not a unit ({', '.join(UNITS)}) or a positive number of seconds")
 
 
-CONVERT = {"success_values": _names, "stages": _names, "unit": _unit, "port": integer}
+CONVERT = {"success_values": _names, "stages": _names, "info_metrics": _names, "unit": _unit, "port": integer}
 
 
 def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics | None) -> ServerMetrics | None:

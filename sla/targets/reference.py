@@ -33,6 +33,7 @@ REFERENCE = register_metrics(ServerMetrics(
     queue_histogram="ocr_queue_wait_seconds",
     in_flight_gauge="ocr_in_flight_requests",
     batch_histogram="ocr_rec_batch_size",
+    info_metrics=("ocr_server_config_info", "ocr_server_environment_info"),
 ))
 # The server's options a scenario may set (`target.server`) and their types: its flags, as
 # `python -m reference_server --help` lists them (reference_server/config.py). The harness never

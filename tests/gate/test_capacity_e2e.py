@@ -3,7 +3,8 @@ fixed 20 ms service time serves at most 50 requests/s whatever the CPU does (tim
 50/s nothing queues, above it the queue grows without bound). The gate starts it for each step
 with target.command, with no warm-up (timers have nothing to warm). Started at 35/s with a 25 % resolution, the search takes three steps (35
 passes, 52.5 fails, 42.9 passes), none so near 50/s that its windows jitter (which would run it
-again, twice as long). Slow (about two minutes): run alone with
+again, twice as long). The same server is then pushed to 1.4x the capacity found, and its FAIL
+explains itself as saturation with a capacity near the search's. Slow (about three minutes): run alone with
 `pytest -m e2e tests/gate/test_capacity_e2e.py`; CI runs it too. The check of the reference
 server's capacity with fixed-rate runs is benchmarks/bench_capacity.py."""
 
@@ -36,8 +37,10 @@ phases:
 SLA_FILE = "name: cap\nphases:\n  steady:\n    latency: {p95: 100ms}\n    error_rate: 5%\n"
 
 
-@pytest.mark.timeout(900)
-def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution(tmp_path):
+@pytest.fixture(scope="module")
+def found(tmp_path_factory) -> tuple[Path, dict]:
+    """One capacity search, shared by the tests below: its folder and capacity.json."""
+    tmp_path = tmp_path_factory.mktemp("capacity")
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
     result = subprocess.run([SLA, "capacity", str(tmp_path / "scenario.yaml"), "--sla", str(tmp_path / "sla.yaml"),
@@ -45,7 +48,12 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     [cap_dir] = list((tmp_path / "cap").iterdir())
-    doc = json.loads((cap_dir / "capacity.json").read_text())
+    return cap_dir, json.loads((cap_dir / "capacity.json").read_text())
+
+
+@pytest.mark.timeout(900)
+def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution(found, tmp_path):
+    cap_dir, doc = found
     capacity, failing = doc["capacity"], doc["first_failing"]
     assert CAPACITY / (1 + RESOLUTION) <= capacity <= CAPACITY < failing, (capacity, failing)
     assert failing <= capacity * (1 + RESOLUTION) + 1e-9  # refined to the resolution
@@ -54,6 +62,42 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     assert "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
     assert "Highest rate that meets the SLA" in (cap_dir / "capacity.md").read_text()
     check_capacity_page(cap_dir, doc, tmp_path / "capacity.png")
+
+
+OVERLOAD = f"""name: overload
+target:
+{synthetic_target(20, 1)}
+payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
+request: {{timeout: 30s}}
+phases:
+  - {{name: quiet, kind: arrival_rate, duration: 8s, rate: 10/s}}
+  - {{name: steady, kind: arrival_rate, duration: 12s, rate: RATE}}
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_run_past_the_capacity_is_explained_as_saturation_with_the_capacity_sla_capacity_found(found, tmp_path):
+    """Then the same server pushed to 1.4x what `sla capacity` found: the FAIL says why, with a
+    capacity estimate within 25 % of the search's, and a what-if rate under it."""
+    capacity = found[1]["capacity"]
+    (tmp_path / "s.yaml").write_text(OVERLOAD.replace("RATE", f"{1.4 * capacity:.4g}/s"))
+    (tmp_path / "sla.yaml").write_text(SLA_FILE.replace("cap", "overload"))
+    result = subprocess.run([SLA, "run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"why (steady): asked {float(f'{1.4 * capacity:.4g}'):.3g}/s; this server serves at most ~" in result.stdout
+    assert "sla capacity" in result.stdout.split("why (steady)")[1]  # the command that tests it
+    [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
+    [steady] = json.loads((run_dir / "explain.json").read_text())["phases"]
+    assert steady["phase"] == "steady" and steady["load"]["saturated"]
+    estimate = steady["load"]["capacity"]
+    assert abs(estimate - capacity) <= 0.25 * capacity, (estimate, capacity)
+    assert steady["what_if"]["rate"] < capacity and steady["what_if"]["workers"] == 1  # Little's law: 50/s x 20 ms
+    assert "saturation" in (run_dir / "report.md").read_text() and 'data-kind="saturation"' in (run_dir / "report.html").read_text()
+    again = subprocess.run([SLA, "explain", str(run_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)  # from the kept data
+    assert again.returncode == 0 and "finding (saturation)" in again.stdout and f"capacity ~{estimate:.3g}/s" in again.stdout, again.stdout + again.stderr
+    wrong = subprocess.run([SLA, "explain", str(run_dir), "--phase", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 3 and "--phase 'nope': the run has no such phase; its phases: quiet, steady" in wrong.stderr
 
 
 CAPACITY_DOM = """() => ({

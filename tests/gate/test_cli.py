@@ -22,7 +22,7 @@ def test_plan_prints_phases_and_users_over_time(capsys):
 
 @pytest.mark.parametrize(
     "argv",
-    [["plan", "no/such/scenario.yaml"], ["run", "no/such/scenario.yaml"], ["check", "no/such/run"]],
+    [["plan", "no/such/scenario.yaml"], ["run", "no/such/scenario.yaml"], ["check", "no/such/run"], ["explain", "no/such/run"]],
 )
 def test_missing_files_exit_3_and_name_the_path(argv, capsys):
     assert main(argv) == 3

@@ -62,9 +62,17 @@ def test_half_a_core_halves_what_a_busy_server_serves_and_its_throttling_is_repo
     unthrottled = one_run["server"]["cpu"]["phases"]["busy"]
     assert unthrottled["nr_throttled"] / unthrottled["nr_periods"] < busy["nr_throttled"] / busy["nr_periods"]
     assert not Path(cpu["cgroup"]).exists()  # removed when the server stopped
+    # the environment as each side saw itself: the generator off the server's core, the server in its quota
+    env = half_run["environment"]
+    assert env["loadgen"]["affinity"] == "0" and env["loadgen"]["cpu_limit"] is None and env["loadgen"]["cores"] >= 2
+    server_env = env["target"]["info"]["ocr_server_environment_info"]
+    assert server_env["affinity"] == "1" and float(server_env["cpu_limit"]) == 0.5 and server_env["paddle_version"].startswith("3.")
+    assert env["target"]["info"]["ocr_server_config_info"]["threads"] == "1"
+    assert one_run["environment"]["target"]["info"]["ocr_server_environment_info"]["cpu_limit"] == "1"
     [run_dir] = [p for p in (tmp_path / "half" / "runs").iterdir() if (p / "run.json").exists()]
     assert "| server | 0.5 cores, cores 1 | busy |" in (run_dir / "report.md").read_text()
     assert 'data-service="server"' in (run_dir / "report.html").read_text()
+    assert "limit 0.5 cores" in (run_dir / "report.md").read_text() and "limit 0.5 cores" in (run_dir / "report.html").read_text()
 
 
 def test_ctrl_c_mid_run_leaves_no_cgroup_and_no_process(tmp_path):

@@ -1,0 +1,146 @@
+"""`sla explain RUN_DIR [--phase P]`: why a run measured what it did. Also written by `sla run`
+(explain.json, explain.md, a section of report.html, and a short block under a FAIL).
+
+evidence.py reads each phase's figures from the run's Prometheus and run.json; findings.py turns
+them into the breakdown, the load, the findings and the what-if (pure); queueing.py is the what-if's
+queue model. This module ties them to a run and writes them out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sla.explain.evidence import PhaseEvidence, gather, target_info
+from sla.explain.findings import Finding, PhaseExplanation, explain
+from sla.manifest import write_json
+from sla.units import format_duration
+
+EXPLAIN_JSON, EXPLAIN_MD = "explain.json", "explain.md"
+
+
+@dataclass
+class Explanation:
+    phases: list[PhaseExplanation]
+    findings: list[Finding]  # the run's own (warm-up)
+    evidence: list[PhaseEvidence] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"phases": [p.to_json() for p in self.phases], "findings": [f.__dict__ for f in self.findings],
+                "evidence": [e.to_json() for e in self.evidence]}
+
+    def all_findings(self) -> list[tuple[str | None, Finding]]:
+        return [(None, f) for f in self.findings] + [(p.phase, f) for p in self.phases for f in p.findings]
+
+
+def judged_phases(manifest: Any, objectives: list[Any], only: str | None = None) -> list[Any]:
+    """The phases to explain: `only`, else those the SLA judges, else all."""
+    if only is not None:
+        return [w for w in manifest.phases if w.name == only]
+    judged = {o.phase for o in objectives if o.phase}
+    return [w for w in manifest.phases if w.name in judged] or list(manifest.phases)
+
+
+def explain_run(analyzer: Any, sla: Any, cold_start: dict[str, Any], only: str | None = None) -> Explanation:
+    """The explanation of a judged run, read while its Prometheus is up."""
+    manifest = analyzer.manifest
+    evidence = [gather(analyzer, w) for w in manifest.phases]
+    explained = [w.name for w in judged_phases(manifest, sla.objectives, only)]
+    scenario = manifest.scenario.get("path", "SCENARIO")
+    phases, run_findings = explain(evidence, explained, list(sla.objectives), cold_start, _short(scenario), _short(str(sla.path)),
+                                   sla.max_lag_p99, manifest.target_api == "reference", target_info(manifest, "ocr_server_config_info").get("warmup"))
+    return Explanation(phases, run_findings, evidence)
+
+
+def _short(path: str) -> str:
+    """A path as a user would type it: relative to the current folder when under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _d(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else format_duration(v)
+
+
+def render(explanation: Explanation) -> str:
+    """The explanation as text (the terminal and explain.md)."""
+    out: list[str] = []
+    for p in explanation.phases:
+        ld = p.load
+        out.append(f"phase {p.phase}:")
+        out.append(f"  {'where the time went':<40} {'mean':>9} {'P50':>9} {'P99':>9}")
+        for r in p.breakdown:
+            name = "  " * r["level"] + r["part"]
+            out.append(f"  {name:<40} {_d(r['mean']):>9} {_d(r['p50']):>9} {_d(r['p99']):>9}" + (f"  ({r['note']})" if r["note"] else ""))
+        facts = [f"asked {ld.asked:.3g}/s" if ld.asked is not None else "",
+                 f"served {ld.served:.3g}/s" if ld.served is not None else "",
+                 f"in flight ~{ld.in_flight:.3g} (Little's law)" if ld.in_flight is not None else "",
+                 f"server CPU {ld.cpu_used:.2f} of {ld.cores:g} cores" if ld.cpu_used is not None and ld.cores else
+                 f"server CPU {ld.cpu_used:.2f} cores" if ld.cpu_used is not None else "",
+                 f"capacity ~{ld.capacity:.3g}/s ({ld.capacity_how})" if ld.capacity else "",
+                 f"utilization {ld.utilization:.2f}" if ld.utilization is not None else ""]
+        out.append("  load: " + ", ".join(f for f in facts if f) + ("; SATURATED" if ld.saturated else "; near capacity" if ld.near else ""))
+        for f in p.findings:
+            out.append(f"  finding ({f.kind}): {f.text}")
+            if f.advice:
+                out.append(f"    -> {f.advice}" + (f": {f.command}" if f.command else ""))
+            elif f.command:
+                out.append(f"    -> {f.command}")
+        if p.what_if:
+            w = p.what_if
+            if w.get("rate") is not None:
+                out.append(f"  what-if: {w['objective']} <= {_d(w['limit'])} holds up to ~{w['rate']:.3g}/s ({w['how']})")
+            else:
+                out.append(f"  what-if: {w['objective']}: " + (w.get("how") if "percentile" not in w else
+                                                                "not met even at a trickle of load: the service time alone is over the limit"))
+        out += [f"  missing: {m}" for m in p.missing]
+    for f in explanation.findings:
+        out.append(f"run finding ({f.kind}): {f.text}\n  -> {f.advice}" + (f": {f.command}" if f.command else ""))
+    return "\n".join(out)
+
+
+def short_block(explanation: Explanation, failed_phases: set[str]) -> str:
+    """Under a FAIL in the terminal: the findings of the phases that failed (and the run's own)."""
+    lines = [f"why ({p}): {f.text}" + (f"\n  -> {f.advice}" + (f": {f.command}" if f.command else "") if f.advice or f.command else "")
+             for p, f in explanation.all_findings() if p is None or p in failed_phases]
+    return "\n".join(lines)
+
+
+def write_explanation(out_dir: Path, explanation: Explanation) -> tuple[Path, Path]:
+    js = write_json(out_dir / EXPLAIN_JSON, explanation.to_json())
+    md = out_dir / EXPLAIN_MD
+    md.write_text("## Why: `sla explain`\n\n```\n" + render(explanation) + "\n```\n")
+    return js, md
+
+
+def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: TextIO) -> int:
+    """The `sla explain` verb: explain a recorded run (its kept Prometheus data) and print it."""
+    from sla.analysis.collect import Analyzer, load_hdr
+    from sla.errors import SlaError
+    from sla.gate import open_run, run_prometheus
+
+    manifest, sla = open_run(run_dir)
+    if phase is not None and phase not in {w.name for w in manifest.phases}:
+        raise SlaError(f"--phase {phase!r}: the run has no such phase; its phases: {', '.join(w.name for w in manifest.phases)}")
+    with ExitStack() as stack:
+        reader = run_prometheus(run_dir, manifest, prometheus, stack)
+        analyzer = Analyzer(reader, manifest, None, load_hdr(run_dir))
+        analyzer.sla = sla
+        explanation = explain_run(analyzer, sla, analyzer.cold_start_summary(), phase)
+    print(render(explanation), file=out)
+    js, md = write_explanation(run_dir if phase is None else run_dir / f"explain-{phase}", explanation)
+    print(f"written: {js}, {md}", file=out)
+    return 0
+
+
+def read_explanation(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((run_dir / EXPLAIN_JSON).read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,171 @@
+"""The figures an explanation is made from, read once per phase from the run's Prometheus over the
+verdict's own window (the analyzer's sources and PromQL), and from run.json (environment, CPU
+limit, throttling). Everything here is a reading; sla/explain/findings.py does the arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sla.analysis import promql
+from sla.analysis.stats import Buckets
+from sla.limits import cpu_list
+from sla.manifest import PhaseWindow
+
+THIRDS = 3  # a phase's first and last third: how queue wait and latency moved through it
+
+
+@dataclass
+class Part:
+    """One part of a request's time: its mean, P50 and P99 (seconds) and the histogram it came from."""
+
+    name: str
+    mean: float | None = None
+    p50: float | None = None
+    p99: float | None = None
+    buckets: Buckets | None = field(default=None, repr=False)
+
+    def resolution(self, value: float | None) -> float | None:
+        """The width of the bucket holding `value`: how finely it can be split."""
+        if self.buckets is None or value is None:
+            return None
+        lo, _, hi, _ = self.buckets.bracket(value)
+        return hi - lo
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "mean": self.mean, "p50": self.p50, "p99": self.p99}
+
+
+@dataclass
+class PhaseEvidence:
+    phase: str
+    kind: str
+    duration: float  # as judged (arrival-rate phases: planned)
+    asked_rate: float | None  # arrivals/s asked (arrival-rate phases)
+    requests: float  # answered to the client, all outcomes
+    throughput: float | None  # client successes/s
+    failed: float
+    shed: float
+    client: Part
+    server: Part | None = None  # time inside the server (its request histogram or mean)
+    queue: Part | None = None  # waiting for a worker, inside the server
+    stages: list[Part] = field(default_factory=list)
+    served: float | None = None  # requests the server answered in the window
+    cpu_seconds: float | None = None  # the server process's CPU time in the window
+    cores: float | None = None  # the CPU the server may use: its limit, else its affinity
+    cores_from: str = ""
+    workers: int | None = None  # requests it serves at once, when it reports it (instances)
+    in_flight: float | None = None  # mean of its in-flight gauge
+    queue_trend: tuple[float, float] | None = None  # mean queue wait in the first and the last third
+    client_trend: tuple[float, float] | None = None  # client P50 in the first and the last third
+    completed_rate: float | None = None  # successes that ended per second after the first third (the served rate)
+    batch_mean: float | None = None  # items per batched model run
+    throttled: float | None = None  # share of CFS periods throttled (target.cpus)
+    lag_p99: float | None = None  # the generator's arrival-clock lag P99
+    missing: list[str] = field(default_factory=list)  # what the target's metrics could not say
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {k: v for k, v in asdict(self).items() if k not in ("client", "server", "queue", "stages")}
+        doc.update(client=self.client.to_json(), server=self.server.to_json() if self.server else None,
+                   queue=self.queue.to_json() if self.queue else None, stages=[s.to_json() for s in self.stages])
+        return doc
+
+
+def _part(name: str, buckets: Buckets | None, seconds: float | None, count: float | None) -> Part:
+    has = buckets is not None and buckets.total > 0
+    return Part(name, seconds / count if seconds is not None and count else None,
+                buckets.quantile(0.5) if has else None, buckets.quantile(0.99) if has else None, buckets if has else None)
+
+
+def _server_histogram(reader: Any, name: str, spec: str, unit: float, start: float, end: float, **labels: str) -> Part:
+    buckets = reader.buckets(promql.server_delta(promql.series(spec, "_bucket", **labels), "le", start, end))
+    seconds = reader.scalar(promql.server_delta(promql.series(spec, "_sum", **labels), None, start, end))
+    count = reader.scalar(promql.server_delta(promql.series(spec, "_count", **labels), None, start, end))
+    return _part(name, buckets.scaled(unit) if buckets else None, seconds * unit if seconds is not None else None, count)
+
+
+def target_info(manifest: Any, metric: str) -> dict[str, str]:
+    info = ((manifest.environment or {}).get("target") or {}).get("info") or {}
+    labels = info.get(metric) or {}
+    return labels[0] if isinstance(labels, list) else labels
+
+
+def server_cores(manifest: Any) -> tuple[float | None, str]:
+    """The CPU the server may use: its reported CPU limit, else its affinity, else the limit the
+    gate set, else nothing known."""
+    env = target_info(manifest, "ocr_server_environment_info")
+    if env.get("cpu_limit") not in (None, "", "none"):
+        return float(env["cpu_limit"]), "its CPU limit"
+    cpu = (manifest.server or {}).get("cpu") or {}
+    if cpu.get("cpus"):
+        return float(cpu["cpus"]), "target.cpus"
+    if env.get("affinity"):
+        return float(len(cpu_list(env["affinity"]))), f"its affinity (cores {env['affinity']})"
+    if cpu.get("cpuset"):
+        return float(len(cpu["cpuset"])), "target.cpuset"
+    return None, ""
+
+
+def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
+    """The evidence of one phase (`analyzer`: sla.analysis.collect.Analyzer over the run)."""
+    reader, manifest = analyzer.reader, analyzer.manifest
+    loadgen = analyzer.loadgen
+    timing = loadgen.timing(w)
+    counts = loadgen.outcomes(w)
+    duration = analyzer.duration(w)
+    mean = loadgen.mean(w)
+    client = _part("client", loadgen.buckets(w, timing)[1], mean.seconds, mean.count)
+    ev = PhaseEvidence(
+        w.name, w.kind, duration, w.asked_rate, counts.total if counts else 0.0,
+        counts.throughput(duration) if counts else None, counts.failure if counts else 0.0, counts.shed if counts else 0.0, client)
+    thirds = [w.start + (w.end - w.start) * i / THIRDS for i in range(THIRDS + 1)]
+    first, last = (loadgen.buckets_between(w, thirds[0], thirds[1])[1], loadgen.buckets_between(w, thirds[-2], thirds[-1])[1])
+    if first and last and first.total and last.total:
+        ev.client_trend = (first.quantile(0.5), last.quantile(0.5))
+    ended = loadgen.outcomes_between(w, thirds[1], thirds[-1])
+    if ended is not None and thirds[-1] > thirds[1]:
+        ev.completed_rate = ended.success / (thirds[-1] - thirds[1])
+    if w.asked_rate is not None:
+        ev.lag_p99 = analyzer.delivery(w).lag_p99
+    cpu = ((manifest.server or {}).get("cpu") or {}).get("phases", {}).get(w.name)
+    if cpu and cpu.get("nr_periods"):
+        ev.throttled = cpu["nr_throttled"] / cpu["nr_periods"]
+    ev.cores, ev.cores_from = server_cores(manifest)
+    config = target_info(manifest, "ocr_server_config_info")
+    if config.get("instances", "").isdigit():
+        ev.workers = int(config["instances"])
+    m = analyzer.server.metrics
+    if m is None:
+        ev.missing.append(f"the {manifest.target_api} target has no server metrics: time inside the server, its queue "
+                          "and its CPU are not known, only what the load generator saw")
+        return ev
+    start, end = w.start, w.end
+    if m.request_histogram:
+        ev.server = _server_histogram(reader, "server", m.request_histogram, m.unit, start, end)
+    elif m.duration_count:
+        read = analyzer.server.mean(w)
+        ev.server = Part("server", read.value)
+    if m.requests_counter:
+        out = analyzer.server.outcomes(w)
+        ev.served = out.total if out else None
+    elif ev.server and ev.server.buckets:
+        ev.served = ev.server.buckets.total
+    if m.queue_histogram:
+        ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
+        trend = [_server_histogram(reader, "", m.queue_histogram, 1.0, a, b).mean for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+        if None not in trend:
+            ev.queue_trend = (trend[0], trend[1])
+    else:
+        ev.missing.append(f"the {m.name} metrics have no queue histogram: waiting for a worker is not told apart from service")
+    if m.stage_histogram:
+        ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
+    if m.batch_histogram:
+        ev.batch_mean = _server_histogram(reader, "batch", m.batch_histogram, 1.0, start, end).mean
+    if m.in_flight_gauge:
+        ev.in_flight = reader.scalar(f"avg(avg_over_time({promql.series(m.in_flight_gauge, job=promql.SERVER_JOB)}"
+                                     f"[{promql.window_seconds(start, end)}s] @ {end:.3f}))")
+    ev.cpu_seconds = reader.scalar(promql.server_delta(promql.series("process_cpu_seconds_total", job=promql.SERVER_JOB), None, start, end))
+    if ev.cpu_seconds is None:
+        ev.missing.append("the server exposes no process_cpu_seconds_total: its CPU use is not known")
+    return ev

@@ -106,7 +106,7 @@ def judge_percentile(o: Objective, m: Measurement, lim: float, extra: dict | Non
     fraction = exact / n if exact is not None else None
     if decided_fail:
         return result(o, m, FAIL, estimate, f"{name} ~ {format_duration(estimate)} over {format_duration(lim)}: {how}",
-                      f"{name} is over the limit at this load: lower the load per replica, add replicas, or tune threads/oneDNN/batching (sla compare)",
+                      f"{name} is over the limit at this load: `sla explain` (the Why below) says whether the server was saturated, throttled or one stage dominates, and what to try",
                       limit=lim, samples=n, exact_fraction=fraction, extra=extra)
     need = min_samples(q, int(math.ceil(overs)))
     if n < need:

@@ -36,7 +36,7 @@ class MeanLatency(Kind):
         detail = f"mean {format_duration(m.value)} over {n:.0f} requests"
         if m.value > o.limit:
             return result(o, m, FAIL, m.value, f"{detail}, over {format_duration(o.limit)}",
-                          "the mean is over the limit at this load: lower the load per replica, add replicas, or tune the server",
+                          "the mean is over the limit at this load: `sla explain` (the Why below) says whether the server was saturated, throttled or one stage dominates, and what to try",
                           samples=n)
         return result(o, m, PASS, m.value, detail, samples=n)
 

@@ -30,7 +30,7 @@ def test_p99_at_or_under_a_boundary_limit_with_enough_samples_passes():
 def test_p99_above_limit_fails_and_says_what_to_do():
     r = evaluate(P99, m(hist(900, 980, 1000, 1000, 1000)))  # 2 % over 150 ms
     assert r.verdict == FAIL
-    assert "over 150ms" in r.detail and "lower the load" in r.recommendation
+    assert "over 150ms" in r.detail and "sla explain" in r.recommendation
 
 
 def test_too_few_samples_is_inconclusive_and_says_how_many_more():

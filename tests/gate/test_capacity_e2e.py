@@ -64,15 +64,10 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     check_capacity_page(cap_dir, doc, tmp_path / "capacity.png")
 
 
-OVERLOAD = f"""name: overload
-target:
-{synthetic_target(20, 1)}
-payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
-request: {{timeout: 30s}}
-phases:
-  - {{name: quiet, kind: arrival_rate, duration: 8s, rate: 10/s}}
-  - {{name: steady, kind: arrival_rate, duration: 12s, rate: RATE}}
-"""
+# the search's scenario, with a quiet phase (the service times' shape) and a steady one past the capacity
+OVERLOAD = SCENARIO.replace("name: cap", "name: overload").replace("timeout: 10s", "timeout: 30s").replace(
+    "  - {name: steady, kind: users, duration: 5s, users: 1}",
+    "  - {name: quiet, kind: arrival_rate, duration: 8s, rate: 10/s}\n  - {name: steady, kind: arrival_rate, duration: 12s, rate: RATE}")
 
 
 @pytest.mark.timeout(300)
@@ -93,7 +88,7 @@ def test_a_run_past_the_capacity_is_explained_as_saturation_with_the_capacity_sl
     estimate = steady["load"]["capacity"]
     assert abs(estimate - capacity) <= 0.25 * capacity, (estimate, capacity)
     assert steady["what_if"]["rate"] < capacity and steady["what_if"]["workers"] == 1  # Little's law: 50/s x 20 ms
-    assert "saturation" in (run_dir / "report.md").read_text() and 'data-kind="saturation"' in (run_dir / "report.html").read_text()
+    assert "- steady: asked" in (run_dir / "report.md").read_text() and 'data-kind="saturation"' in (run_dir / "report.html").read_text()
     again = subprocess.run([SLA, "explain", str(run_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)  # from the kept data
     assert again.returncode == 0 and "finding (saturation)" in again.stdout and f"capacity ~{estimate:.3g}/s" in again.stdout, again.stdout + again.stderr
     wrong = subprocess.run([SLA, "explain", str(run_dir), "--phase", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -1,4 +1,4 @@
-"""The `sla` command: run, check, explain, capacity, compare, plan, alerts, demo.
+"""The `sla` command: run, check, explain, diff, capacity, compare, plan, alerts, demo.
 
 Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
     exp.add_argument("--phase", help="only this phase (default: every phase the SLA judges)")
     exp.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    dif = verbs.add_parser("diff", help="two runs side by side: what differs (environment, settings), each objective, and "
+                           "the change in P50/P99 split into service time per stage and queueing")
+    dif.add_argument("run_a", type=Path, help="a run directory, e.g. development's (copied from another machine is fine)")
+    dif.add_argument("run_b", type=Path, help="another run directory of the same scenario, e.g. production's")
+    dif.add_argument("--phase", help="only this phase (needed when the runs' phases differ)")
+    dif.add_argument("--prometheus", help="URL of a Prometheus holding both runs (default: each run's kept data)")
     cap = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
     cap.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
     cap.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
@@ -159,6 +165,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from sla.explain import run_explain
 
         return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout)
+    if args.verb == "diff":
+        from sla.explain import run_diff
+
+        return run_diff(args.run_a, args.run_b, args.phase, args.prometheus, sys.stdout)
     if args.verb == "capacity":
         from sla.capacity import CapacityOptions, run_capacity
 

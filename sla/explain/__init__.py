@@ -1,4 +1,4 @@
-"""`sla explain RUN_DIR [--phase P]`: why a run measured what it did. Also written by `sla run`
+"""`sla explain RUN_DIR [--phase P]`: why a run measured what it did; `sla diff RUN_A RUN_B`: why two differ. Also written by `sla run`
 (explain.json, explain.md, a section of report.html, and a short block under a FAIL).
 
 evidence.py reads each phase's figures from the run's Prometheus and run.json; findings.py turns
@@ -8,6 +8,7 @@ queue model. This module ties them to a run and writes them out.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from contextlib import ExitStack
@@ -139,8 +140,43 @@ def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: T
     return 0
 
 
-def read_explanation(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((run_dir / EXPLAIN_JSON).read_text())
-    except (OSError, ValueError):
-        return None
+def recorded(run_dir: Path, prometheus: str | None) -> dict[str, Any]:
+    """What a run wrote, for `sla diff`: run.json, result.json and explain.json (made now from the
+    run's kept data when the run is older than `sla explain`)."""
+    from sla.errors import SlaError
+    from sla.gate import read_manifest
+
+    read_manifest(run_dir)  # a run directory, or a clear error
+    docs = {}
+    for key, name in (("manifest", "run.json"), ("result", "result.json")):
+        try:
+            docs[key] = json.loads((run_dir / name).read_text())
+        except (OSError, ValueError) as exc:
+            raise SlaError(f"{run_dir}: no readable {name} ({exc}); judge it first with sla check") from None
+    if not (run_dir / EXPLAIN_JSON).is_file():
+        run_explain(run_dir, None, prometheus, io.StringIO())
+    docs["explain"] = json.loads((run_dir / EXPLAIN_JSON).read_text())
+    return docs
+
+
+def run_diff(run_a: Path, run_b: Path, phase: str | None, prometheus: str | None, out: TextIO) -> int:
+    """The `sla diff` verb: two runs side by side, and the gap between them explained."""
+    from sla.errors import SlaError
+    from sla.explain.diff import diff, render as render_diff
+
+    a, b = recorded(run_a, prometheus), recorded(run_b, prometheus)
+    names = [[p["phase"] for p in r["explain"]["phases"]] for r in (a, b)]
+    if phase is not None:
+        missing = [str(r) for r, n in zip((run_a, run_b), names) if phase not in n]
+        if missing:
+            raise SlaError(f"--phase {phase!r} is not a judged phase of {' and '.join(missing)}; A has {', '.join(names[0])}, "
+                           f"B has {', '.join(names[1])}")
+        phases = [phase]
+    elif names[0] != names[1]:
+        raise SlaError(f"the runs have different phases (A: {', '.join(names[0]) or 'none'}; B: {', '.join(names[1]) or 'none'}): "
+                       "compare runs of one scenario, or name a phase both have with --phase")
+    else:
+        phases = names[0]
+    doc = diff(a, b, phases)
+    print(render_diff(doc, f"{a['manifest']['run_id']} ({run_a})", f"{b['manifest']['run_id']} ({run_b})"), file=out)
+    return 0

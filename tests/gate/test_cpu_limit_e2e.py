@@ -50,6 +50,11 @@ def busy_run(tmp_path: Path, cpus: float) -> tuple[dict, dict]:
     return json.loads((run_dir / "result.json").read_text()), json.loads((run_dir / "run.json").read_text())
 
 
+def run_dir_of(tmp_path: Path) -> Path:
+    [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
+    return run_dir
+
+
 def test_half_a_core_halves_what_a_busy_server_serves_and_its_throttling_is_reported(tmp_path):
     one, one_run = busy_run(tmp_path / "one", 1)
     half, half_run = busy_run(tmp_path / "half", 0.5)
@@ -69,10 +74,17 @@ def test_half_a_core_halves_what_a_busy_server_serves_and_its_throttling_is_repo
     assert server_env["affinity"] == "1" and float(server_env["cpu_limit"]) == 0.5 and server_env["paddle_version"].startswith("3.")
     assert env["target"]["info"]["ocr_server_config_info"]["threads"] == "1"
     assert one_run["environment"]["target"]["info"]["ocr_server_environment_info"]["cpu_limit"] == "1"
-    [run_dir] = [p for p in (tmp_path / "half" / "runs").iterdir() if (p / "run.json").exists()]
+    run_dir = run_dir_of(tmp_path / "half")
     assert "| server | 0.5 cores, cores 1 | busy |" in (run_dir / "report.md").read_text()
     assert 'data-service="server"' in (run_dir / "report.html").read_text()
     assert "limit 0.5 cores" in (run_dir / "report.md").read_text() and "limit 0.5 cores" in (run_dir / "report.html").read_text()
+    # sla diff names the CPU limit as the difference, with a service time near 2x and the throttling
+    done = subprocess.run([*SLA, "diff", str(run_dir_of(tmp_path / "one")), str(run_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    why = next(line for line in done.stdout.splitlines() if line.strip().startswith("why: busy:"))
+    service = float(why.split("service time ")[1].split("x")[0])
+    assert 1.6 <= service <= 2.6, why
+    assert "B throttled in" in why and "what differs: target.cpus 1 -> 0.5; server cpu_limit 1 -> 0.5" in why
 
 
 def test_ctrl_c_mid_run_leaves_no_cgroup_and_no_process(tmp_path):

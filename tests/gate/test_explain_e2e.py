@@ -1,4 +1,5 @@
-"""`sla explain` on a real reference server at low load: where a request's time went adds up. The
+"""`sla explain` on a real reference server at low load: where a request's time went adds up; `sla
+diff` of two runs that differ in oneDNN names it. The
 saturation case is in tests/gate/test_capacity_e2e.py (against the capacity `sla capacity` finds)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.e2e
 SCENARIO = """
 name: quiet
 target:
-  server: {preset: tiny, threads: 1}
+  server: {preset: tiny, threads: 1, onednn: ONEDNN}
   cpuset: [1]
 payloads: {mix: {small-plain-png: 1}, variants: 1}
 request: {timeout: 30s}
@@ -28,13 +29,23 @@ phases:
 SLA_FILE = "name: quiet\nphases:\n  quiet:\n    latency: {p50: 10s}\n"
 
 
-def test_at_low_load_the_parts_of_the_p50_add_up_to_what_users_saw(tmp_path):
-    (tmp_path / "s.yaml").write_text(SCENARIO)
+def quiet_run(tmp_path: Path, onednn: str) -> Path:
+    (tmp_path / "s.yaml").write_text(SCENARIO.replace("ONEDNN", onednn))
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
     done = subprocess.run([*SLA, "run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def onednn_on(tmp_path_factory) -> Path:
+    return quiet_run(tmp_path_factory.mktemp("on"), "on")
+
+
+def test_at_low_load_the_parts_of_the_p50_add_up_to_what_users_saw(onednn_on):
+    run_dir = onednn_on
     [quiet] = json.loads((run_dir / "explain.json").read_text())["phases"]
     rows = {r["part"]: r for r in quiet["breakdown"]}
     client, server, outside = rows["client"], rows["server"], rows["outside the server"]
@@ -47,3 +58,13 @@ def test_at_low_load_the_parts_of_the_p50_add_up_to_what_users_saw(tmp_path):
     assert 0 < outside["mean"] < 0.05 and abs(outside["p50"] - outside["mean"]) <= client["p50_width"] + server["p50_width"], outside
     assert not quiet["load"]["saturated"]  # one user: nothing waits
     assert quiet["load"]["workers"] == 1 and quiet["load"]["cores"] == 1  # instances 1, pinned to core 1
+
+
+def test_sla_diff_of_runs_that_differ_in_onednn_names_it_and_splits_the_gap(onednn_on, tmp_path):
+    off = quiet_run(tmp_path, "off")
+    done = subprocess.run([*SLA, "diff", str(onednn_on), str(off)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "server onednn                    on                       -> off" in done.stdout
+    why = next(line for line in done.stdout.splitlines() if line.strip().startswith("why: quiet:"))
+    assert "what differs: server onednn on -> off" in why and "service time" in why
+    assert float(why.split("service time ")[1].split("x")[0]) > 1.0  # oneDNN off is slower on this CPU kind

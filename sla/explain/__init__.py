@@ -97,6 +97,10 @@ def render(explanation: Explanation) -> str:
             w = p.what_if
             if w.get("rate") is not None:
                 out.append(f"  what-if: {w['objective']} <= {_d(w['limit'])} holds up to ~{w['rate']:.3g}/s ({w['how']})")
+            if (at := w.get("at_asked_rate")) is not None:
+                out.append(f"  model check: at the asked {at['rate']:.3g}/s, phase {at['from_phase']}'s service times alone give "
+                           f"P{w['percentile']:g} " + (f"~{_d(at['predicted'])}" if at["predicted"] is not None else "unbounded")
+                           + f"; measured {_d(at['measured'])}")
             else:
                 out.append(f"  what-if: {w['objective']}: " + (w.get("how") if "percentile" not in w else
                                                                 "not met even at a trickle of load: the service time alone is over the limit"))

@@ -40,6 +40,8 @@ def test_a_server_asked_more_than_its_service_time_allows_is_saturated_with_its_
     [saturation] = [f for f in phase.findings if f.kind == "saturation"]
     assert saturation.text.startswith("asked 10/s; this server serves at most ~8.33/s here (mean service 120ms on 1 worker(s))")
     assert "sla capacity s.yaml --sla sla.yaml --phase steady" in saturation.command and "2 replica(s) for 10/s" in saturation.advice
+    check = phase.what_if["at_asked_rate"]  # the quiet phase's 120 ms on 1 worker cannot take 10/s
+    assert check["predicted"] is None and "without bound" in check["note"] and check["from_phase"] == "quiet"
 
 
 def test_the_cpu_a_request_costs_bounds_the_capacity_when_it_is_the_tighter_limit():
@@ -63,6 +65,8 @@ def test_a_quiet_phase_is_not_saturated_and_its_dominant_stage_is_named_with_the
     assert not phase.load.saturated
     [stage] = phase.findings
     assert stage.kind == "stage" and "det takes 67%" in stage.text and stage.command == "sla compare s.yaml --vary onednn=on,off --vary threads=1,2"
+    check = phase.what_if["at_asked_rate"]  # 1/s on 119 ms of service: little queueing, the P99 near the service time's
+    assert check["rate"] == 1.0 and 0.1 < check["predicted"] < 1.0 and check["measured"] == pytest.approx(0.13 * 4 * 0.99, rel=0.05)
 
 
 def test_the_breakdown_splits_the_client_time_into_outside_queue_stages_and_the_rest_whose_means_add_up():

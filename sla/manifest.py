@@ -31,6 +31,7 @@ class PhaseWindow:
     asked_rate: float | None = None  # requests/s asked of the load generator (arrival_rate phases; a ramp's mean)
     rate_from: float | None = None  # a ramp's asked rate at its start and end (arrival_rate phases)
     rate_to: float | None = None
+    poisson: bool | None = None  # arrival-rate phases: Poisson arrivals (else evenly spaced)
 
 
 @dataclass

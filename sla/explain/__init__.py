@@ -98,8 +98,10 @@ def render(explanation: Explanation) -> str:
             if w.get("rate") is not None:
                 out.append(f"  what-if: {w['objective']} <= {_d(w['limit'])} holds up to ~{w['rate']:.3g}/s ({w['how']})")
             if (at := w.get("at_asked_rate")) is not None:
-                out.append(f"  model check: at the asked {at['rate']:.3g}/s, phase {at['from_phase']}'s service times alone give "
+                out.append(f"  model check: at the asked {at['rate']:.3g}/s ({at.get('arrivals', 'poisson')} arrivals), phase "
+                           f"{at['from_phase']}'s service times alone give "
                            f"P{w['percentile']:g} " + (f"~{_d(at['predicted'])}" if at["predicted"] is not None else "unbounded")
+                           + (f", its own mean service time ~{_d(at['predicted_own_service'])}" if at.get("predicted_own_service") else "")
                            + f"; measured {_d(at['measured'])}")
             else:
                 out.append(f"  what-if: {w['objective']}: " + (w.get("how") if "percentile" not in w else

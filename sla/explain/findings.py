@@ -187,29 +187,34 @@ def what_if(ev: PhaseEvidence, ld: Load, quiet: PhaseEvidence, objective: Any | 
         service_mean = workers / ld.capacity  # type: ignore[operator]
     service = samples_from(source.buckets, service_mean)
     rate = highest_rate(service, workers, objective.percentile, objective.limit, outside)
-    how = (f"simulated FIFO queue, Poisson arrivals, {workers} worker(s), service times shaped as in phase {quiet.phase} "
+    how = (f"simulated FIFO queue, Poisson arrivals (as production traffic comes), {workers} worker(s), service times shaped as in phase {quiet.phase} "
            f"scaled to a mean of {_ms(service_mean)}" + (" (the CPU a request costs at its CPU limit: a fluid view of the "
            "quota, pessimistic for requests that fit in one CFS period)" if cpu_bound else "") + f", plus {_ms(outside)} outside the server")
     doc = {"objective": objective.id, "percentile": objective.percentile, "limit": objective.limit, "rate": rate,
            "workers": workers, "how": how + (f"; {inferred}" if inferred else "")}
     if ev.asked_rate and ev.client.buckets is not None:
-        doc["at_asked_rate"] = check_at_rate(ev, quiet, source, workers, objective.percentile, outside)
+        doc["at_asked_rate"] = check_at_rate(ev, ld, quiet, source, workers, objective.percentile, outside)
     return doc
 
 
-def check_at_rate(ev: PhaseEvidence, quiet: PhaseEvidence, source: Part, workers: int, percentile: float, outside: float) -> dict[str, Any]:
-    """The model's check against this phase: its percentile at the asked rate predicted from the quiet
-    phase alone (its service times, no figure of this phase's) beside what users measured."""
+def check_at_rate(ev: PhaseEvidence, ld: Load, quiet: PhaseEvidence, source: Part, workers: int, percentile: float,
+                  outside: float) -> dict[str, Any]:
+    """The model's check against this phase, at its asked rate and with its own arrivals: the
+    percentile predicted from the quiet phase's service times alone (no figure of this phase), and
+    from this phase's own mean service time (the queueing model alone), beside what users measured."""
     if quiet.server is not None and quiet.server.mean is not None:
         quiet_mean = quiet.server.mean - (quiet.queue.mean if quiet.queue is not None and quiet.queue.mean is not None else 0.0)
     else:
-        quiet_mean = quiet.client.mean or 0.0
-    measured = ev.client.buckets.quantile(percentile / 100) if ev.client.buckets is not None else None
-    if not quiet_mean or ev.asked_rate is None or ev.asked_rate * quiet_mean >= workers:
-        return {"rate": ev.asked_rate, "predicted": None, "measured": measured, "from_phase": quiet.phase,
-                "note": "at or over the capacity the quiet phase implies: the queue grows without bound"}
-    predicted = simulated_percentile(ev.asked_rate, samples_from(source.buckets, quiet_mean), workers, percentile, outside)  # type: ignore[arg-type]
-    return {"rate": ev.asked_rate, "predicted": predicted, "measured": measured, "from_phase": quiet.phase}
+        quiet_mean = quiet.client.mean or 0.0  # no server metrics: the client's time stands for the service time
+    poisson = ev.poisson is not False  # as the phase sent them (unknown: Poisson)
+    doc: dict[str, Any] = {"rate": ev.asked_rate, "from_phase": quiet.phase, "arrivals": "poisson" if poisson else "even",
+                           "measured": ev.client.buckets.quantile(percentile / 100) if ev.client.buckets is not None else None}
+    for key, mean in (("predicted", quiet_mean), ("predicted_own_service", ld.service_time)):
+        if not mean or ev.asked_rate is None or ev.asked_rate * mean >= workers:
+            doc[key] = None  # at or over the capacity that service time implies: the queue grows without bound
+        else:
+            doc[key] = simulated_percentile(ev.asked_rate, samples_from(source.buckets, mean), workers, percentile, outside, poisson)  # type: ignore[arg-type]
+    return doc
 
 
 def _quietest(evidence: list[PhaseEvidence]) -> PhaseEvidence:

@@ -1,8 +1,8 @@
 """What-if: the highest arrival rate at which a server meets a latency percentile, from the service
 times it was measured with (pure; no clock, no network).
 
-The server is modelled as FIFO with `workers` parallel workers and Poisson arrivals (the open model
-the gate drives), and simulated: service times are drawn from the measured distribution, and a
+The server is modelled as FIFO with `workers` parallel workers and Poisson arrivals (or evenly
+spaced ones, as an `arrival_rate` phase sends by default), and simulated: service times are drawn from the measured distribution, and a
 request's latency is its wait for a worker, its service time and the time spent outside the
 server (network, HTTP, the client). The simulation is seeded, so a figure is repeatable.
 """
@@ -41,13 +41,13 @@ def samples_from(buckets: Buckets, mean: float | None = None, n: int = 2000, see
 
 
 def simulated_percentile(rate: float, service: Sequence[float], workers: int, percentile: float, outside: float = 0.0,
-                         n: int = SIMULATED, seed: int = SEED) -> float:
+                         poisson: bool = True, n: int = SIMULATED, seed: int = SEED) -> float:
     """The `percentile` (0-100) of latency at `rate` arrivals/s: wait + service + outside."""
     rng = random.Random(seed)
     free = [0.0] * max(workers, 1)
     t, latencies = 0.0, []
     for _ in range(n):
-        t += rng.expovariate(rate)
+        t += rng.expovariate(rate) if poisson else 1.0 / rate
         start = max(t, heapq.heappop(free))
         end = start + service[rng.randrange(len(service))]
         heapq.heappush(free, end)

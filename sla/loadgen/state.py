@@ -74,7 +74,7 @@ class LoadgenState:
             self.windows[-1].end = now
         phase = self.scenario.phases[index]
         self.windows.append(PhaseWindow(phase.name, phase.kind, now, 0.0, phase.duration, phase.asked_rate,
-                                        getattr(phase, "rate", None), getattr(phase, "to_rate", None)))
+                                        getattr(phase, "rate", None), getattr(phase, "to_rate", None), getattr(phase, "poisson", None)))
         self.set_phase({"name": phase.name, "start": now, "workers": workers})
 
     def set_phase(self, message: dict[str, Any]) -> None:

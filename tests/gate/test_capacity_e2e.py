@@ -91,6 +91,7 @@ def test_a_run_past_the_capacity_is_explained_as_saturation_with_the_capacity_sl
     assert "- steady: asked" in (run_dir / "report.md").read_text() and 'data-kind="saturation"' in (run_dir / "report.html").read_text()
     again = subprocess.run([SLA, "explain", str(run_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)  # from the kept data
     assert again.returncode == 0 and "finding (saturation)" in again.stdout and f"capacity ~{estimate:.3g}/s" in again.stdout, again.stdout + again.stderr
+    assert "missing: the http target has no server metrics" in again.stdout  # explained from what the load generator saw
     wrong = subprocess.run([SLA, "explain", str(run_dir), "--phase", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 3 and "--phase 'nope': the run has no such phase; its phases: quiet, steady" in wrong.stderr
 

@@ -14,6 +14,8 @@ from sla.limits import cpu_list
 from sla.manifest import PhaseWindow
 
 THIRDS = 3  # a phase's first and last third: how queue wait and latency moved through it
+# cAdvisor's CFS counters of a container (Kubernetes): periods with a quota, and those it used up
+CFS_PERIODS, CFS_THROTTLED = "container_cpu_cfs_periods_total", "container_cpu_cfs_throttled_periods_total"
 
 
 @dataclass
@@ -61,7 +63,8 @@ class PhaseEvidence:
     client_trend: tuple[float, float] | None = None  # client P50 in the first and the last third
     completed_rate: float | None = None  # successes that ended per second after the first third (the served rate)
     batch_mean: float | None = None  # items per batched model run
-    throttled: float | None = None  # share of CFS periods throttled (target.cpus)
+    throttled: float | None = None  # share of CFS periods throttled (target.cpus, or cAdvisor's counters)
+    throttled_from: str = ""
     lag_p99: float | None = None  # the generator's arrival-clock lag P99
     poisson: bool | None = None  # its arrivals: Poisson, evenly spaced (False), or not an arrival-rate phase
     missing: list[str] = field(default_factory=list)  # what the target's metrics could not say
@@ -132,7 +135,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         ev.lag_p99 = analyzer.delivery(w).lag_p99
     cpu = ((manifest.server or {}).get("cpu") or {}).get("phases", {}).get(w.name)
     if cpu and cpu.get("nr_periods"):
-        ev.throttled = cpu["nr_throttled"] / cpu["nr_periods"]
+        ev.throttled, ev.throttled_from = cpu["nr_throttled"] / cpu["nr_periods"], "its cgroup (target.cpus)"
     ev.cores, ev.cores_from = server_cores(manifest)
     config = target_info(manifest, "ocr_server_config_info")
     if config.get("instances", "").isdigit():
@@ -167,7 +170,19 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     if m.in_flight_gauge:
         ev.in_flight = reader.scalar(f"avg(avg_over_time({promql.series(m.in_flight_gauge, job=promql.SERVER_JOB)}"
                                      f"[{promql.window_seconds(start, end)}s] @ {end:.3f}))")
+    if ev.throttled is None and m.cadvisor:
+        ev.throttled = cfs_throttling(reader, m.cadvisor, start, end)
+        ev.throttled_from = f"cAdvisor, containers {m.cadvisor}" if ev.throttled is not None else ""
     ev.cpu_seconds = reader.scalar(promql.server_delta(promql.series("process_cpu_seconds_total", job=promql.SERVER_JOB), None, start, end))
     if ev.cpu_seconds is None:
         ev.missing.append("the server exposes no process_cpu_seconds_total: its CPU use is not known")
     return ev
+
+
+def cfs_throttling(reader: Any, matchers: str, start: float, end: float) -> float | None:
+    """The share of CFS periods in which the containers picked by `matchers` used up their quota,
+    from cAdvisor's counters over [start, end] (summed over every matching container), or None
+    when the Prometheus has no such series."""
+    periods = reader.scalar(promql.server_delta(CFS_PERIODS + matchers, None, start, end))
+    throttled = reader.scalar(promql.server_delta(CFS_THROTTLED + matchers, None, start, end))
+    return throttled / periods if periods and throttled is not None else None

@@ -245,9 +245,10 @@ def findings(ev: PhaseEvidence, ld: Load, quiet: PhaseEvidence, scenario: str, s
             command += f" --start-rate {max(per_replica / 2, 0.1):.2g}/s --target-peak {peak:.3g}/s"
         out.append(Finding("saturation", text, advice or "find what one replica takes within the SLA", command))
     if ev.throttled is not None and ev.throttled >= THROTTLED:
-        out.append(Finding("throttling", f"the server was throttled in {ev.throttled:.0%} of its CFS periods (CPU limit "
-                           f"{ev.cores:g} cores): it waited for CPU time it was not allowed", "raise the CPU limit "
-                           "(target.cpus, the container's limits.cpu), or plan for the throttled capacity"))
+        limit = f"CPU limit {ev.cores:g} cores" if ev.cores and "cgroup" in ev.throttled_from else ev.throttled_from or "its CPU limit"
+        out.append(Finding("throttling", f"the server was throttled in {ev.throttled:.0%} of its CFS periods ({limit}): it waited "
+                           "for CPU time it was not allowed", "raise the CPU limit (target.cpus, the container's limits.cpu), or "
+                           "plan for the throttled capacity"))
     if ev.lag_p99 is not None and ev.lag_p99 > max_lag:
         out.append(Finding("generator", f"the load generator fell behind its arrival clock (lag P99 {_ms(ev.lag_p99)}): "
                            "it was short of CPU, so the load was not delivered as asked", "give Locust a core of its own "

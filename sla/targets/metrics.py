@@ -50,6 +50,7 @@ class ServerMetrics:
     in_flight_gauge: str | None = None  # requests admitted and not yet answered (dashboards)
     batch_histogram: str | None = None  # items per batched model run (dashboards)
     info_metrics: tuple[str, ...] = ()  # info metrics whose labels say how and where it runs (run.json environment)
+    cadvisor: str | None = None  # label matchers picking its containers in cAdvisor's CFS counters (Kubernetes)
     port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
 
@@ -92,6 +93,8 @@ class ServerMetrics:
             if value is not None and not SERIES.match(value):
                 out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
         out += [f"info_metrics: {v!r} is not a metric name" for v in self.info_metrics if not SERIES.match(v)]
+        if self.cadvisor is not None and not re.fullmatch(r"\{[^{}]+\}", self.cadvisor):
+            out.append(f"cadvisor: {self.cadvisor!r} is not label matchers such as '{{namespace=\"ocr\",container=\"server\"}}'")
         if (self.duration_sum is None) != (self.duration_count is None):
             out.append("duration_sum and duration_count go together (a mean is their ratio)")
         if self.status_label and not self.success_values:
@@ -144,6 +147,7 @@ FIELD_HELP = {
     "in_flight_gauge": "gauge: requests admitted and not yet answered (dashboard)",
     "batch_histogram": "histogram: items per batched model run (dashboard)",
     "info_metrics": "info metrics whose labels describe the server (versions, CPU, settings), e.g. ['build_info']",
+    "cadvisor": "label matchers picking the service's containers in cAdvisor's CFS counters, e.g. '{namespace=\"ocr\",container=\"server\"}'",
     "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
     "path": "the metrics path (default /metrics)",
 }

@@ -13,6 +13,7 @@ import pytest
 
 from sla.analysis.collect import PromReader
 from sla.analysis.sources import ServerSource
+from sla.explain.evidence import CFS_PERIODS, CFS_THROTTLED, cfs_throttling
 from sla.manifest import PhaseWindow, RunManifest
 from sla.prometheus import start_prometheus
 from sla.targets.metrics import MAPPINGS, ServerMetrics
@@ -87,6 +88,23 @@ def exposition(m: ServerMetrics, lazy: bool) -> dict[str, list[str]]:
     return families
 
 
+CADVISOR = '{namespace="ocr",container="server"}'
+# cAdvisor's CFS counters (kubelet job): two pods of the service's container, and a sidecar that
+# was throttled all the time and must be left out. Over the window: 300 of 1200 periods, 25 %.
+CFS = [({"pod": "ocr-a", "container": "server"}, (100, 700), (10, 310)),
+       ({"pod": "ocr-b", "container": "server"}, (50, 650), (0, 0)),
+       ({"pod": "ocr-a", "container": "sidecar"}, (0, 600), (0, 600))]
+
+
+def cadvisor_families() -> dict[str, list[str]]:
+    families: dict[str, list[str]] = {}
+    for labels, periods, throttled in CFS:
+        shown = ",".join(f'{k}="{v}"' for k, v in {"namespace": "ocr", **labels, "job": "kubelet"}.items())
+        for name, values in ((CFS_PERIODS, periods), (CFS_THROTTLED, throttled)):
+            families.setdefault(name, []).extend(f"{name}{{{shown}}} {v} {t:.0f}" for v, t in zip(values, (START - 10, END)))
+    return families
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """One Prometheus holding every stack's series (their names do not overlap)."""
@@ -95,6 +113,7 @@ def prometheus(tmp_path_factory):
     for m in MAPPINGS.values():
         for name, lines in exposition(m, lazy=m.name == "kserve").items():
             families.setdefault(name, []).extend(lines)
+    families.update(cadvisor_families())
     text = "".join(f"# TYPE {name} unknown\n" + "\n".join(lines) + "\n" for name, lines in families.items()) + "# EOF\n"
     (root / "series.om").write_text(text)
     data = root / "data"
@@ -129,3 +148,10 @@ def test_each_mapping_reads_its_stacks_series(prometheus, name):
         outcomes = source.outcomes(w)
         assert outcomes.success == OK_END - OK_START
         assert outcomes.failure == ((FAILED_END - FAILED_START) if m.failures else 0)
+
+
+def test_cadvisors_cfs_counters_give_the_share_of_throttled_periods_of_the_picked_containers(prometheus):
+    """A Kubernetes target's throttling, read where it happens (a --prometheus run whose Prometheus
+    scrapes the kubelet): summed over the service's pods, its sidecar left out."""
+    assert cfs_throttling(prometheus, CADVISOR, START, END) == pytest.approx(0.25)
+    assert cfs_throttling(prometheus, '{namespace="other"}', START, END) is None  # no such series: nothing is claimed

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from sla.environment import environment_lines
 from sla.explain.evidence import PhaseEvidence, gather, target_info
 from sla.explain.findings import Finding, PhaseExplanation, explain
 from sla.manifest import write_json
@@ -29,10 +30,11 @@ class Explanation:
     phases: list[PhaseExplanation]
     findings: list[Finding]  # the run's own (warm-up)
     evidence: list[PhaseEvidence] = field(default_factory=list)
+    environment: list[tuple[str, str]] = field(default_factory=list)  # where it ran (sla/environment.py)
 
     def to_json(self) -> dict[str, Any]:
         return {"phases": [p.to_json() for p in self.phases], "findings": [f.__dict__ for f in self.findings],
-                "evidence": [e.to_json() for e in self.evidence]}
+                "evidence": [e.to_json() for e in self.evidence], "environment": [list(line) for line in self.environment]}
 
     def all_findings(self) -> list[tuple[str | None, Finding]]:
         return [(None, f) for f in self.findings] + [(p.phase, f) for p in self.phases for f in p.findings]
@@ -54,7 +56,7 @@ def explain_run(analyzer: Any, sla: Any, cold_start: dict[str, Any], only: str |
     scenario = manifest.scenario.get("path", "SCENARIO")
     phases, run_findings = explain(evidence, explained, list(sla.objectives), cold_start, _short(scenario), _short(str(sla.path)),
                                    sla.max_lag_p99, manifest.target_api == "reference", target_info(manifest, "ocr_server_config_info").get("warmup"))
-    return Explanation(phases, run_findings, evidence)
+    return Explanation(phases, run_findings, evidence, environment_lines(manifest.environment or {}))
 
 
 def _short(path: str) -> str:
@@ -71,7 +73,8 @@ def _d(v: float | None) -> str:
 
 def render(explanation: Explanation) -> str:
     """The explanation as text (the terminal and explain.md)."""
-    out: list[str] = []
+    out = [f"{who}: {what}" for who, what in explanation.environment]
+    by_phase = {e.phase: e for e in explanation.evidence}
     for p in explanation.phases:
         ld = p.load
         out.append(f"phase {p.phase}:")
@@ -86,6 +89,9 @@ def render(explanation: Explanation) -> str:
                  f"server CPU {ld.cpu_used:.2f} cores" if ld.cpu_used is not None else "",
                  f"capacity ~{ld.capacity:.3g}/s ({ld.capacity_how})" if ld.capacity else "",
                  f"utilization {ld.utilization:.2f}" if ld.utilization is not None else ""]
+        trend = by_phase[p.phase].queue_trend if p.phase in by_phase else None
+        if trend:
+            facts.append(f"queue wait {_d(trend[0])} in its first third, {_d(trend[1])} in its last")
         out.append("  load: " + ", ".join(f for f in facts if f) + ("; SATURATED" if ld.saturated else "; near capacity" if ld.near else ""))
         for f in p.findings:
             out.append(f"  finding ({f.kind}): {f.text}")

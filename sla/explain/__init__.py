@@ -103,15 +103,15 @@ def render(explanation: Explanation) -> str:
             w = p.what_if
             if w.get("rate") is not None:
                 out.append(f"  what-if: {w['objective']} <= {_d(w['limit'])} holds up to ~{w['rate']:.3g}/s ({w['how']})")
+            else:
+                out.append(f"  what-if: {w['objective']}: " + ("not met even at a trickle of load: the service time alone is over "
+                                                                "the limit" if "percentile" in w else w.get("how", "")))
             if (at := w.get("at_asked_rate")) is not None:
                 out.append(f"  model check: at the asked {at['rate']:.3g}/s ({at.get('arrivals', 'poisson')} arrivals), phase "
                            f"{at['from_phase']}'s service times alone give "
                            f"P{w['percentile']:g} " + (f"~{_d(at['predicted'])}" if at["predicted"] is not None else "unbounded")
                            + (f", its own mean service time ~{_d(at['predicted_own_service'])}" if at.get("predicted_own_service") else "")
                            + f"; measured {_d(at['measured'])}")
-            else:
-                out.append(f"  what-if: {w['objective']}: " + (w.get("how") if "percentile" not in w else
-                                                                "not met even at a trickle of load: the service time alone is over the limit"))
         out += [f"  missing: {m}" for m in p.missing]
     for f in explanation.findings:
         out.append(f"run finding ({f.kind}): {f.text}\n  -> {f.advice}" + (f": {f.command}" if f.command else ""))

@@ -110,3 +110,16 @@ def test_service_samples_follow_the_histogram_and_its_mean():
     values = samples_from(hist((0.01, 0), (0.02, 90), (0.1, 100)), mean=0.05)
     assert len(values) == 2000 and sum(values) / len(values) == pytest.approx(0.05)
     assert sorted(values)[len(values) // 2] < 0.05  # most in the low bucket: the median under the mean
+
+
+def test_the_text_shows_each_part_the_load_the_findings_and_one_what_if_line():
+    from sla.explain import Explanation, render
+
+    quiet, busy = evidence("quiet", asked=1.0, queue=(0.001, 0.001)), evidence(asked=10.0, served=8.3, queue=(0.05, 2.0), server_mean=1.145)
+    phases, run = explain([quiet, busy], ["quiet", "steady"], [P99, Objective("quiet.latency.p99", "latency", "quiet", "loadgen", 0.6, 99.0)],
+                          {}, "s.yaml", "x.yaml", 0.05, True)
+    text = render(Explanation(phases, run, [quiet, busy], [("load generator", "AMD EPYC, 2 cores")]))
+    assert text.startswith("load generator: AMD EPYC, 2 cores\nphase quiet:")
+    assert "queue wait 50ms in its first third, 2s in its last" in text and "; SATURATED" in text
+    assert text.count("what-if: quiet.latency.p99") == 1 and text.count("what-if: steady.latency.p99") == 1
+    assert "model check: at the asked 10/s (poisson arrivals), phase quiet's service times alone give P99 unbounded" in text

@@ -389,20 +389,25 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
 
 
 def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None,
-           run_dir: Path) -> tuple[Analysis, Timeline, Explanation]:
+           run_dir: Path) -> tuple[Analysis, Timeline, Explanation | None]:
     """The analysis of a run, what its page draws, and why it measured what it did (all read
     while Prometheus is up)."""
     analyzer = Analyzer(reader, manifest, baseline, load_hdr(run_dir))
     analysis = analyzer.run(sla)
-    return analysis, collect_timeline(analyzer, run_dir), explain_run(analyzer, sla, analysis.cold_start)
+    try:
+        explanation: Explanation | None = explain_run(analyzer, sla, analysis.cold_start)
+    except Exception as exc:  # noqa: BLE001 - the verdict stands without its explanation
+        analysis.notes.append(f"the explanation could not be made ({type(exc).__name__}: {exc}); `sla explain {run_dir}` tries again")
+        explanation = None
+    return analysis, collect_timeline(analyzer, run_dir), explanation
 
 
 def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO, timeline: Timeline,
-            explanation: Explanation, run_dir: Path | None = None) -> RunOutcome:
+            explanation: Explanation | None, run_dir: Path | None = None) -> RunOutcome:
     paths = write_reports(out_dir, manifest, analysis, sla_path, timeline, run_dir, explanation)
     print("\n" + summary_table(analysis), file=out)
     failed = {r.phase for r in analysis.results if r.verdict == "FAIL" and r.phase}
-    if analysis.verdict == "FAIL" and (why := short_block(explanation, failed)):
+    if analysis.verdict == "FAIL" and explanation is not None and (why := short_block(explanation, failed)):
         print(why + f"\n(all of it: sla explain {out_dir if run_dir is None else run_dir}, or {paths['explain']})", file=out)
     print(f"reports: {paths['html']}, {paths['result']}, {paths['report']}, {paths['junit']}", file=out)
     return RunOutcome(out_dir, manifest, analysis)

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "was, saturation, the setting to try, a what-if")
     exp.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
     exp.add_argument("--phase", help="only this phase (default: every phase the SLA judges)")
+    exp.add_argument("--sla", type=Path, help="SLA YAML for the what-if (default: the one the run used; a run copied without it "
+                     "is explained without one)")
     exp.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
     dif = verbs.add_parser("diff", help="two runs side by side: what differs (environment, settings), each objective, and "
                            "the change in P50/P99 split into service time per stage and queueing")
@@ -164,7 +166,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.verb == "explain":
         from sla.explain import run_explain
 
-        return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout)
+        return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout, args.sla)
     if args.verb == "diff":
         from sla.explain import run_diff
 

@@ -20,6 +20,7 @@ from sla.environment import environment_lines
 from sla.explain.evidence import PhaseEvidence, gather, target_info
 from sla.explain.findings import Finding, PhaseExplanation, explain
 from sla.manifest import write_json
+from sla.slafile import DEFAULT_MAX_LAG_P99
 from sla.units import format_duration
 
 EXPLAIN_JSON, EXPLAIN_MD = "explain.json", "explain.md"
@@ -51,11 +52,13 @@ def judged_phases(manifest: Any, objectives: list[Any], only: str | None = None)
 def explain_run(analyzer: Any, sla: Any, cold_start: dict[str, Any], only: str | None = None) -> Explanation:
     """The explanation of a judged run, read while its Prometheus is up."""
     manifest = analyzer.manifest
+    objectives = list(sla.objectives) if sla is not None else []  # None: the SLA file is not here (a copied run)
     evidence = [gather(analyzer, w) for w in manifest.phases]
-    explained = [w.name for w in judged_phases(manifest, sla.objectives, only)]
+    explained = [w.name for w in judged_phases(manifest, objectives, only)]
     scenario = manifest.scenario.get("path", "SCENARIO")
-    phases, run_findings = explain(evidence, explained, list(sla.objectives), cold_start, _short(scenario), _short(str(sla.path)),
-                                   sla.max_lag_p99, manifest.target_api == "reference", target_info(manifest, "ocr_server_config_info").get("warmup"))
+    phases, run_findings = explain(evidence, explained, objectives, cold_start, _short(scenario), _short(str(sla.path)) if sla else "SLA_FILE",
+                                   sla.max_lag_p99 if sla else DEFAULT_MAX_LAG_P99, manifest.target_api == "reference",
+                                   target_info(manifest, "ocr_server_config_info").get("warmup"))
     return Explanation(phases, run_findings, evidence, environment_lines(manifest.environment or {}))
 
 
@@ -132,13 +135,23 @@ def write_explanation(out_dir: Path, explanation: Explanation) -> tuple[Path, Pa
     return js, md
 
 
-def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: TextIO) -> int:
-    """The `sla explain` verb: explain a recorded run (its kept Prometheus data) and print it."""
+def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: TextIO, sla_path: Path | None = None) -> int:
+    """The `sla explain` verb: explain a recorded run (its kept Prometheus data) and print it. A run
+    copied from another machine may not find its SLA file: it is explained without one (every phase,
+    no what-if), unless `sla_path` names one."""
     from sla.analysis.collect import Analyzer, load_hdr
     from sla.errors import SlaError
-    from sla.gate import open_run, run_prometheus
+    from sla.gate import open_run, read_manifest, run_prometheus
 
-    manifest, sla = open_run(run_dir)
+    manifest = read_manifest(run_dir)
+    try:
+        manifest, sla = open_run(run_dir, sla_path)
+    except SlaError as exc:
+        if sla_path is not None:
+            raise
+        sla = None
+        print(f"note: the run's SLA could not be read ({' '.join(str(exc).split())}): every phase is explained, with no "
+              "what-if; pass --sla FILE", file=out)
     if phase is not None and phase not in {w.name for w in manifest.phases}:
         raise SlaError(f"--phase {phase!r}: the run has no such phase; its phases: {', '.join(w.name for w in manifest.phases)}")
     with ExitStack() as stack:
@@ -165,7 +178,7 @@ def recorded(run_dir: Path, prometheus: str | None) -> dict[str, Any]:
             docs[key] = json.loads((run_dir / name).read_text())
         except (OSError, ValueError) as exc:
             raise SlaError(f"{run_dir}: no readable {name} ({exc}); judge it first with sla check") from None
-    if not (run_dir / EXPLAIN_JSON).is_file():
+    if not (run_dir / EXPLAIN_JSON).is_file():  # a run older than sla explain: explain it from its kept data
         run_explain(run_dir, None, prometheus, io.StringIO())
     docs["explain"] = json.loads((run_dir / EXPLAIN_JSON).read_text())
     return docs

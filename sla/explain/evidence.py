@@ -66,6 +66,7 @@ class PhaseEvidence:
     throttled: float | None = None  # share of CFS periods throttled (target.cpus, or cAdvisor's counters)
     throttled_from: str = ""
     lag_p99: float | None = None  # the generator's arrival-clock lag P99
+    ramp: bool = False  # an arrival-rate ramp: latency that grows with the rate is no sign of saturation
     poisson: bool | None = None  # its arrivals: Poisson, evenly spaced (False), or not an arrival-rate phase
     missing: list[str] = field(default_factory=list)  # what the target's metrics could not say
 
@@ -124,6 +125,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         w.name, w.kind, duration, w.asked_rate, counts.total if counts else 0.0,
         counts.throughput(duration) if counts else None, counts.failure if counts else 0.0, counts.shed if counts else 0.0, client)
     ev.poisson = w.poisson
+    ev.ramp = w.rate_from is not None and w.rate_to is not None and w.rate_from != w.rate_to
     thirds = [w.start + (w.end - w.start) * i / THIRDS for i in range(THIRDS + 1)]
     first, last = (loadgen.buckets_between(w, thirds[0], thirds[1])[1], loadgen.buckets_between(w, thirds[-2], thirds[-1])[1])
     if first and last and first.total and last.total:

@@ -127,7 +127,9 @@ def load(ev: PhaseEvidence) -> Load:
     short = ev.asked_rate is not None and ev.throughput is not None and ev.throughput < SATURATED_UTILIZATION * ev.asked_rate
     if short:
         why.append(f"served {ev.throughput:.3g}/s of the {ev.asked_rate:.3g}/s asked")
-    if _growth(ev.queue_trend):
+    if ev.ramp:
+        pass  # the asked rate itself grew through the phase: so does the queue, saturated or not
+    elif _growth(ev.queue_trend):
         why.append(f"queue wait grew from {_ms(ev.queue_trend[0])} to {_ms(ev.queue_trend[1])} through the phase")  # type: ignore[index]
     elif _growth(ev.client_trend) and ev.asked_rate is not None:
         why.append(f"latency (P50) grew from {_ms(ev.client_trend[0])} to {_ms(ev.client_trend[1])} through the phase")  # type: ignore[index]

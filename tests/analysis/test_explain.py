@@ -123,3 +123,10 @@ def test_the_text_shows_each_part_the_load_the_findings_and_one_what_if_line():
     assert "queue wait 50ms in its first third, 2s in its last" in text and "; SATURATED" in text
     assert text.count("what-if: quiet.latency.p99") == 1 and text.count("what-if: steady.latency.p99") == 1
     assert "model check: at the asked 10/s (poisson arrivals), phase quiet's service times alone give P99 unbounded" in text
+
+
+def test_latency_that_grows_through_a_ramp_is_no_sign_of_saturation():
+    ev = evidence(asked=3.0, queue=(0.005, 0.05))  # the queue grew tenfold while the rate rose
+    assert load(ev).saturated
+    ev.ramp = True
+    assert not load(ev).saturated and load(ev).why == []

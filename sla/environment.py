@@ -95,13 +95,19 @@ def host_environment() -> dict[str, Any]:
             "locust": _version("locust"), "harness": harness_version()}
 
 
-def target_environment(info: dict[str, list[dict[str, str]]], python: str | None, why_not: str = "") -> dict[str, Any]:
+PROCESS_METRICS = ("process_resident_memory_bytes", "process_max_fds")  # prometheus_client's process collector
+
+
+def target_environment(info: dict[str, list[dict[str, str]]], python: str | None, why_not: str = "",
+                       process: dict[str, float] | None = None) -> dict[str, Any]:
     """What the target reported of itself: the labels of each info metric it exposes (by metric
-    name; one label set, or one per distinct replica) and the Python it runs on (`python_info`),
-    or "not reported" (and why) when it says nothing."""
-    if not any(info.values()) and not python:
-        return {"reported": False, "note": f"{NOT_REPORTED}: {why_not or 'its metrics carry no info metric and no python_info'}"}
-    return {"reported": True, "info": {k: v[0] if len(v) == 1 else v for k, v in info.items() if v}, "python": python or NOT_REPORTED}
+    name; one label set, or one per distinct replica), the Python it runs on (`python_info`) and
+    its process metrics (resident memory, file descriptor limit), or "not reported" (and why)
+    when it says nothing."""
+    if not any(info.values()) and not python and not process:
+        return {"reported": False, "note": f"{NOT_REPORTED}: {why_not or 'its metrics carry no info metric, no python_info and no process metrics'}"}
+    return {"reported": True, "info": {k: v[0] if len(v) == 1 else v for k, v in info.items() if v}, "python": python or NOT_REPORTED,
+            "process": process or NOT_REPORTED}
 
 
 def read_target_environment(reader: Any, mapping: Any, at: float) -> dict[str, Any]:
@@ -120,7 +126,8 @@ def read_target_environment(reader: Any, mapping: Any, at: float) -> dict[str, A
 
     info = {name: label_sets(name) for name in mapping.info_metrics}
     python = sorted({s.get("version", "") for s in label_sets("python_info")} - {""})
-    return target_environment(info, ", ".join(python) or None)
+    process = {name: float(rows[0]["value"][1]) for name in PROCESS_METRICS if (rows := reader.query(promql.server_info(name, at)))}
+    return target_environment(info, ", ".join(python) or None, process=process)
 
 
 def describe_cpu(env: dict[str, Any]) -> str:
@@ -160,6 +167,11 @@ def environment_lines(environment: dict[str, Any]) -> list[tuple[str, str]]:
                 cpu = [describe_cpu(one)] if "cpu_model" in one else []
                 rest = [f"{k}={v}" for k, v in one.items() if k not in CPU_KEYS]
                 lines.append((f"target ({name})", ", ".join(cpu + rest)))
-        if target.get("python") != NOT_REPORTED:
+        if target.get("python") not in (None, NOT_REPORTED):
             lines.append(("target (python_info)", f"Python {target['python']}"))
+        process = target.get("process")
+        if isinstance(process, dict) and process:
+            shown = [f"resident memory {process['process_resident_memory_bytes'] / 2**20:.0f} MiB" if "process_resident_memory_bytes" in process else "",
+                     f"max fds {process['process_max_fds']:.0f}" if "process_max_fds" in process else ""]
+            lines.append(("target (process metrics)", ", ".join(filter(None, shown))))
     return lines

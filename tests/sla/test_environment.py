@@ -82,10 +82,18 @@ def test_the_target_is_described_by_what_its_metrics_report_and_replicas_alike_c
 
 def test_a_target_that_reports_nothing_says_so_and_nothing_is_guessed():
     env = read_target_environment(Reader({}), MAPPINGS["kserve"], 1000.0)
-    assert env == {"reported": False, "note": "not reported: its metrics carry no info metric and no python_info"}
+    assert env == {"reported": False, "note": "not reported: its metrics carry no info metric, no python_info and no process metrics"}
     assert read_target_environment(Reader({}), None, 1.0)["note"] == "not reported: the target has no server metrics mapping"
     assert environment_lines({"target": env}) == [("target", env["note"])]
-    assert target_environment({"build_info": []}, "3.12.1") == {"reported": True, "info": {}, "python": "3.12.1"}
+    assert target_environment({"build_info": []}, "3.12.1") == {"reported": True, "info": {}, "python": "3.12.1", "process": "not reported"}
+
+
+def test_a_stack_with_only_process_metrics_reports_them():
+    reader = Reader({"process_resident_memory_bytes": [{"metric": {}, "value": [0, str(512 * 2**20)]}],
+                     "process_max_fds": [{"metric": {}, "value": [0, "1024"]}]})
+    env = read_target_environment(reader, MAPPINGS["kserve"], 1000.0)
+    assert env["reported"] and env["process"] == {"process_resident_memory_bytes": 512 * 2**20, "process_max_fds": 1024.0}
+    assert environment_lines({"target": env}) == [("target (process metrics)", "resident memory 512 MiB, max fds 1024")]
 
 
 def test_the_load_generators_host_is_one_line_with_its_cpu_first():

@@ -70,6 +70,14 @@ class PhaseEvidence:
     poisson: bool | None = None  # its arrivals: Poisson, evenly spaced (False), or not an arrival-rate phase
     missing: list[str] = field(default_factory=list)  # what the target's metrics could not say
 
+    @property
+    def service_time(self) -> float | None:
+        """Mean time a worker spends on a request: the server's time less its queue wait (None
+        without server metrics)."""
+        if self.server is None or self.server.mean is None:
+            return None
+        return self.server.mean - (self.queue.mean if self.queue is not None and self.queue.mean is not None else 0.0)
+
     def to_json(self) -> dict[str, Any]:
         doc = {k: v for k, v in asdict(self).items() if k not in ("client", "server", "queue", "stages")}
         doc.update(client=self.client.to_json(), server=self.server.to_json() if self.server else None,
@@ -83,11 +91,21 @@ def _part(name: str, buckets: Buckets | None, seconds: float | None, count: floa
                 buckets.quantile(0.5) if has else None, buckets.quantile(0.99) if has else None, buckets if has else None)
 
 
-def _server_histogram(reader: Any, name: str, spec: str, unit: float, start: float, end: float, **labels: str) -> Part:
-    buckets = reader.buckets(promql.server_delta(promql.series(spec, "_bucket", **labels), "le", start, end))
+def _server_sum_count(reader: Any, spec: str, unit: float, start: float, end: float, **labels: str) -> tuple[float | None, float | None]:
+    """A server histogram's summed value (in seconds for durations) and its count over [start, end]."""
     seconds = reader.scalar(promql.server_delta(promql.series(spec, "_sum", **labels), None, start, end))
     count = reader.scalar(promql.server_delta(promql.series(spec, "_count", **labels), None, start, end))
-    return _part(name, buckets.scaled(unit) if buckets else None, seconds * unit if seconds is not None else None, count)
+    return (seconds * unit if seconds is not None else None), count
+
+
+def _server_mean(reader: Any, spec: str, unit: float, start: float, end: float) -> float | None:
+    seconds, count = _server_sum_count(reader, spec, unit, start, end)
+    return seconds / count if seconds is not None and count else None
+
+
+def _server_histogram(reader: Any, name: str, spec: str, unit: float, start: float, end: float, **labels: str) -> Part:
+    buckets = reader.buckets(promql.server_delta(promql.series(spec, "_bucket", **labels), "le", start, end))
+    return _part(name, buckets.scaled(unit) if buckets else None, *_server_sum_count(reader, spec, unit, start, end, **labels))
 
 
 def target_info(manifest: Any, metric: str) -> dict[str, str]:
@@ -160,7 +178,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         ev.served = ev.server.buckets.total
     if m.queue_histogram:
         ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
-        trend = [_server_histogram(reader, "", m.queue_histogram, 1.0, a, b).mean for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+        trend = [_server_mean(reader, m.queue_histogram, 1.0, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
         if None not in trend:
             ev.queue_trend = (trend[0], trend[1])
     else:
@@ -168,7 +186,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
     if m.batch_histogram:
-        ev.batch_mean = _server_histogram(reader, "batch", m.batch_histogram, 1.0, start, end).mean
+        ev.batch_mean = _server_mean(reader, m.batch_histogram, 1.0, start, end)
     if m.in_flight_gauge:
         ev.in_flight = reader.scalar(f"avg(avg_over_time({promql.series(m.in_flight_gauge, job=promql.SERVER_JOB)}"
                                      f"[{promql.window_seconds(start, end)}s] @ {end:.3f}))")

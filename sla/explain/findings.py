@@ -113,9 +113,7 @@ def _growth(trend: tuple[float, float] | None) -> bool:
 def load(ev: PhaseEvidence) -> Load:
     """How loaded the server was, and what it can serve here."""
     served_rate = ev.served / ev.duration if ev.served is not None and ev.duration > 0 else ev.completed_rate or ev.throughput
-    service = None
-    if ev.server is not None and ev.server.mean is not None:
-        service = ev.server.mean - (ev.queue.mean if ev.queue is not None and ev.queue.mean is not None else 0.0)
+    service = ev.service_time
     estimates: list[tuple[float, str]] = []
     if service and ev.workers:
         estimates.append((ev.workers / service, f"mean service {_ms(service)} on {ev.workers} worker(s)"))
@@ -204,10 +202,7 @@ def check_at_rate(ev: PhaseEvidence, ld: Load, quiet: PhaseEvidence, source: Par
     """The model's check against this phase, at its asked rate and with its own arrivals: the
     percentile predicted from the quiet phase's service times alone (no figure of this phase), and
     from this phase's own mean service time (the queueing model alone), beside what users measured."""
-    if quiet.server is not None and quiet.server.mean is not None:
-        quiet_mean = quiet.server.mean - (quiet.queue.mean if quiet.queue is not None and quiet.queue.mean is not None else 0.0)
-    else:
-        quiet_mean = quiet.client.mean or 0.0  # no server metrics: the client's time stands for the service time
+    quiet_mean = quiet.service_time or quiet.client.mean or 0.0  # no server metrics: the client's time stands for it
     poisson = ev.poisson is not False  # as the phase sent them (unknown: Poisson)
     doc: dict[str, Any] = {"rate": ev.asked_rate, "from_phase": quiet.phase, "arrivals": "poisson" if poisson else "even",
                            "measured": ev.client.buckets.quantile(percentile / 100) if ev.client.buckets is not None else None}

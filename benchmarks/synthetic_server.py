@@ -14,7 +14,8 @@ With --service-ms, each POST instead queues for one of --workers workers and tak
 long: a capacity of workers / service time known in advance, whatever the CPU (timers only).
 With --triton-metrics-port, it also serves Triton's metrics there, as Triton does on its port 8002:
 `nv_inference_request_success`, `nv_inference_request_failure` and the cumulative
-`nv_inference_request_duration_us` of the POSTs answered (arrival to answer).
+`nv_inference_request_duration_us` of the POSTs answered (arrival to answer), split into
+`nv_inference_queue_duration_us` (waiting for a worker) and `nv_inference_compute_*_duration_us`.
 """
 
 from __future__ import annotations
@@ -56,18 +57,23 @@ class Server:
         self.first: float | None = None
         self.service_s = args.service_ms / 1e3 if args.service_ms else None
         self.free_at = [0.0] * args.workers  # when each worker is next free
-        self.answered, self.duration_us = 0, 0.0  # Triton-style counters of the POSTs answered
+        self.answered, self.duration_us, self.queue_us = 0, 0.0, 0.0  # Triton-style counters of the POSTs answered
 
     def record(self, arrived: float) -> None:
         self.answered += 1
-        self.duration_us += (time.monotonic() - arrived) * 1e6
+        took = (time.monotonic() - arrived) * 1e6
+        self.duration_us += took
+        self.queue_us += max(0.0, took - self.service_s * 1e6) if self.service_s is not None else 0.0
 
     def exposition(self) -> bytes:
         lines = [
             "# TYPE nv_inference_request_success counter", f'nv_inference_request_success{{model="ocr",version="1"}} {self.answered}',
             "# TYPE nv_inference_request_failure counter", 'nv_inference_request_failure{model="ocr",version="1"} 0',
             "# TYPE nv_inference_request_duration_us counter", f'nv_inference_request_duration_us{{model="ocr",version="1"}} {self.duration_us:.0f}',
-        ]
+            "# TYPE nv_inference_queue_duration_us counter", f'nv_inference_queue_duration_us{{model="ocr",version="1"}} {self.queue_us:.0f}',
+        ] + [line for part, us in (("input", 0.0), ("infer", self.duration_us - self.queue_us), ("output", 0.0))
+             for line in (f"# TYPE nv_inference_compute_{part}_duration_us counter",
+                          f'nv_inference_compute_{part}_duration_us{{model="ocr",version="1"}} {us:.0f}')]
         body = ("\n".join(lines) + "\n").encode()
         return b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
 

@@ -505,10 +505,22 @@ class RuleBuilder:
                             {**base, **rule.labels}),
                        Case("scrapes succeeding: does not fire", ti, [(self.case_series("up"), f"1x{steps}")], until, None)]
         restart = prom_duration(RESTART_WINDOW_S)
-        rule = self._alert(None, camel(self.sla.name) + "Restarted", f"changes({self.sel(self.m.process_start)}[{restart}]) > 0", "ticket",
+        start = self.m.process_start
+        if start is None:  # no start-time gauge (Triton, BentoML, Ray Serve): a counter that fell back to zero
+            counter = self.m.restart_counter
+            if counter is None:
+                return
+            rule = self._alert(None, camel(self.sla.name) + "Restarted", f"resets({self.sel(counter)}[{restart}]) > 0", "ticket",
+                               "a replica restarted", f"A replica's {counter.partition('{')[0]} counter fell back to zero in the "
+                               f"last {restart}: it restarted, and its next requests pay a cold start", window_s=RESTART_WINDOW_S)
+            series_of = self.case_series(counter)
+            rule.cases += [Case("counter reset: fires", 60.0, [(series_of, "100+10x3 0+10x3")], 300, {**base, **rule.labels}),
+                           Case("counter growing: does not fire", 60.0, [(series_of, "100+10x6")], 300, None)]
+            return
+        rule = self._alert(None, camel(self.sla.name) + "Restarted", f"changes({self.sel(start)}[{restart}]) > 0", "ticket",
                            "a replica restarted", f"A replica's process start time changed in the last {restart}: it restarted, "
                            "and its next requests pay a cold start", window_s=RESTART_WINDOW_S)
-        start = self.case_series(self.m.process_start)
+        start = self.case_series(start)
         rule.cases += [Case("process start time changed: fires", 60.0, [(start, "100x3 700x3")], 300, {**base, **rule.labels}),
                        Case("process start time steady: does not fire", 60.0, [(start, "100x6")], 300, None)]
 

@@ -291,7 +291,7 @@ class Analyzer:
         if exited:
             phase = next((w.name for w in self.manifest.phases if w.start <= exited["at"] <= (w.end or exited["at"])), None)
             results.insert(0, target_exited(exited, phase, sum(w.planned_duration for w in self.manifest.phases)))
-        warnings = cross_check(self, objectives, results)
+        warnings = absent_series(self) + cross_check(self, objectives, results) + uncounted_failures(self, objectives, results)
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
         return Analysis(overall(results), results, phases, notes, self.cold_start_summary(), warnings, self.served_by_replica())
 

@@ -10,6 +10,12 @@ LOW_LOAD_IN_FLIGHT; else none is allowed) is expected; a gap wider than that, ev
 the bucket edges most favourable to agreement, is a warning in the report, never a silent pass.
 A server percentile above what users saw is a warning too: the server counted other traffic, or
 the two histograms disagree.
+
+The server's failure counts are checked against the load generator's the same way
+(`uncounted_failures`): many stacks count only what fails inside the model (Triton counts nothing
+it refuses before the model runs), so the load generator's outcome is the truth, and a server
+error rate says what it cannot see. And a mapping's series that never appeared in the server's
+scrapes over the run is a warning naming it (`absent_series`): a wrong name judges nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from sla.analysis.stats import Buckets
 from sla.units import format_duration
 
 LOW_LOAD_IN_FLIGHT = 1.5  # requests in flight on average: about one at a time, so little queueing
+UNCOUNTED_SLACK = 2  # failures the load generator may see beyond the server's (timeouts, a request in flight at an edge)
 
 if TYPE_CHECKING:
     from sla.analysis.collect import Analyzer
@@ -116,4 +123,48 @@ def cross_check(run: "Analyzer", objectives: list["Objective"], results: list["O
         if why:
             r.detail += f" (warning: {why})"
             warnings.append(f"{o.id}: {why}")
+    return warnings
+
+
+def absent_series(run: "Analyzer") -> list[str]:
+    """The mapping's series that no scrape of the server held over the whole run. Checked over the
+    run, not at its first scrape: most stacks create a labelled series at its first observation."""
+    m, phases = run.server.metrics, run.manifest.phases
+    if m is None or not phases:
+        return []
+    missing = run.server.absent(phases[0].start, run.final)
+    if not missing:
+        return []
+    return [f"the {m.name} metrics mapping names series that the server never exposed during the run: "
+            + "; ".join(f"{field} {selector}" for field, selector in missing)
+            + ": objectives and charts from them judge nothing (check the names against the server's /metrics)"]
+
+
+def uncounted_failures(run: "Analyzer", objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
+    """Phases where the load generator saw more failures than the server counted: a warning, also
+    added to the server error-rate results of the phase (what the server cannot see)."""
+    m = run.server.metrics
+    if m is None or not m.failures:
+        return []
+    server_rates = [(o, r) for o, r in zip(objectives, results) if o.kind == "error_rate" and o.source == "server"]
+    for o, r in server_rates:
+        if m.uncounted:
+            r.detail += f" (the {m.name} metrics do not count {m.uncounted}; the load generator's error rate does)"
+    warnings = []
+    for w in run.manifest.phases:
+        if run.server.validity(w):
+            continue
+        client, server = run.loadgen.outcomes(w), run.server.outcomes(w)
+        if client is None:
+            continue
+        seen, counted = client.failed(), server.failed() if server else 0.0
+        if seen <= counted + UNCOUNTED_SLACK:
+            continue
+        why = (f"{w.name}: the load generator saw {seen:.0f} failed requests, the server counted {counted:.0f}"
+               + (f": the {m.name} metrics do not count {m.uncounted}" if m.uncounted else "")
+               + "; judge errors from the load generator (the default source)")
+        warnings.append(why)
+        for o, r in server_rates:
+            if o.phase == w.name:
+                r.detail += f" (warning: {why})"
     return warnings

@@ -236,6 +236,18 @@ class ServerSource(_Prom):
     def missing(self) -> str:
         return f"the {self.manifest.target_api} target has no server metrics"
 
+    def absent(self, start: float, end: float) -> list[tuple[str, str]]:
+        """The mapping's series (field, selector) of which no scrape over [start, end] held a sample."""
+        m = self.metrics
+        assert m is not None
+        out = []
+        for field, spec in m.series().items():
+            suffix = "_count" if field.endswith("histogram") else ""
+            selector = promql.series(spec, suffix, job=promql.SERVER_JOB)
+            if self.reader.scalar(f"count(last_over_time({selector}[{promql.window_seconds(start, end)}s] @ {end:.3f}))") is None:
+                out.append((field, selector))
+        return out
+
     def validity(self, w: PhaseWindow) -> tuple[str, ...]:
         if self.metrics is None:
             return (self.missing(),)

@@ -103,6 +103,14 @@ def _server_mean(reader: Any, spec: str, unit: float, start: float, end: float) 
     return seconds / count if seconds is not None and count else None
 
 
+def _part_mean(reader: Any, m: Any, counter: str, start: float, end: float) -> float | None:
+    """A cumulative duration counter's growth per request counted by the mapping's duration_count,
+    in seconds: the mean of that part of a request's time (Triton's queue and compute counters)."""
+    seconds = reader.scalar(promql.server_count(counter, start, end))
+    count = reader.scalar(promql.server_count(m.duration_count, start, end))
+    return seconds * m.unit / count if seconds is not None and count else None
+
+
 def _server_histogram(reader: Any, name: str, spec: str, unit: float, start: float, end: float, **labels: str) -> Part:
     buckets = reader.buckets(promql.server_delta(promql.series(spec, "_bucket", **labels), "le", start, end))
     return _part(name, buckets.scaled(unit) if buckets else None, *_server_sum_count(reader, spec, unit, start, end, **labels))
@@ -176,15 +184,21 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         ev.served = out.total if out else None
     elif ev.server and ev.server.buckets:
         ev.served = ev.server.buckets.total
-    if m.queue_histogram:
-        ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
-        trend = [_server_mean(reader, m.queue_histogram, 1.0, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+    if m.queue_histogram or m.queue_duration:
+        if m.queue_histogram:
+            ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
+            trend = [_server_mean(reader, m.queue_histogram, 1.0, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+        else:  # a cumulative counter of queue wait: a mean per request (Triton)
+            ev.queue = Part("queue wait", _part_mean(reader, m, m.queue_duration, start, end))
+            trend = [_part_mean(reader, m, m.queue_duration, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
         if None not in trend:
             ev.queue_trend = (trend[0], trend[1])
     else:
         ev.missing.append(f"the {m.name} metrics have no queue histogram: waiting for a worker is not told apart from service")
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
+    else:
+        ev.stages = [Part(counter.partition("{")[0], _part_mean(reader, m, counter, start, end)) for counter in m.compute_durations]
     if m.batch_histogram:
         ev.batch_mean = _server_mean(reader, m.batch_histogram, 1.0, start, end)
     if m.in_flight_gauge:

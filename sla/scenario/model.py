@@ -234,6 +234,11 @@ def _target(reader: Reader, doc: Any, base: Path) -> Target:
             if value is not None:
                 server[key] = value
     metrics = parse_mapping(reader, doc.get("metrics"), "target.metrics", api.server_metrics())
+    takes_port = any("{metrics_port}" in a for a in (*(command or ()), *(env or {}).values()))
+    if metrics is not None and metrics.own_port and metrics.port is None and not takes_port:
+        reader.problem("target.metrics", f"the {metrics.name} metrics are on a port of their own that the stack picks at random "
+                       "unless told: pass {metrics_port} to its command (for Ray: ray start --metrics-export-port "
+                       "{metrics_port}), or give the port, e.g. metrics: {like: " + metrics.name + ", port: 8080}")
     replicas = reader.get(doc, "target", "replicas", at_most(MAX_REPLICAS, str(MAX_REPLICAS), positive(integer)),
                           f"a whole number of instances, 1 to {MAX_REPLICAS}", 1)
     routing = reader.get(doc, "target", "routing", one_of(ROUTINGS), " or ".join(ROUTINGS), "ready")

@@ -5,11 +5,13 @@ The analyzer builds its server queries from a mapping, never from names of its o
 with other metric names is one more mapping. A target API holds its default mapping
 (`TargetApi.metrics`; the reference server's lives beside its API in sla/targets/reference.py); a
 scenario picks another by name or writes its own (`target.metrics`, sla/scenario/model.py). The
-mappings of the stacks below were read from their sources (their repository and file named on
-each); `kserve` was seen running here (integrations/kserve/).
+mappings below were checked against a scrape of each stack running this project's OCR pipeline
+(integrations/<stack>/, made by `make stacks`); the scrapes are kept in tests/targets/scrapes/, and
+tests/targets/test_scrapes.py holds every mapping against its own.
 
 Latency comes from a histogram (percentiles and means), or from a cumulative duration counter and
-the counter of the requests it sums (Triton, TorchServe, Paddle Serving): a mean only. Outcomes
+the counter of the requests it sums (Triton): a mean only, which may split into cumulative
+queue and compute counters of the same unit (Triton's queue and compute durations). Outcomes
 come from a request counter labelled by status, or from a success counter and a failure counter.
 A series name may carry label matchers that pick the inference requests out of others, as in
 `rest_server_requests_total{path=~".*/infer"}`.
@@ -41,8 +43,10 @@ class ServerMetrics:
     stage_histogram: str | None = None  # per-stage latency histogram, labelled by stage_label
     stage_label: str = "stage"
     stages: tuple[str, ...] = ()
+    queue_duration: str | None = None  # cumulative queue wait counter (unit; per duration_count: a mean)
+    compute_durations: tuple[str, ...] = ()  # cumulative compute counters, each a part of the mean
     ready_timestamp: str | None = None  # gauge: Unix time the server turned ready (0 before)
-    process_start: str = "process_start_time_seconds"
+    process_start: str | None = "process_start_time_seconds"  # None: the stack has none; the gate's probe
     first_request_gauge: str | None = None  # gauge: duration of the first request after start
     model_load_gauge: str | None = None  # gauge: seconds spent loading models (summed over its labels)
     warmup_gauge: str | None = None  # gauge: seconds spent warming up before ready
@@ -53,6 +57,8 @@ class ServerMetrics:
     cadvisor: str | None = None  # label matchers picking its containers in cAdvisor's CFS counters (Kubernetes)
     port: int | None = None  # where it is scraped when not on the inference port (Triton 8002)
     path: str = "/metrics"
+    own_port: bool = False  # its metrics are on a port the stack picks: the command must take {metrics_port}, or set port
+    uncounted: str | None = None  # failures its counters do not see (the load generator's outcome is the truth)
 
     # -- what it supports (the objective kinds ask; sla/objectives) --------------------------
     @property
@@ -86,13 +92,16 @@ class ServerMetrics:
     def problems(self) -> list[str]:
         """What is inconsistent in a mapping (a user's, or a shipped one)."""
         out = []
-        for f in ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
-                  "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge", "model_load_gauge", "warmup_gauge",
-                  "queue_histogram", "in_flight_gauge", "batch_histogram"):
+        for f in SERIES_FIELDS:
             value = getattr(self, f)
             if value is not None and not SERIES.match(value):
                 out.append(f"{f}: {value!r} is not a metric name (letters, digits, _ and :), with optional {{label matchers}}")
-        out += [f"info_metrics: {v!r} is not a metric name" for v in self.info_metrics if not SERIES.match(v)]
+        out += [f"{f}: {v!r} is not a metric name" for f in ("info_metrics", "compute_durations") for v in getattr(self, f)
+                if not SERIES.match(v)]
+        if (self.queue_duration or self.compute_durations) and not self.duration_count:
+            out.append("queue_duration and compute_durations are parts of a mean: they need duration_sum and duration_count")
+        if self.ready_timestamp and not self.process_start:
+            out.append("ready_timestamp needs process_start: time to ready is the one less the other")
         if self.cadvisor is not None and not re.fullmatch(r"\{[^{}]+\}", self.cadvisor):
             out.append(f"cadvisor: {self.cadvisor!r} is not label matchers such as '{{namespace=\"ocr\",container=\"server\"}}'")
         if (self.duration_sum is None) != (self.duration_count is None):
@@ -113,6 +122,12 @@ class ServerMetrics:
             out.append(f"path: {self.path!r} does not start with /")
         return out
 
+    def series(self) -> dict[str, str]:
+        """Every series it names, by field: what a scrape of the stack must hold."""
+        named = {f: getattr(self, f) for f in SERIES_FIELDS if getattr(self, f)}
+        named.update({f"{f}[{i}]": v for f in ("info_metrics", "compute_durations") for i, v in enumerate(getattr(self, f))})
+        return named
+
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
@@ -122,6 +137,9 @@ class ServerMetrics:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc.items() if k in known})
 
 
+SERIES_FIELDS = ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
+                 "queue_duration", "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge",
+                 "model_load_gauge", "warmup_gauge", "queue_histogram", "in_flight_gauge", "batch_histogram")
 MAPPINGS: dict[str, ServerMetrics] = {}
 # `target.metrics` written as a mapping (a stack that is not shipped): its keys, and `like`.
 FIELD_HELP = {
@@ -135,11 +153,13 @@ FIELD_HELP = {
     "status_label": "the label of requests_counter that carries the status",
     "success_values": "the statuses that count as success, e.g. ['200']",
     "failures_counter": "failed requests, when requests_counter counts successes only",
+    "queue_duration": "cumulative queue-wait counter, in unit (with duration_count: its mean)",
+    "compute_durations": "cumulative compute counters, in unit, each a part of the mean",
     "stage_histogram": "per-stage latency histogram",
     "stage_label": "its label naming the stage (default stage)",
     "stages": "the stage names",
     "ready_timestamp": "gauge: Unix time the server turned ready",
-    "process_start": "gauge: Unix time the process started (default process_start_time_seconds)",
+    "process_start": "gauge: Unix time the process started (default process_start_time_seconds; null: it has none)",
     "first_request_gauge": "gauge: seconds the first request took",
     "model_load_gauge": "gauge: seconds spent loading models (summed over its labels)",
     "warmup_gauge": "gauge: seconds spent warming up before ready",
@@ -150,6 +170,8 @@ FIELD_HELP = {
     "cadvisor": "label matchers picking the service's containers in cAdvisor's CFS counters, e.g. '{namespace=\"ocr\",container=\"server\"}'",
     "port": "where /metrics is scraped when not on the inference port, e.g. 8002",
     "path": "the metrics path (default /metrics)",
+    "own_port": "true: its metrics are on a port the stack picks (the command must take {metrics_port}, or give port)",
+    "uncounted": "the failures its counters do not see, in words (said beside its error rate)",
 }
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 
@@ -168,7 +190,14 @@ def _unit(value: Any) -> float:
     raise ValueError(f"got {value!r}, not a unit ({', '.join(UNITS)}) or a positive number of seconds")
 
 
-CONVERT = {"success_values": _names, "stages": _names, "info_metrics": _names, "unit": _unit, "port": integer}
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"got {value!r}, not true or false")
+    return value
+
+
+CONVERT = {"success_values": _names, "stages": _names, "info_metrics": _names, "compute_durations": _names, "unit": _unit,
+           "port": integer, "own_port": _flag}
 
 
 def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics | None) -> ServerMetrics | None:
@@ -189,7 +218,9 @@ def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics 
         like = None
     given = {}
     for key in doc:
-        if key in FIELD_HELP and key != "like":
+        if key == "process_start" and doc[key] is None:
+            given[key] = None  # the stack has no start time: the gate's probe stands in
+        elif key in FIELD_HELP and key != "like":
             got = reader.get(doc, path, key, CONVERT.get(key, text), FIELD_HELP[key])
             if got is not None:
                 given[key] = got
@@ -208,27 +239,47 @@ def register_metrics(mapping: ServerMetrics) -> ServerMetrics:
     return mapping
 
 
-# KServe's Python model server (kserve/metrics.py): histograms labelled model_name, on the inference
-# port. request_predict_seconds times the model's predict(), failures included; no request counter.
+# KServe 0.21 (kserve/metrics.py; tests/targets/scrapes/kserve.txt): histograms labelled model_name,
+# on the inference port. request_predict_seconds times the model's predict(), failures included; no
+# request counter. Default registry: process metrics present.
 register_metrics(ServerMetrics(name="kserve", request_histogram="request_predict_seconds"))
-# MLServer (read in mlserver 1.7.1 as installed here: rest/app.py, handlers/dataplane.py): the REST
-# histogram of starlette_exporter, by route template (/v2/models/{model_name}/infer) and status_code,
-# health routes left out; per-model success and failure counters; on --metrics-port (default 8082).
+# MLServer 1.7.1 (rest/app.py, handlers/dataplane.py; scrapes/mlserver.txt): starlette_exporter's REST
+# histogram and request counter by route template (/v2/models/{model_name}/infer) and status_code,
+# health routes left out, on --metrics-port (default 8082). Its own model_infer_request_success and
+# _failure are prometheus_client Counters, scraped with _total; the REST counter also counts what
+# is refused before the model runs. Process metrics only with parallel_workers 0 (one process).
+INFER_PATH = '{path=~".*/infer"}'
 register_metrics(ServerMetrics(
-    name="mlserver", request_histogram='rest_server_request_duration_seconds{path=~".*/infer"}',
-    requests_counter="model_infer_request_success", failures_counter="model_infer_request_failure", port=8082))
-# Triton (docs/user_guide/metrics.md): cumulative durations in µs and success/failure counters on port
-# 8002; no latency histogram unless summaries are switched on (not aggregatable): a mean only.
+    name="mlserver", request_histogram="rest_server_request_duration_seconds" + INFER_PATH,
+    requests_counter="rest_server_requests_total" + INFER_PATH, status_label="status_code", success_values=("200",), port=8082))
+# Triton 2.51 through PyTriton 0.7 (docs/user_guide/metrics.md; scrapes/triton.txt): cumulative
+# durations in µs and success/failure counters on port 8002, no latency histogram (2.51 exposes none
+# for a model that is not decoupled, histogram_latencies or not): a mean only, split into queue and
+# compute. No process metrics. Its failure counter counts what fails in the model (reason="BACKEND"),
+# not what it refuses before the model runs.
 register_metrics(ServerMetrics(
     name="triton", duration_sum="nv_inference_request_duration_us", duration_count="nv_inference_request_success",
-    unit=1e-6, requests_counter="nv_inference_request_success", failures_counter="nv_inference_request_failure", port=8002))
-# BentoML (bentoml/_internal/server/metrics): a histogram and a counter labelled by endpoint and
-# http_response_code, on the serving port.
+    unit=1e-6, requests_counter="nv_inference_request_success", failures_counter="nv_inference_request_failure",
+    queue_duration="nv_inference_queue_duration_us",
+    compute_durations=("nv_inference_compute_input_duration_us", "nv_inference_compute_infer_duration_us",
+                       "nv_inference_compute_output_duration_us"),
+    process_start=None, port=8002,
+    uncounted="requests Triton refuses before the model runs (HTTP 400 for a wrong shape or input name, 404 for an unknown model)"))
+# BentoML 1.4 (bentoml/_internal/server/metrics; scrapes/bentoml.txt): a histogram and a counter
+# labelled by endpoint and http_response_code, on the serving port; its probes (/readyz, /livez,
+# /healthz) and /metrics are counted too, so they are left out. No process metrics.
+NOT_PROBES = '{endpoint!~"/(readyz|livez|healthz|metrics)"}'
 register_metrics(ServerMetrics(
-    name="bentoml", request_histogram="bentoml_service_request_duration_seconds",
-    requests_counter="bentoml_service_request_total", status_label="http_response_code", success_values=("200",)))
-# Ray Serve (ray/serve/_private/proxy.py): latency in milliseconds, requests by status_code, on
-# Ray's metrics export port (8080 by default).
+    name="bentoml", request_histogram="bentoml_service_request_duration_seconds" + NOT_PROBES,
+    requests_counter="bentoml_service_request_total" + NOT_PROBES, status_label="http_response_code", success_values=("200",),
+    process_start=None))
+# Ray Serve 2.60 (ray/serve/_private/proxy.py; scrapes/ray_serve.txt): latency in milliseconds and
+# requests by route and status_code, from Ray's metrics agent (ray[default]) on its metrics export
+# port, which Ray picks at random unless given (`ray start --metrics-export-port`). Its own routes
+# (/-/healthz, /-/routes) are counted too, so they are left out. The process metrics there are
+# Ray's own components', not the application's.
+NOT_RAY_ROUTES = '{route!~"/-/.*"}'
 register_metrics(ServerMetrics(
-    name="ray_serve", request_histogram="ray_serve_http_request_latency_ms", unit=1e-3,
-    requests_counter="ray_serve_num_http_requests_total", status_label="status_code", success_values=("200",), port=8080))
+    name="ray_serve", request_histogram="ray_serve_http_request_latency_ms" + NOT_RAY_ROUTES, unit=1e-3,
+    requests_counter="ray_serve_num_http_requests_total" + NOT_RAY_ROUTES, status_label="status_code", success_values=("200",),
+    process_start=None, own_port=True))

@@ -30,15 +30,26 @@ WINDOW = tuple(e - s for s, e in zip(AT_START, AT_END))  # (2, 5, 7, 8, 8): a me
 OK_START, OK_END, FAILED_START, FAILED_END = AT_START[-1], AT_END[-1], 0, 3
 
 
+# a probe's or admin route's value of each route label: traffic that a mapping's matcher leaves out
+PROBES = {"path": "/v2/health/ready", "endpoint": "/readyz", "route": "/-/healthz"}
+
+
 def _name_and_labels(spec: str) -> tuple[str, dict[str, str]]:
     """A mapping's series as a server would expose it: the matcher's value as its label (a regex
-    matcher gets a path that it matches)."""
+    matcher, or one that excludes, gets an inference route that it lets through)."""
     name, _, rest = spec.partition("{")
     labels = {}
     for part in filter(None, rest.rstrip("}").split(",")):
-        key, op, value = part.partition("=~" if "=~" in part else "=")
-        labels[key.strip()] = "/v2/models/ocr/infer" if op == "=~" else value.strip('"')
+        op = next(o for o in ("!~", "=~", "!=", "=") if o in part)
+        key, _, value = part.partition(op)
+        labels[key.strip()] = value.strip('"') if op == "=" else "/v2/models/ocr/infer"
     return name, labels
+
+
+def _probe(labels: dict[str, str]) -> dict[str, str] | None:
+    """The same labels on a probe's route, if the series has a route label."""
+    key = next((k for k in PROBES if k in labels), None)
+    return {**labels, key: PROBES[key]} if key else None
 
 
 def _sample(name: str, labels: dict[str, str], value: float, t: float) -> str:
@@ -67,12 +78,13 @@ def exposition(m: ServerMetrics, lazy: bool) -> dict[str, list[str]]:
             add(f"{name}_bucket", {**labels, "le": le}, a, b)
         add(f"{name}_count", labels, AT_START[-1], AT_END[-1])
         add(f"{name}_sum", labels, SUM_START_S / m.unit, SUM_END_S / m.unit)
-        if "path" in labels:  # another endpoint under the same name: the matcher must leave it out
-            add(f"{name}_count", {**labels, "path": "/v2/health/ready"}, 100, 900)
-            add(f"{name}_sum", {**labels, "path": "/v2/health/ready"}, 1, 9)
+        probe = _probe(labels)
+        if probe:  # another endpoint under the same name: the matcher must leave it out
+            add(f"{name}_count", probe, 100, 900)
+            add(f"{name}_sum", probe, 1, 9)
             for bound in (*BOUNDS_S, math.inf):
                 le = "+Inf" if math.isinf(bound) else f"{bound / m.unit:g}"
-                add(f"{name}_bucket", {**labels, "path": "/v2/health/ready", "le": le}, 100, 900)
+                add(f"{name}_bucket", {**probe, "le": le}, 100, 900)
     if m.duration_sum:
         add(_name_and_labels(m.duration_sum)[0], {}, SUM_START_S / m.unit, SUM_END_S / m.unit)
         if m.duration_count != m.requests_counter:  # Triton counts its requests with the success counter
@@ -81,6 +93,9 @@ def exposition(m: ServerMetrics, lazy: bool) -> dict[str, list[str]]:
         name, labels = _name_and_labels(m.requests_counter)
         add(name, {**labels, m.status_label: m.success_values[0]}, OK_START, OK_END)
         add(name, {**labels, m.status_label: "500"}, FAILED_START, FAILED_END)
+        probe = _probe(labels)
+        if probe:
+            add(name, {**probe, m.status_label: m.success_values[0]}, 100, 900)
     elif m.requests_counter:
         add(_name_and_labels(m.requests_counter)[0], {"model": "ocr"}, OK_START, OK_END)
         if m.failures_counter:

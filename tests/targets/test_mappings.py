@@ -118,7 +118,7 @@ def test_a_stack_that_is_not_shipped_is_written_as_a_mapping(tmp_path):
     m = scenario(tmp_path, torchserve).target.metrics
     assert (m.name, m.unit, m.port, m.percentiles, m.mean, m.failures) == ("torchserve", 1e-6, 8082, False, True, False)
     like = scenario(tmp_path, "{like: mlserver, port: 9100, request_histogram: 'rest_server_request_duration_seconds{path=\"/infer\"}'}")
-    assert like.target.metrics.port == 9100 and like.target.metrics.failures_counter == "model_infer_request_failure"
+    assert like.target.metrics.port == 9100 and like.target.metrics.status_label == "status_code"  # the rest from mlserver
     k8s = scenario(tmp_path, "{like: kserve, cadvisor: '{namespace=\"ocr\",container=\"kserve-container\"}'}")
     assert k8s.target.metrics.cadvisor == '{namespace="ocr",container="kserve-container"}'  # its throttling, read from cAdvisor
 
@@ -132,6 +132,10 @@ def test_a_stack_that_is_not_shipped_is_written_as_a_mapping(tmp_path):
     ("{unit: hours}", "target.metrics.unit: got 'hours', not a unit (s, ms, us"),
     ("{port: http}", "target.metrics.port:"),
     ("{like: kserve, cadvisor: 'container=server'}", "cadvisor: 'container=server' is not label matchers such as"),
+    ("{like: ray_serve}", "pass {metrics_port} to its command (for Ray: ray start --metrics-export-port {metrics_port})"),
+    ("{queue_duration: q_us}", "they need duration_sum and duration_count"),
+    ("{like: reference, process_start: null}", "ready_timestamp needs process_start"),
+    ("{like: kserve, own_port: yes please}", "target.metrics.own_port: got 'yes please', not true or false"),
     ("{colour: blue}", "target.metrics.colour: unknown key; accepted keys here: like, name, request_histogram"),
 ])
 def test_a_bad_mapping_is_refused_with_the_key_and_what_is_accepted(tmp_path, metrics, fragment):

@@ -5,15 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench paddlex kserve
+.PHONY: setup system-packages run test bench paddlex kserve stacks triton mlserver bentoml ray_serve
 setup: system-packages $(VENV)/.installed
 
 # prometheus (and promtool): the metrics store the gate reads; chromium: the HTML report's browser test;
-# haproxy: the load balancer in front of replicas (target.replicas, scale_to).
+# haproxy: the load balancer in front of replicas (target.replicas, scale_to); python3-venv and
+# libpython3.11: Debian's Python for PyTriton's virtualenv (its Python backend stub links libpython).
 system-packages:
-	@{ command -v prometheus && command -v chromium && command -v haproxy; } >/dev/null 2>&1 || { \
+	@{ command -v prometheus && command -v chromium && command -v haproxy && /usr/bin/python3 -c "import ensurepip" \
+		&& ls /usr/lib/*/libpython3.11.so.1.0; } >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium haproxy; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium haproxy \
+			python3-venv libpython3.11; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +27,9 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The three virtualenvs install side by side (-j3; -O keeps each one's output together).
+# The virtualenvs install side by side (-j; -O keeps each one's output together).
 test:
-	$(MAKE) -j3 -O setup paddlex kserve
+	$(MAKE) -j7 -O setup paddlex kserve stacks
 	$(BIN)/pytest --durations=15
 
 bench: setup
@@ -55,4 +58,28 @@ $(KSERVE_VENV)/bin/kserve-ready: integrations/kserve/requirements.txt
 	$(KSERVE_VENV)/bin/pip install --quiet --upgrade pip
 	$(KSERVE_VENV)/bin/pip install --quiet -r integrations/kserve/requirements.txt
 	$(KSERVE_VENV)/bin/python -c "import kserve, paddle, cv2"
+	touch $@
+
+# Triton (through PyTriton), MLServer, BentoML and Ray Serve serving this project's OCR pipeline
+# (integrations/<stack>/, scenarios/<stack>.yaml): each in its own virtualenv, made once (the stamp
+# is a file of the installed package: a half-made virtualenv is made again).
+stacks: triton mlserver bentoml ray_serve
+STACKS := .venvs
+triton: $(VENV)/.installed $(STACKS)/triton/.ready
+mlserver: $(VENV)/.installed $(STACKS)/mlserver/.ready
+bentoml: $(VENV)/.installed $(STACKS)/bentoml/.ready
+ray_serve: $(VENV)/.installed $(STACKS)/ray_serve/.ready
+
+# PyTriton's Python backend stub links Debian's libpython3.11.so: its virtualenv uses /usr/bin/python3.
+$(STACKS)/triton/.ready: STACK_PYTHON := /usr/bin/python3
+$(STACKS)/triton/.ready: STACK_CHECK := import pytriton, paddle, cv2
+$(STACKS)/mlserver/.ready: STACK_CHECK := import mlserver, paddle, cv2
+$(STACKS)/bentoml/.ready: STACK_CHECK := import bentoml, paddle, cv2
+$(STACKS)/ray_serve/.ready: STACK_CHECK := import ray.serve, ray.dashboard, paddle, cv2
+$(STACKS)/%/.ready: integrations/%/requirements.txt
+	rm -rf $(STACKS)/$*
+	$(or $(STACK_PYTHON),$(PYTHON)) -m venv $(STACKS)/$*
+	$(STACKS)/$*/bin/pip install --quiet --upgrade pip
+	$(STACKS)/$*/bin/pip install --quiet -r $<
+	$(STACKS)/$*/bin/python -c "$(STACK_CHECK)"
 	touch $@

@@ -5,9 +5,10 @@
 Starts a local Ray cluster of its own (no dashboard; usage stats off), Serve's proxy on --host and
 --port, and one replica of the deployment `OCR` at the route /ocr: `POST /ocr` with
 `{"image": "<base64>"}` answers `{"lines": [...]}`; an image the pipeline cannot read is a 400
-`{"error": ...}`. Ready once `/-/routes` lists /ocr (the proxy answers `/-/healthz` before the
-replica is up). Ray's metrics (`ray_serve_*`) on --metrics-port, which Ray otherwise picks at
-random. Made by `make ray_serve`.
+`{"error": ...}`. `GET /ocr` answers 200 once the replica serves the route: the readiness probe
+(the proxy answers `/-/healthz`, and `/-/routes` with 200, before the application is up). Ray's metrics (`ray_serve_*`) on --metrics-port, which Ray otherwise picks at
+random; reported every second (Ray's default, 10 s, would blur a phase's edges). Made by
+`make ray_serve`.
 
 Stopping: a signal to this process's group (as the gate stops a target) would reach Ray's raylet
 and GCS before the driver could shut them down, leaving Ray's workers, each in a session of its
@@ -38,6 +39,9 @@ from reference_server.errors import RequestError  # noqa: E402
 from reference_server.workers import load_pipeline  # noqa: E402
 
 SHUTDOWN_S = 30
+# Ray's processes report their metrics to the agent every 10 s by default: a counter scraped at a
+# phase's edge would then hold up to 10 s of the phase before. Every second, as the gate scrapes.
+METRICS_REPORT_MS = 1000
 
 
 @serve.deployment(num_replicas=1, max_ongoing_requests=8, ray_actor_options={"num_cpus": 1})
@@ -47,6 +51,8 @@ class OCR:
         self.pipeline = load_pipeline(ServerConfig(preset=preset, threads=threads, model_dir=ROOT / "models"))
 
     async def __call__(self, request: Request):
+        if request.method == "GET":  # the readiness probe: this replica serves the route
+            return {"ready": True}
         try:
             image = base64.b64decode((await request.json())["image"], validate=True)
             return self.pipeline(image).to_json()
@@ -84,7 +90,8 @@ def main() -> None:
         sys.exit(supervise())
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(include_dashboard=False, _node_ip_address=args.host, _metrics_export_port=args.metrics_port,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}}, log_to_driver=False)
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}}, log_to_driver=False,
+             _system_config={"metrics_report_interval_ms": METRICS_REPORT_MS})
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):  # after ray.init, which installs handlers of its own
         signal.signal(sig, lambda *_: stop.set())

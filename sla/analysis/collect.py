@@ -27,7 +27,7 @@ from sla.errors import SlaError
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
 from sla.objectives import Objective
 from sla.slafile import SlaSpec
-from sla.analysis.crosscheck import cross_check
+from sla.analysis.crosscheck import absent_series, cross_check, uncounted_failures
 from sla.targets import metrics_of_run
 
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)

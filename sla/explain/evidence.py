@@ -5,6 +5,8 @@ limit, throttling). Everything here is a reading; sla/explain/findings.py does t
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -103,6 +105,20 @@ def _server_mean(reader: Any, spec: str, unit: float, start: float, end: float) 
     return seconds / count if seconds is not None and count else None
 
 
+def part_names(counters: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Short names of a mapping's compute counters, what their names do not share
+    (nv_inference_compute_infer_duration_us: "compute infer"), with the counters."""
+    names = [c.partition("{")[0] for c in counters]
+    if len(names) < 2:
+        return list(zip(names, counters))
+    head = os.path.commonprefix(names).rpartition("_")[0]
+    tail = os.path.commonprefix([n[::-1] for n in names])[::-1].partition("_")[2]
+    short = [n[len(head):len(n) - len(tail)].strip("_") for n in names]
+    if not all(short):
+        return list(zip(names, counters))
+    return [(f"compute {s.replace('_', ' ')}", c) for s, c in zip(short, counters)]
+
+
 def _part_mean(reader: Any, m: Any, counter: str, start: float, end: float) -> float | None:
     """A cumulative duration counter's growth per request counted by the mapping's duration_count,
     in seconds: the mean of that part of a request's time (Triton's queue and compute counters)."""
@@ -198,7 +214,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
     else:
-        ev.stages = [Part(counter.partition("{")[0], _part_mean(reader, m, counter, start, end)) for counter in m.compute_durations]
+        ev.stages = [Part(name, _part_mean(reader, m, counter, start, end)) for name, counter in part_names(m.compute_durations)]
     if m.batch_histogram:
         ev.batch_mean = _server_mean(reader, m.batch_histogram, 1.0, start, end)
     if m.in_flight_gauge:

@@ -1,10 +1,13 @@
-"""The same OCR pipeline behind three serving stacks, side by side in one session: this project's
-reference server, PaddleX basic serving, and KServe's ModelServer (Open Inference Protocol V2).
-The same models (one preset), the same payloads, the same gate.
+"""The same OCR pipeline behind every serving stack that installs here, side by side in one session:
+this project's reference server, PaddleX basic serving, KServe's ModelServer, Triton (through
+PyTriton) and MLServer (Open Inference Protocol V2), BentoML and Ray Serve. The same models (one
+preset), the same payloads, the same gate.
 
-    python benchmarks/bench_stacks.py [--targets reference kserve paddlex] [--users 1 4] [--seconds 30] [--preset base] [--threads 2]
+    python benchmarks/bench_stacks.py [--targets reference kserve triton] [--users 1 4] [--seconds 30] [--preset base] [--threads 2]
 
-Needs `make paddlex` and `make kserve` for those two. For each target and user count, one `sla run`
+Needs `make paddlex kserve stacks` for the others; the four stacks of `make stacks` are started as
+their shipped scenarios start them (scenarios/<stack>.yaml), with this preset and thread count.
+For each target and user count, one `sla run`
 of a fresh server: time to ready (process start to the readiness probe's first 200, for each),
 the first request (client side), a warm-up of one user (the cross-check's low-load overhead), then
 a closed-model steady phase: P50, P99 and throughput as users saw them, and where the stack has
@@ -20,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SLA = str(Path(sys.executable).parent / "sla")
@@ -40,8 +45,24 @@ TARGETS = {
         "  env: {{PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK: 'True', PADDLE_PDX_CACHE_HOME: .cache/paddlex/home, PADDLE_PDX_CPU_NUM_THREADS: '{threads}'}}\n"
     ),
 }
-PREPARED = {"kserve": ROOT / ".venvs" / "kserve" / "bin" / "python", "paddlex": ROOT / ".venvs" / "paddlex" / "bin" / "paddlex"}
-SERVER_P99 = {"reference", "kserve"}  # stacks with a latency histogram: their own P99 is read too
+SHIPPED = ("triton", "mlserver", "bentoml", "ray_serve")  # started as scenarios/<stack>.yaml starts them
+PREPARED = {"kserve": ROOT / ".venvs" / "kserve" / "bin" / "python", "paddlex": ROOT / ".venvs" / "paddlex" / "bin" / "paddlex",
+            **{stack: ROOT / ".venvs" / stack / ".ready" for stack in SHIPPED}}
+SERVER_P99 = {"reference", "kserve", "mlserver", "bentoml", "ray_serve"}  # a latency histogram: their own P99 is read too
+
+
+def shipped_target(stack: str, preset: str, threads: int) -> str:
+    """The `target` of a stack's shipped scenario, with this preset and thread count."""
+    target = yaml.safe_load((ROOT / "scenarios" / f"{stack}.yaml").read_text())["target"]
+    target["cwd"] = str((ROOT / "scenarios" / target["cwd"]).resolve())
+    argv = list(target["command"])
+    for flag, value in (("--preset", preset), ("--threads", str(threads))):
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+    target["command"] = argv
+    target["env"] = {**target.get("env", {}), "OCR_PRESET": preset, "OCR_THREADS": str(threads)}
+    return yaml.safe_dump({"target": target}, sort_keys=False)
+
 
 
 def sla_doc(target: str) -> str:
@@ -52,7 +73,9 @@ def sla_doc(target: str) -> str:
 
 def run(target: str, users: int, args: argparse.Namespace, work: Path) -> dict:
     scenario = work / f"{target}-{users}.yaml"
-    scenario.write_text(f"name: bench-{target}-{users}\n" + TARGETS[target].format(preset=args.preset, threads=args.threads)
+    text = (shipped_target(target, args.preset, args.threads) if target in SHIPPED
+            else TARGETS[target].format(preset=args.preset, threads=args.threads))
+    scenario.write_text(f"name: bench-{target}-{users}\n" + text
                         + f"payloads: {PAYLOADS}\nrequest: {{timeout: 30s}}\nphases:\n"
                         "  - {name: warmup, kind: users, duration: 10s, users: 1}\n"  # one at a time: the low-load overhead
                         f"  - {{name: steady, kind: users, duration: {args.seconds}s, users: {users}}}\n")
@@ -80,7 +103,7 @@ def ms(value: float | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--targets", nargs="+", choices=list(TARGETS), default=list(TARGETS))
+    parser.add_argument("--targets", nargs="+", choices=[*TARGETS, *SHIPPED], default=[*TARGETS, *SHIPPED])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--preset", default="base")

@@ -252,17 +252,19 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         locust.limited(None, limiter.loadgen_cores)           # SIGTERM only after the shape ends; SIGINT at once
         stack.callback(locust.stop)                           # (and off the cores the service is pinned to)
         locust.start()
-        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)  # Prometheus discovers targets up to ~5 s late
         server = ready = None
-        if replicas is not None:
-            _wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
-            replicas.start_replicas()
-            server = replicas.first
-        elif server_port is not None:
+        if server_port is not None and replicas is None:
+            # started while Prometheus discovers its targets (up to ~5 s): Locust holds the first
+            # request until it has been scraped, and the cold start is timed from the process start
             server = _start_target(scenario, opts, sla, limiter, server_port, server_metrics_port, run_dir, out)
             stack.callback(server.stop)
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
+        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)
+        if replicas is not None:
+            _wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
+            replicas.start_replicas()
+            server = replicas.first
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
         if opts.expect_workers:
             print(f"Locust master on {opts.master_bind_host}:{opts.master_bind_port} waits up to {opts.workers_wait_s:.0f} s for "
@@ -309,8 +311,9 @@ def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) ->
 
 def _wait_until_scraped(reader: PromReader, process: ManagedProcess, target: str, clash_retried: bool, job: str = LOADGEN_JOB,
                         what: str = "the load generator") -> None:
-    """Hold the server start (and so the first request) until Prometheus scrapes the load generator
-    (and HAProxy, in front of replicas). PortClash when the process lost a port the gate picked."""
+    """Hold the run (Locust holds the first request itself) until Prometheus scrapes the load
+    generator (and HAProxy, before the replicas start behind it). PortClash when the process lost a
+    port the gate picked."""
     deadline = time.monotonic() + SCRAPE_WAIT_S
     while time.monotonic() < deadline:
         if not process.alive():

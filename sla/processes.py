@@ -1,8 +1,10 @@
 """Processes the harness starts: started in their own session, stopped by pid on every exit path.
 
 Every process is stopped with SIGTERM, then SIGKILL after a grace period, and only by the pid we
-started (never by name). The process group is signalled so children go too. Each child also asks
-the kernel for SIGTERM when the harness dies, so a harness killed with SIGKILL leaves nothing.
+started (never by name). The process group is signalled so children go too; a descendant that
+left the group for a session of its own (BentoML's workers, Ray's) and outlives the stop is
+killed by its pid, taken from /proc before the stop. Each child also asks the kernel for SIGTERM
+when the harness dies, so a harness killed with SIGKILL leaves nothing.
 """
 
 from __future__ import annotations
@@ -150,22 +152,69 @@ class ManagedProcess:
     def _stop(self, grace_s: float) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        for sig, wait in ((self.stop_signal, grace_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        others = descendants(self.proc.pid)  # taken now: once their parent is gone, they are init's
+        try:
+            for sig, wait in ((self.stop_signal, grace_s), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
+                except ProcessLookupError:
+                    return
+                try:
+                    self.proc.wait(wait)
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
+        finally:
+            _kill_survivors(others)
 
     def __enter__(self) -> "ManagedProcess":
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _proc_stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, start time in clock ticks) of a live process, from /proc; None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[1]), int(fields[19])) if fields[0] != "Z" else None
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """Every live descendant of `pid` (pid, start time), from /proc."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            children.setdefault(stat[0], []).append((int(entry.name), stat[1]))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child[0])
+    return out
+
+
+def _kill_survivors(processes: list[tuple[int, int]], grace_s: float = 5.0) -> None:
+    """Stop those of `processes` (pid, start time) still alive: SIGTERM, then SIGKILL after a grace.
+    Only the same process (its start time unchanged), never a pid the kernel gave to another since."""
+    def alive(group: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        return [(pid, start) for pid, start in group if (_proc_stat(pid) or (0, -1))[1] == start]
+
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 0.0)):
+        survivors = alive(processes)
+        for pid, _ in survivors:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while survivors and time.monotonic() < deadline:
+            time.sleep(0.1)
+            survivors = alive(survivors)
+        processes = survivors
 
 
 def wait_http_ok(process: ManagedProcess, url: str, timeout_s: float, what: str) -> float:

@@ -4,7 +4,8 @@
         .venvs/mlserver/bin/mlserver start integrations/mlserver
 
 MLServer finds the model `ocr` in integrations/mlserver/ocr/model-settings.json, whose
-`implementation` is this module's `OcrRuntime` (the preset and threads are its `parameters.extra`).
+`implementation` is this module's `OcrRuntime` (the preset and threads are its `parameters.extra`,
+or OCR_PRESET and OCR_THREADS).
 `POST /v2/models/ocr/infer` takes images base64 in a BYTES input (MLServer reads no binary tensor
 data) and answers each one's OCR result as JSON in the BYTES output `output`. An image the
 pipeline cannot read is an InferenceError: HTTP 400, counted by MLServer's
@@ -18,6 +19,7 @@ loads. Made by `make mlserver`.
 import base64
 import binascii
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -35,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class OcrRuntime(MLModel):
     async def load(self) -> bool:
-        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
-        config = ServerConfig(preset=extra.get("preset", "tiny"), threads=int(extra.get("threads", 1)), model_dir=ROOT / "models")
+        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}  # OCR_* override it
+        config = ServerConfig(preset=os.environ.get("OCR_PRESET", extra.get("preset", "tiny")),
+                              threads=int(os.environ.get("OCR_THREADS", extra.get("threads", 1))), model_dir=ROOT / "models")
         self.pipeline = load_pipeline(config)
         return True
 

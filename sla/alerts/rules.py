@@ -510,7 +510,7 @@ class RuleBuilder:
             counter = self.m.restart_counter
             if counter is None:
                 return
-            rule = self._alert(None, camel(self.sla.name) + "Restarted", f"resets({self.sel(counter)}[{restart}]) > 0", "ticket",
+            rule = self._alert(None, camel(self.sla.name) + "Restarted", f"sum by (job, instance) (resets({self.sel(counter)}[{restart}])) > 0", "ticket",
                                "a replica restarted", f"A replica's {counter.partition('{')[0]} counter fell back to zero in the "
                                f"last {restart}: it restarted, and its next requests pay a cold start", window_s=RESTART_WINDOW_S)
             series_of = self.case_series(counter)

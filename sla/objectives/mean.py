@@ -1,6 +1,6 @@
 """`latency: {mean: 80ms}`: the mean latency at or under a limit. From the load generator's or a
 histogram's sum and count, or from a server that keeps only a cumulative duration counter and a
-request counter (Triton, TorchServe, Paddle Serving), where a mean is all there is."""
+request counter (Triton, or a stack written as a mapping such as TorchServe), where a mean is all there is."""
 
 from __future__ import annotations
 

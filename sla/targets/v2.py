@@ -9,7 +9,8 @@ Readiness: `GET /v2/health/ready` (every model loaded; `target.ready_path: /v2/m
 asks for one model); alive: `/v2/health/live`. Server metrics differ by stack: pick the mapping
 with `target.metrics` (kserve, mlserver, triton; sla/targets/metrics.py).
 (kserve `docs/predict-api/v2/required_api.md`, open-inference-protocol `inference_rest.md`,
-Triton `docs/protocol/extension_binary_data.md`; seen running with KServe 0.21, integrations/kserve/.)
+Triton `docs/protocol/extension_binary_data.md`; seen running with KServe 0.21, Triton 2.51 and MLServer
+1.7, integrations/.)
 
 `paddlex_hps` is PaddleX's high-stability serving, a Triton model `ocr` whose BYTES input `input`
 carries the basic-serving `/ocr` JSON as a string, and whose output `output` carries the answer's

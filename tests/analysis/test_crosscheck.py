@@ -1,11 +1,15 @@
-"""The cross-check of server-side percentiles against the load generator's (pure)."""
+"""The cross-checks of the server's evidence against the load generator's (pure): percentiles,
+failures, and the series a mapping names."""
 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
-from sla.analysis.crosscheck import Pair, disagreement, low_load_overhead
+from sla.analysis.crosscheck import Pair, absent_series, disagreement, low_load_overhead, uncounted_failures
+from sla.analysis.sources import Outcomes
 from sla.analysis.stats import Buckets
+from sla.targets.metrics import MAPPINGS
 
 BOUNDS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, math.inf)
 
@@ -46,3 +50,42 @@ def test_without_a_phase_at_low_load_no_overhead_is_allowed_and_the_warning_says
     busy = Pair("steady", buckets(*[0.04] * 98, 0.2, 0.2), buckets(*[0.3] * 98, 0.7, 0.7), rate=12)  # 3.6 in flight
     assert low_load_overhead([busy], 0.99) == (0.0, "")
     assert "no phase ran at low load" in disagreement(busy, 0.99, 0.0, "")
+
+
+# -- failures the server does not count, series it never exposed (pure, over a stub analyzer) -----
+
+def stub_run(mapping, client_failed: float, server_failed: float, absent=()):
+    window = SimpleNamespace(name="steady", start=0.0, end=10.0)
+    return SimpleNamespace(
+        manifest=SimpleNamespace(phases=[window]), final=10.0,
+        loadgen=SimpleNamespace(outcomes=lambda w: Outcomes("", 100 - client_failed, client_failed)),
+        server=SimpleNamespace(metrics=mapping, validity=lambda w: (), outcomes=lambda w: Outcomes("", 100 - client_failed, server_failed),
+                               absent=lambda start, end: list(absent)))
+
+
+def server_error_rate():
+    objective = SimpleNamespace(kind="error_rate", source="server", phase="steady")
+    return objective, SimpleNamespace(detail="0 failed of 100")
+
+
+def test_failures_users_saw_that_triton_did_not_count_are_a_warning_naming_what_it_cannot_see():
+    o, r = server_error_rate()
+    warnings = uncounted_failures(stub_run(MAPPINGS["triton"], client_failed=40, server_failed=0), [o], [r])
+    assert warnings == ["steady: the load generator saw 40 failed requests, the server counted 0: the triton metrics do not count "
+                        "requests Triton refuses before the model runs (HTTP 400 for a wrong shape or input name, 404 for an unknown "
+                        "model); judge errors from the load generator (the default source)"]
+    assert "do not count requests Triton refuses" in r.detail and "(warning: steady:" in r.detail
+
+
+def test_failures_both_sides_counted_alike_are_no_warning():
+    o, r = server_error_rate()
+    assert uncounted_failures(stub_run(MAPPINGS["mlserver"], client_failed=40, server_failed=39), [o], [r]) == []
+    assert r.detail == "0 failed of 100"  # mlserver counts every status: nothing to say
+
+
+def test_a_series_never_exposed_is_a_warning_naming_the_stack_field_and_series():
+    run = stub_run(MAPPINGS["bentoml"], 0, 0, absent=[("requests_counter", 'bentoml_service_requests_total{job="server"}')])
+    [warning] = absent_series(run)
+    assert warning.startswith("the bentoml metrics mapping names series that the server never exposed during the run: "
+                              'requests_counter bentoml_service_requests_total{job="server"}')
+    assert absent_series(stub_run(MAPPINGS["bentoml"], 0, 0)) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import subprocess
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -170,3 +171,12 @@ def test_cadvisors_cfs_counters_give_the_share_of_throttled_periods_of_the_picke
     scrapes the kubelet): summed over the service's pods, its sidecar left out."""
     assert cfs_throttling(prometheus, CADVISOR, START, END) == pytest.approx(0.25)
     assert cfs_throttling(prometheus, '{namespace="other"}', START, END) is None  # no such series: nothing is claimed
+
+
+def test_a_series_the_mapping_names_that_the_server_never_exposed_is_named_with_its_field(prometheus):
+    """What a warning in the report is built from (sla/analysis/crosscheck.py: absent_series)."""
+    manifest = RunManifest(run_id="r", scenario={}, target="http://127.0.0.1:1", target_api="v2")
+    real = ServerSource(prometheus, manifest, END, replace(MAPPINGS["bentoml"], process_start=None))
+    assert real.absent(START, END) == []
+    typo = ServerSource(prometheus, manifest, END, replace(MAPPINGS["bentoml"], requests_counter="bentoml_service_requests_total"))
+    assert typo.absent(START, END) == [("requests_counter", 'bentoml_service_requests_total{job="server"}')]

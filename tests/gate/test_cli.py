@@ -1,6 +1,7 @@
 """The CLI without starting anything: plans, input errors and defaults."""
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,29 @@ def test_a_process_that_lost_its_port_is_told_apart_by_its_own_log(tmp_path):
     other = ManagedProcess("child", [sys.executable, "-c", "print('no model here'); raise SystemExit(1)"], log)
     other.start().proc.wait(10)  # the same log, appended: the earlier start's clash is not this one's
     assert not other.lost_its_port() and other.log_tail() == "no model here"
+
+
+def test_a_child_that_left_for_a_session_of_its_own_is_stopped_with_its_parent(tmp_path):
+    """As BentoML's and Ray's workers do: the group's signal does not reach it, its pid does."""
+    from sla.processes import ManagedProcess
+
+    pid_file = tmp_path / "grandchild.pid"
+    script = ("import signal, subprocess, sys, time\n"
+              "child = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+              f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"  # the parent outlives the grace: SIGKILL, children orphaned
+              "time.sleep(300)\n")
+    parent = ManagedProcess("parent", [sys.executable, "-c", script], tmp_path / "parent.log").start()
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    parent.stop(grace_s=0.5)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{grandchild}").exists() and Path(f"/proc/{grandchild}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the grandchild in its own session outlived the stop"
+        time.sleep(0.05)
 
 
 @pytest.mark.e2e

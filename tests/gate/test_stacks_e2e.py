@@ -2,11 +2,12 @@
 each in its own virtualenv (`make stacks`), serving this project's OCR pipeline. For each: `sla run`
 of its shipped scenario and SLA passes, judged on client and server objectives from the stack's own
 metrics (cross-checked against users at about one request in flight); then a failure injected,
-each with its own cause, fails. Real Prometheus, real Locust, the stacks' real servers."""
+each with its own cause, fails (those runs side by side: they judge error counts, not time). Real Prometheus, real Locust, the stacks' real servers."""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,8 @@ def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(s
     assert manifest["server_metrics"]["name"] == stack and manifest["server"]["started_by_gate"]
 
     mean, qps = judged["steady.latency.mean"], judged["steady.throughput"]
-    assert mean["source"] == qps["source"] == "server" and 0.003 < mean["value"] < 0.75 and mean["samples"] >= 90, mean
-    assert 3.6 <= qps["value"] <= 5.5, qps  # asked 4/s; a scrape before the window may add part of the warm-up
+    assert mean["source"] == qps["source"] == "server" and 0.003 < mean["value"] < 0.75 and mean["samples"] >= 110, mean
+    assert 4.5 <= qps["value"] <= 6.5, qps  # asked 5/s; a scrape just before the window may add part of the warm-up
     if stack in HISTOGRAMS:
         p95 = judged["steady.latency.p95"]
         assert p95["source"] == "server" and p95["verdict"] == "PASS"
@@ -86,28 +87,44 @@ def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(s
         assert steady["queue"]["mean"] is not None and sum(parts.values()) + steady["queue"]["mean"] <= mean["value"] * 1.01
 
 
+WRONG_SHAPE = "name: wrong-shape\nphases:\n  steady:\n    error_rate: 5%\n"
+FAILURES = {**{stack: {} for stack in STACKS}, "triton-wrong-shape": {"shape": [1]}}  # Triton's model wants [-1, 1]
+
+
+@pytest.fixture(scope="module")
+def failure_runs(tmp_path_factory):
+    """Each stack's failure run, all at once (short runs at one user each, judged on error counts
+    alone, not on time): {run name: (result, run directory)}."""
+    for stack in STACKS:
+        prepared(stack)
+
+    def run(name: str):
+        stack = name.partition("-")[0]
+        work = tmp_path_factory.mktemp(name)
+        images = torn_images(work)
+        if name == "triton-wrong-shape":
+            (images / "torn.png").unlink()
+        return gate_run(work, with_payloads(stack, images, **FAILURES[name]), WRONG_SHAPE if name == "triton-wrong-shape" else REJECTED)
+
+    with ThreadPoolExecutor(max_workers=len(FAILURES)) as pool:
+        return dict(zip(FAILURES, pool.map(run, FAILURES)))
+
+
 @pytest.mark.parametrize("stack", sorted(STACKS))
-def test_a_page_the_model_rejects_fails_the_run_on_the_servers_own_error_count(stack, tmp_path):
-    prepared(stack)
-    images = torn_images(tmp_path)
-    result, run_dir = gate_run(tmp_path, with_payloads(stack, images), REJECTED)
+def test_a_page_the_model_rejects_fails_the_run_on_the_servers_own_error_count(stack, failure_runs):
+    result, run_dir = failure_runs[stack]
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-3000:]
     errors = objectives(run_dir)["steady.error_rate"]
-    assert errors["verdict"] == "FAIL" and errors["source"] == "server" and 0.1 < errors["value"] < 0.45, errors
+    assert errors["verdict"] == "FAIL" and errors["source"] == "server" and 0.05 < errors["value"] < 0.6, errors  # 1 page in 4
     status = "500" if stack == "triton" else "400"  # Triton: the model raised (reason="BACKEND"); the others refuse the body
     failures = locust_rows(run_dir, "locust_failures.csv")
     assert failures and all(row["Name"] == "torn" and f"HTTP {status}" in row["Error"] for row in failures), failures
     if stack == "triton":
-        assert 'reason="BACKEND"' not in errors["promql"]  # every reason counts
         assert "nv_inference_request_failure" in errors["promql"]
 
 
-def test_a_request_triton_refuses_before_the_model_fails_from_the_load_generator_with_the_servers_blind_spot_named(tmp_path):
-    prepared("triton")
-    images = torn_images(tmp_path)
-    (images / "torn.png").unlink()
-    sla_text = "name: wrong-shape\nphases:\n  steady:\n    error_rate: 5%\n"
-    result, run_dir = gate_run(tmp_path, with_payloads("triton", images, shape=[1]), sla_text)  # the model wants [-1, 1]
+def test_a_request_triton_refuses_before_the_model_fails_from_the_load_generator_with_the_servers_blind_spot_named(failure_runs):
+    result, run_dir = failure_runs["triton-wrong-shape"]
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-3000:]
     errors = objectives(run_dir)["steady.error_rate"]
     assert errors["verdict"] == "FAIL" and errors["source"] == "loadgen" and errors["value"] == 1.0, errors

@@ -7,11 +7,13 @@ each with its own cause, fails (those runs side by side: they judge error counts
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from sla.limits import TEST_CPUS_ENV
 from sla.payloads import make_payload
 from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, run_dir_of, sla
 from tests.gate.test_v2_e2e import gate_run
@@ -59,8 +61,14 @@ phases:
 
 
 @pytest.mark.parametrize("stack", sorted(STACKS))
-def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(stack, tmp_path):
+def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(stack, tmp_path, monkeypatch):
     prepared(stack)
+    slowdown = os.environ.get(TEST_CPUS_ENV)
+    if stack == "ray_serve" and slowdown:
+        # The suite's slowdown (a third of one core) is a single-threaded server on a 3x slower CPU.
+        # Ray runs a dozen processes side by side (raylet, GCS, its agents, the proxy, the replica;
+        # 0.1 core idle here): a 3x slower 2-core machine gives them two slow cores, twice that.
+        monkeypatch.setenv(TEST_CPUS_ENV, f"{2 * float(slowdown):g}")
     result = sla("run", f"scenarios/{stack}.yaml", "--out", str(tmp_path / "runs"), timeout=600)
     run_dir = run_dir_of(tmp_path / "runs")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
@@ -73,7 +81,7 @@ def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(s
 
     mean, qps = judged["steady.latency.mean"], judged["steady.throughput"]
     assert mean["source"] == qps["source"] == "server" and 0.003 < mean["value"] < 0.75 and mean["samples"] >= 110, mean
-    assert 4.5 <= qps["value"] <= 6.5, qps  # asked 5/s; a scrape just before the window may add part of the warm-up
+    assert 4.5 <= qps["value"] <= 5.5, qps  # asked 5/s
     if stack in HISTOGRAMS:
         p95 = judged["steady.latency.p95"]
         assert p95["source"] == "server" and p95["verdict"] == "PASS"

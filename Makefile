@@ -76,7 +76,7 @@ $(STACKS)/triton/.ready: STACK_CHECK := import pytriton, paddle, cv2
 $(STACKS)/mlserver/.ready: STACK_CHECK := import mlserver, paddle, cv2
 $(STACKS)/bentoml/.ready: STACK_CHECK := import bentoml, paddle, cv2
 $(STACKS)/ray_serve/.ready: STACK_CHECK := import ray.serve, ray.dashboard, paddle, cv2
-$(STACKS)/%/.ready: integrations/%/requirements.txt
+$(STACKS)/%/.ready: integrations/%/requirements.txt | system-packages
 	rm -rf $(STACKS)/$*
 	$(or $(STACK_PYTHON),$(PYTHON)) -m venv $(STACKS)/$*
 	$(STACKS)/$*/bin/pip install --quiet --upgrade pip

@@ -12,10 +12,6 @@ during the stall; requests that arrive in it are served after it. GET answers 20
 `service_time()` is the same rule as a function, so the truth can be computed from the schedule.
 With --service-ms, each POST instead queues for one of --workers workers and takes exactly that
 long: a capacity of workers / service time known in advance, whatever the CPU (timers only).
-With --triton-metrics-port, it also serves Triton's metrics there, as Triton does on its port 8002:
-`nv_inference_request_success`, `nv_inference_request_failure` and the cumulative
-`nv_inference_request_duration_us` of the POSTs answered (arrival to answer), split into
-`nv_inference_queue_duration_us` (waiting for a worker) and `nv_inference_compute_*_duration_us`.
 """
 
 from __future__ import annotations
@@ -57,25 +53,6 @@ class Server:
         self.first: float | None = None
         self.service_s = args.service_ms / 1e3 if args.service_ms else None
         self.free_at = [0.0] * args.workers  # when each worker is next free
-        self.answered, self.duration_us, self.queue_us = 0, 0.0, 0.0  # Triton-style counters of the POSTs answered
-
-    def record(self, arrived: float) -> None:
-        self.answered += 1
-        took = (time.monotonic() - arrived) * 1e6
-        self.duration_us += took
-        self.queue_us += max(0.0, took - self.service_s * 1e6) if self.service_s is not None else 0.0
-
-    def exposition(self) -> bytes:
-        lines = [
-            "# TYPE nv_inference_request_success counter", f'nv_inference_request_success{{model="ocr",version="1"}} {self.answered}',
-            "# TYPE nv_inference_request_failure counter", 'nv_inference_request_failure{model="ocr",version="1"} 0',
-            "# TYPE nv_inference_request_duration_us counter", f'nv_inference_request_duration_us{{model="ocr",version="1"}} {self.duration_us:.0f}',
-            "# TYPE nv_inference_queue_duration_us counter", f'nv_inference_queue_duration_us{{model="ocr",version="1"}} {self.queue_us:.0f}',
-        ] + [line for part, us in (("input", 0.0), ("infer", self.duration_us - self.queue_us), ("output", 0.0))
-             for line in (f"# TYPE nv_inference_compute_{part}_duration_us counter",
-                          f'nv_inference_compute_{part}_duration_us{{model="ocr",version="1"}} {us:.0f}')]
-        body = ("\n".join(lines) + "\n").encode()
-        return b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
 
     def wait_for(self) -> float:
         now = time.monotonic()
@@ -114,47 +91,24 @@ class Handler(asyncio.Protocol):
                 return
             is_post = self.buf.startswith(b"POST")
             self.buf = self.buf[total:]
-            arrived = time.monotonic()
             wait = self.server.wait_for() if is_post else 0.0
             if wait <= 0 and self.queue.empty():
                 self.transport.write(RESPONSE)  # nothing to wait for: answer at once
-                if is_post:
-                    self.server.record(arrived)
             else:
-                self.queue.put_nowait((arrived, arrived + wait, is_post))
+                self.queue.put_nowait(time.monotonic() + wait)
 
     async def _write(self) -> None:
         while True:  # answers on one connection go out in order (HTTP/1.1 without pipelining surprises)
-            arrived, due, is_post = await self.queue.get()
+            due = await self.queue.get()
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             self.transport.write(RESPONSE)
-            if is_post:
-                self.server.record(arrived)
-
-
-class MetricsHandler(asyncio.Protocol):
-    """Any request on the metrics port: the Triton-style exposition, then close."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if b"\r\n\r\n" in data:
-            self.transport.write(self.server.exposition())
-            self.transport.close()
 
 
 async def main(args: argparse.Namespace) -> None:
     server = Server(args)
-    loop = asyncio.get_running_loop()
-    if args.triton_metrics_port:
-        await loop.create_server(lambda: MetricsHandler(server), "127.0.0.1", args.triton_metrics_port)
-    listener = await loop.create_server(lambda: Handler(server), "127.0.0.1", args.port)
+    listener = await asyncio.get_running_loop().create_server(lambda: Handler(server), "127.0.0.1", args.port)
     async with listener:
         await listener.serve_forever()
 
@@ -169,5 +123,4 @@ if __name__ == "__main__":
     parser.add_argument("--stall-for", type=float, default=2.0)
     parser.add_argument("--service-ms", type=float, default=None, help="fixed service time per request, queued for --workers")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--triton-metrics-port", type=int, default=None, help="also serve Triton-style metrics on this port")
     asyncio.run(main(parser.parse_args()))

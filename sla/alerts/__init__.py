@@ -21,6 +21,7 @@ from sla.alerts.dashboard import dashboard_json, validate
 from sla.alerts.promtool import check_and_test, promtool_binary, write_rules
 from sla.alerts.replay import replay, replay_table
 from sla.alerts.rules import AlertOptions, RuleSet, build_rules, prom_duration
+from sla.analysis.collect import Analyzer, load_hdr
 from sla.analysis.promql import SERVER_JOB
 from sla.errors import SlaError
 from sla.manifest import write_json
@@ -134,10 +135,14 @@ def _replay(req: AlertsRequest, out: TextIO) -> int:
     rules = _build(sla, mapping, options)
     ok = _generate(rules, out_dir, out)
     step = options.interval_s or DEFAULT_REPLAY_STEP_S
-    gate = _gate_verdicts(run_dir)
+    own = manifest.sla and manifest.sla.get("sha256") == sla.sha256  # the run was judged against this very SLA
+    gate = _gate_verdicts(run_dir) if own else {}
     began = time.monotonic()
     with ExitStack() as stack:
         reader = run_prometheus(run_dir, manifest, req.prometheus, stack)
+        if not own:  # another SLA: the gate column is this SLA's verdict on the run, judged now
+            analysis = Analyzer(reader, manifest, None, load_hdr(run_dir)).run(sla)
+            gate = {r.id: r.verdict for r in analysis.results}
         print(f"replaying {len(rules.alerts)} alerts over the run ({manifest.ended_at - manifest.started_at:.0f} s), "
               f"evaluated every {prom_duration(step)} ...", file=out)
         rows = replay(_build(sla, mapping, options, inline=True), reader, manifest, step, gate)

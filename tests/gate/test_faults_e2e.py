@@ -15,10 +15,17 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.gate.test_gate_e2e import SHORT_SCENARIO
 from tests.processes import children as children_of, left_running
 
 pytestmark = pytest.mark.e2e
+
+SHORT_SCENARIO = """
+name: short
+payloads: {mix: {small-plain-png: 1}, variants: 1}
+target: {server: {preset: tiny}}
+phases:
+  - {name: steady, kind: users, duration: 4s, users: 2}
+"""
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = [str(Path(sys.executable).parent / "sla")]

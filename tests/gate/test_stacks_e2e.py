@@ -78,10 +78,12 @@ def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(s
     assert report["warnings"] == [], report["warnings"]  # every series the mapping names was there; nothing uncounted
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["server_metrics"]["name"] == stack and manifest["server"]["started_by_gate"]
+    if stack in ("triton", "ray_serve"):  # metrics on a port of their own ({metrics_port}): scraped there, not on the API's
+        assert f"127.0.0.1:{manifest['server']['port']}" not in (run_dir / "prometheus" / "prometheus.yml").read_text()
 
     mean, qps = judged["steady.latency.mean"], judged["steady.throughput"]
     assert mean["source"] == qps["source"] == "server" and 0.003 < mean["value"] < 0.75 and mean["samples"] >= 110, mean
-    assert 4.5 <= qps["value"] <= 5.5, qps  # asked 5/s
+    assert 5.4 <= qps["value"] <= 6.6, qps  # asked 6/s
     if stack in HISTOGRAMS:
         p95 = judged["steady.latency.p95"]
         assert p95["source"] == "server" and p95["verdict"] == "PASS"

@@ -5,7 +5,6 @@ on client and server objectives through the `kserve` metrics mapping. Real Prome
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,41 +94,3 @@ def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_an
     assert manifest["server_metrics"]["name"] == "kserve"
     assert "model_server.py" in (run_dir / "server.log").read_text()  # KServe's own log is kept
 
-
-TRITON_STYLE = """
-name: triton-style
-target:
-  api: http
-  options: {{path: /v1/ocr}}
-  metrics: triton                   # a mean and success/failure counters, on the metrics port apart
-  command: [{python}, benchmarks/synthetic_server.py, "{{port}}", --service-ms, "20", --triton-metrics-port, "{{metrics_port}}"]
-  cwd: {root}
-payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
-request: {{timeout: 10s}}
-phases:
-  - {{name: steady, kind: arrival_rate, duration: 12s, rate: 10/s}}
-"""
-TRITON_STYLE_SLA = """
-name: triton-style
-phases:
-  steady:
-    latency: {mean: {max: 25ms, source: server}, p50: 1s}
-    throughput: {min: 9/s, source: server}
-    error_rate: {max: 5%, source: server}  # 120 requests: enough for 5 % (90 with none failed)
-"""
-
-
-def test_a_mean_only_stack_with_metrics_on_their_own_port_is_judged_from_its_counters(tmp_path):
-    """The `triton` mapping on a server that exposes Triton's counters on a port of its own (the
-    command's {metrics_port}): a fixed 20 ms service time, so the server's mean is known."""
-    result, run_dir = gate_run(tmp_path, TRITON_STYLE.format(python=sys.executable, root=ROOT), TRITON_STYLE_SLA)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    judged = objectives(run_dir)
-    mean = judged["steady.latency.mean"]
-    assert mean["source"] == "server" and 0.019 < mean["value"] < 0.025 and mean["samples"] >= 100, mean
-    assert "nv_inference_request_duration_us" in mean["promql"] and "nv_inference_request_success" in mean["promql"]
-    assert judged["steady.throughput"]["value"] == pytest.approx(10.0, rel=0.1)
-    assert judged["steady.error_rate"]["value"] == 0 and "nv_inference_request_failure" in judged["steady.error_rate"]["promql"]
-    scraped = (run_dir / "prometheus" / "prometheus.yml").read_text()
-    manifest = json.loads((run_dir / "run.json").read_text())
-    assert f"127.0.0.1:{manifest['server']['port']}" not in scraped  # the server job scrapes the metrics port, not the API's

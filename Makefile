@@ -62,7 +62,7 @@ $(KSERVE_VENV)/bin/kserve-ready: integrations/kserve/requirements.txt
 
 # Triton (through PyTriton), MLServer, BentoML and Ray Serve serving this project's OCR pipeline
 # (integrations/<stack>/, scenarios/<stack>.yaml): each in its own virtualenv, made once (the stamp
-# is a file of the installed package: a half-made virtualenv is made again).
+# .ready is written last, after the stack imports: a half-made virtualenv is made again).
 stacks: triton mlserver bentoml ray_serve
 STACKS := .venvs
 triton: $(VENV)/.installed $(STACKS)/triton/.ready

@@ -2,7 +2,8 @@
 each in its own virtualenv (`make stacks`), serving this project's OCR pipeline. For each: `sla run`
 of its shipped scenario and SLA passes, judged on client and server objectives from the stack's own
 metrics (cross-checked against users at about one request in flight); then a failure injected,
-each with its own cause, fails (those runs side by side: they judge error counts, not time). Real Prometheus, real Locust, the stacks' real servers."""
+each with its own cause, fails (those runs side by side: they judge error counts, not time).
+Real Prometheus, real Locust, the stacks' real servers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sla.limits import TEST_CPUS_ENV
 from sla.payloads import make_payload
@@ -20,7 +22,7 @@ from tests.gate.test_v2_e2e import gate_run
 
 pytestmark = pytest.mark.e2e
 
-STACKS = {"triton": "bin/python", "mlserver": "bin/mlserver", "bentoml": "bin/bentoml", "ray_serve": "bin/python"}
+STACKS = ("triton", "mlserver", "bentoml", "ray_serve")
 HISTOGRAMS = ("mlserver", "bentoml", "ray_serve")  # a server P95, cross-checked; Triton keeps a mean only
 
 
@@ -41,8 +43,6 @@ def torn_images(tmp_path: Path) -> Path:
 
 def with_payloads(stack: str, images: Path, **target: str) -> str:
     """The stack's shipped scenario, with these pages, one short phase and the target's options changed."""
-    import yaml
-
     doc = yaml.safe_load((ROOT / "scenarios" / f"{stack}.yaml").read_text())
     doc["name"] = f"{stack}-torn"
     doc["target"]["cwd"] = str((ROOT / "scenarios" / doc["target"]["cwd"]).resolve())

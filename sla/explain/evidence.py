@@ -119,11 +119,13 @@ def part_names(counters: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(f"compute {s.replace('_', ' ')}", c) for s, c in zip(short, counters)]
 
 
-def _part_mean(reader: Any, m: Any, counter: str, start: float, end: float) -> float | None:
-    """A cumulative duration counter's growth per request counted by the mapping's duration_count,
-    in seconds: the mean of that part of a request's time (Triton's queue and compute counters)."""
+def _part_mean(reader: Any, m: Any, counter: str, start: float, end: float, count: float | None = None) -> float | None:
+    """A cumulative duration counter's growth per request counted by the mapping's duration_count
+    (`count`, read here when not given), in seconds: the mean of that part of a request's time
+    (Triton's queue and compute counters)."""
     seconds = reader.scalar(promql.server_count(counter, start, end))
-    count = reader.scalar(promql.server_count(m.duration_count, start, end))
+    if count is None:
+        count = reader.scalar(promql.server_count(m.duration_count, start, end))
     return seconds * m.unit / count if seconds is not None and count else None
 
 
@@ -214,7 +216,8 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
     else:
-        ev.stages = [Part(name, _part_mean(reader, m, counter, start, end)) for name, counter in part_names(m.compute_durations)]
+        counted = reader.scalar(promql.server_count(m.duration_count, start, end)) if m.compute_durations else None
+        ev.stages = [Part(name, _part_mean(reader, m, counter, start, end, counted)) for name, counter in part_names(m.compute_durations)]
     if m.batch_histogram:
         ev.batch_mean = _server_mean(reader, m.batch_histogram, 1.0, start, end)
     if m.in_flight_gauge:

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages run test bench paddlex kserve stacks triton mlserver bentoml ray_serve
+.PHONY: setup system-packages run test bench models paddlex kserve stacks triton mlserver bentoml ray_serve
 setup: system-packages $(VENV)/.installed
 
 # prometheus (and promtool): the metrics store the gate reads; chromium: the HTML report's browser test;
@@ -34,6 +34,11 @@ test:
 
 bench: setup
 	$(BIN)/python benchmarks/bench_server.py
+
+# Train the reference networks again (minutes per preset on 2 cores; the weights are committed, so
+# nobody needs this to run anything), then measure what they read on held-out pages.
+models: setup
+	$(BIN)/python -m reference_server.models.train
 
 # PaddleX serving as a test target (scenarios/paddlex.yaml): its own virtualenv (its OpenCV pin
 # clashes with ours), the project's models exported and laid out for PaddleX, all offline.

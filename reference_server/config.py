@@ -32,6 +32,7 @@ class ServerConfig:
     max_image_pixels: int = 25_000_000
     det_limit_side: int = 960
     extra_buckets: tuple[float, ...] = field(default_factory=tuple)  # seconds
+    fault: str = ""  # test-only: a planted bug (FAULTS), never set in use
 
     def info_labels(self) -> dict[str, str]:
         """The configuration as string labels for the info metric."""
@@ -77,6 +78,17 @@ def _buckets(text: str) -> tuple[float, ...]:
     return values
 
 
+# Test-only faults, hidden from --help: bugs the gate's tests must catch.
+# crossed-batches: answers come back one line off when two requests are in recognition at once.
+FAULTS = ("", "crossed-batches")
+
+
+def _fault(text: str) -> str:
+    if text not in FAULTS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fault (accepted: {', '.join(f for f in FAULTS if f)})")
+    return text
+
+
 # name, type, help. Defaults come from ServerConfig.
 _OPTIONS: list[tuple[str, object, str]] = [
     ("host", str, "address to bind (loopback by default)"),
@@ -95,6 +107,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ("max_image_pixels", _positive_int, "largest decoded image (width x height); larger gets 413"),
     ("det_limit_side", _positive_int, "longest side of the detection input"),
     ("extra_buckets", _buckets, "extra histogram boundaries in seconds, comma-separated (SLA thresholds)"),
+    ("fault", _fault, argparse.SUPPRESS),
 ]
 
 
@@ -113,7 +126,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                 default = kind(environ[env])  # type: ignore[operator]
             except (argparse.ArgumentTypeError, ValueError) as exc:
                 parser.error(f"environment variable {env}: {exc}")
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=f"{help_text} [env {env}]")
+        shown = help_text if help_text == argparse.SUPPRESS else f"{help_text} [env {env}]"
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=shown)
     return parser
 
 

@@ -21,6 +21,7 @@ from reference_server.engine import Predictor, paddle_facts
 from reference_server.metrics import ServerMetrics
 from reference_server.models import ensure_models, model_files
 from reference_server.pipeline import OcrPipeline, OcrResult, PipelineSettings
+from reference_server.pipeline.pipeline import CrossedBatches
 from reference_server.pipeline.recognition import RecParams
 
 log = logging.getLogger("reference_server")
@@ -63,7 +64,8 @@ def load_pipeline(config: ServerConfig, metrics: ServerMetrics | None = None) ->
             metrics.model_load.labels(name).set(time.perf_counter() - start)
     if metrics is not None:
         metrics.paddle_loaded(paddle_facts())
-    return OcrPipeline(predictors["det"], predictors["rec"], pipeline_settings(config))
+    return OcrPipeline(predictors["det"], predictors["rec"], pipeline_settings(config),
+                       CrossedBatches() if config.fault == "crossed-batches" else None)
 
 
 def warm_up(pipeline: OcrPipeline) -> None:

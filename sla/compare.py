@@ -97,7 +97,8 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
         raise SlaError(f"{scenario_path}: sla compare varies the reference server's options; this scenario's target is "
                        f"{scenario.target.started_by_gate} with api {scenario.target.api_name}: write one scenario per configuration and compare their result.json")
     sla_file = sla_path or default_sla(scenario)
-    sla = load_sla(sla_file, {p.name: p.asked_rate for p in scenario.phases}, scenario.name)
+    sla = load_sla(sla_file, {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
+                   accuracy_problem=scenario.accuracy_problem)
     grid = parse_vary(vary)
     phase = judged_phase([o.phase for o in sla.objectives if o.phase], [p.name for p in scenario.phases])
     directory = out_dir / new_run_id(f"compare-{scenario.name}")

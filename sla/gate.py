@@ -111,7 +111,7 @@ def default_sla(scenario: Scenario) -> Path:
 def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
     scenario = load_scenario(scenario_path)
     sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
-                   scenario.target.api_name, scenario.target.metrics)
+                   scenario.target.api_name, scenario.target.metrics, scenario.accuracy_problem)
     return scenario, sla
 
 
@@ -246,6 +246,7 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
             "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
             "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
             *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
+            *(["--answer-sample", f"{sla.answer_sample:g}"] if sla.answer_sample < 1 else []),
             *opts.locust_mode(),
             *(["--allow-remote"] if opts.allow_remote else []),
         ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles

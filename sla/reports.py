@@ -75,8 +75,9 @@ def markdown(manifest: RunManifest, analysis: Analysis, explanation: Any = None)
             f"| **{r.verdict}** | {detail.replace('|', '/')} |"
         )
     lines += [
-        "", "| Phase | Requests | Throughput | Error rate | P50 | P99 | P99 uncorrected | P99 HdrHistogram | Sent / asked | Lag P99 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "", "| Phase | Requests | Throughput | Error rate | P50 | P99 | P99 uncorrected | P99 HdrHistogram | Sent / asked | Lag P99 "
+        "| Exact lines | CER |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in analysis.phases.items():
         d = s.delivery
@@ -84,11 +85,13 @@ def markdown(manifest: RunManifest, analysis: Analysis, explanation: Any = None)
         lines.append(
             f"| {name} | {s.requests:.0f} | {show(s.throughput, '/s')} | {show(s.error_rate, 'fraction')} "
             f"| {show(s.p50, 's')} | {show(s.p99, 's')} | {show(s.uncorrected.get('p99'), 's')} "
-            f"| {show(s.hdr_p99, 's')} | {delivered} | {show(d.lag_p99 if d else None, 's')} |"
+            f"| {show(s.hdr_p99, 's')} | {delivered} | {show(d.lag_p99 if d else None, 's')} "
+            f"| {show((s.accuracy or {}).get('exact_lines'), 'fraction')} | {show((s.accuracy or {}).get('cer'), 'fraction')} |"
         )
     lines.append("")
     lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "
-                 "'P99 uncorrected' is from the actual send time.")
+                 "'P99 uncorrected' is from the actual send time. Exact lines and CER: the answers the load generator "
+                 "scored against what each payload says it reads.")
     if analysis.replicas:
         lines += ["", "Served by replica: HAProxy's counters per phase, answers by status class and connections that failed "
                   "(exact to one scrape interval at the phase edges: readiness probes through HAProxy just before the first "

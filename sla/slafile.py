@@ -74,6 +74,11 @@ class SlaSpec:
         return sorted({t for o in self.objectives for t in o.kind_of.limits_s(o)})
 
     @property
+    def answer_sample(self) -> float:
+        """The share of answers the load generator scores: the most any objective asks (default all)."""
+        return max((s for o in self.objectives if (s := o.kind_of.answer_sample(o)) is not None), default=1.0)
+
+    @property
     def baseline_objectives(self) -> list[Objective]:
         return [o for o in self.objectives if o.kind.startswith("baseline_")]
 
@@ -97,11 +102,12 @@ def _check_server_sources(reader: Reader, objectives: list[Objective], api_name:
 
 
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
-             api_name: str | None = None, mapping: ServerMetrics | None = None) -> SlaSpec:
+             api_name: str | None = None, mapping: ServerMetrics | None = None, accuracy_problem: str | None = None) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
     phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much.
     With the target's API name and server metrics `mapping`, objectives read from server metrics
-    must be ones the mapping supports."""
+    must be ones the mapping supports. `accuracy_problem` (Scenario.accuracy_problem) refuses
+    accuracy objectives on a scenario whose answers cannot be scored."""
     rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
     doc = load_yaml(path, "SLA")
@@ -127,7 +133,7 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
             reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
             continue
         ctx = ParseContext(reader, str(phase), reader.mapping(per, f"phases.{phase}", {**AT_RATE, **section_keys("phases")}), mapping,
-                           stage_names)
+                           stage_names, tuple(known) if known is not None else None, accuracy_problem)
         objectives += [o for kind in REGISTRY if kind.section == "phases" for o in kind.parse(ctx)]
         if isinstance(per, dict) and "at_rate" in per:
             rate = reader.get(per, f"phases.{phase}", "at_rate", positive(parse_rate), "a positive rate such as 120/s")

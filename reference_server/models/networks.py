@@ -2,16 +2,13 @@
 
 - `DBDetector`: a DB-style text detector. A small convolutional backbone (strides 2 to 32),
   a feature pyramid merged at stride 4, and a probability-map head that upsamples back to the
-  input size with two transposed convolutions.
+  input size with two transposed convolutions. It marks each text line's shrunk kernel (see
+  train.py), which the post-processing grows back ("unclip").
 - `CRNNRecognizer`: a CRNN-style recogniser. Convolutions over 48-pixel-high crops, a mean over
   the height axis, a transformer encoder as sequence mixer, and a CTC head with softmax.
 
-The weights are not trained yet. So that every stage of the pipeline still runs on outputs
-shaped like a trained model's, the detector's last layer starts near zero and its logit is added
-to a fixed "ink" prior computed inside the graph (a dilated darkness map), which puts boxes on
-dark text lines; and the recogniser's head is initialised to be confident with a blank bias, so
-that CTC decoding yields short lines that pass the score filter. The compute per request is the
-networks' real compute.
+Both are trained on the project's synthetic pages (reference_server/models/train.py); `forward`
+is what is exported (probabilities), `logits` what training optimises.
 
 Paddle 3.3 pitfalls, each met while building these: `forward(self, x)` must take `self` first for
 jit.save; F.interpolate fails on the oneDNN executor (see `upsample_nearest`); LSTM and AdaptiveAvgPool2D((1, None)) fail at predictor run time, so
@@ -26,12 +23,6 @@ from paddle import nn
 
 from reference_server.charset import NUM_CLASSES
 from reference_server.models.presets import Preset
-
-# Slope of the ink prior's logit per unit of normalised darkness (see module docstring).
-INK_PRIOR_GAIN = 3.0
-# Recogniser head initialisation (see module docstring).
-HEAD_LOGIT_STD = 4.0
-BLANK_BIAS = 10.0
 
 
 def upsample_nearest(x, factor: int):
@@ -77,10 +68,12 @@ class DBDetector(nn.Layer):
         self.head_conv = ConvBNAct(f, q, 3)
         self.head_up1 = nn.Conv2DTranspose(q, q, 2, stride=2)
         self.head_bn = nn.BatchNorm2D(q)
-        small = paddle.ParamAttr(initializer=nn.initializer.Normal(0.0, 1e-3))
-        self.head_up2 = nn.Conv2DTranspose(q, 1, 2, stride=2, weight_attr=small)
+        self.head_up2 = nn.Conv2DTranspose(q, 1, 2, stride=2)
 
     def forward(self, x):
+        return F.sigmoid(self.logits(x))
+
+    def logits(self, x):
         feats = []
         h = x
         for stage in self.stages:
@@ -95,11 +88,7 @@ class DBDetector(nn.Layer):
         fused = paddle.concat(merged, axis=1)
         h = self.head_conv(fused)
         h = F.relu(self.head_bn(self.head_up1(h)))
-        head_logit = self.head_up2(h)
-        # Ink prior: darkness (negated normalised grey), dilated so letters merge into lines.
-        dark = -paddle.mean(x, axis=1, keepdim=True)
-        dilated = F.max_pool2d(dark, kernel_size=(3, 9), stride=1, padding=(1, 4))
-        return F.sigmoid(head_logit + INK_PRIOR_GAIN * dilated)
+        return self.head_up2(h)  # [N, 1, H, W]: the text-kernel logit of each pixel
 
 
 class CRNNRecognizer(nn.Layer):
@@ -116,17 +105,12 @@ class CRNNRecognizer(nn.Layer):
                 for _ in range(preset.rec_layers)
             ]
         )
-        # Logits with a spread of about HEAD_LOGIT_STD over the classes: a confident argmax.
-        confident = paddle.ParamAttr(initializer=nn.initializer.Normal(0.0, HEAD_LOGIT_STD / preset.rec_hidden**0.5))
-        self.head = nn.Linear(preset.rec_hidden, NUM_CLASSES, weight_attr=confident)
-        # A blank bias: an untrained CTC head that emits mostly blanks, like a trained one between letters.
-        self.blank_bias = self.create_parameter([NUM_CLASSES], default_initializer=nn.initializer.Constant(0.0))
-        with paddle.no_grad():
-            bias = paddle.zeros([NUM_CLASSES])
-            bias[0] = BLANK_BIAS
-            self.blank_bias.set_value(bias)
+        self.head = nn.Linear(preset.rec_hidden, NUM_CLASSES)
 
     def forward(self, x):
+        return F.softmax(self.logits(x), axis=-1)  # [N, T, classes]
+
+    def logits(self, x):
         h = x
         for stage in self.stages:
             h = stage(h)
@@ -135,4 +119,4 @@ class CRNNRecognizer(nn.Layer):
         h = self.proj(h)
         for layer in self.mixer:
             h = layer(h)
-        return F.softmax(self.head(h) + self.blank_bias, axis=-1)  # [N, T, classes]
+        return self.head(h)  # [N, T, classes]

@@ -118,6 +118,7 @@ class PhaseSummary:
     delivery: Delivery | None = None  # arrival-rate phases
     windows: list[dict[str, float]] = field(default_factory=list)  # arrival-rate phases: throughput and P99 per window
     stable: bool = False
+    accuracy: dict[str, float | None] | None = None  # scored answers: answers, lines, exact_lines (share), cer
 
     @property
     def p50(self) -> float | None:
@@ -134,7 +135,8 @@ class PhaseSummary:
     def to_json(self) -> dict[str, Any]:
         """The flat form result.json has always had (a baseline reads `p99`, `throughput`)."""
         doc: dict[str, Any] = {**self.percentiles, "requests": self.requests, "throughput": self.throughput, "shed": self.shed,
-                               "error_rate": self.error_rate, "duration": self.duration, "hdr_p99": self.hdr_p99}
+                               "error_rate": self.error_rate, "duration": self.duration, "hdr_p99": self.hdr_p99,
+                               "accuracy": self.accuracy}
         if self.delivery is not None:
             doc.update({f"{k}_uncorrected": v for k, v in self.uncorrected.items()})
             doc.update(asdict(self.delivery), windows=self.windows, stable=self.stable)
@@ -241,6 +243,9 @@ class Analyzer:
             error_rate=counts.error_rate(), duration=w.end - w.start, percentiles=self._percentiles(w, timing),
             hdr_p99=self.loadgen.hdr_value(w.name, timing, 99.0),
         )
+        answers = self.loadgen.answers(w)
+        if answers is not None and answers.answers:
+            summary.accuracy = answers.to_json()
         if timing == "intended":
             summary.uncorrected = self._percentiles(w, "actual")
             summary.delivery = self.delivery(w)

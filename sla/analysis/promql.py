@@ -74,6 +74,11 @@ def loadgen_counts(run_id: str, phase: str, final: float) -> str:
     return f"sum by (outcome) (loadgen_request_duration_seconds_count{sel} {_at(final)})"
 
 
+def loadgen_answers(run_id: str, phase: str, final: float) -> str:
+    """The phase's scored answers by measure (answers, lines, exact_lines, chars, char_errors)."""
+    return f"sum by (measure) (loadgen_answers_total{_labels(run_id=run_id, phase=phase)} {_at(final)})"
+
+
 def loadgen_total(run_id: str) -> str:
     return f"sum(loadgen_request_duration_seconds_count{_labels(run_id=run_id, timing='actual')})"
 

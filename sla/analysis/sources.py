@@ -50,6 +50,29 @@ class Outcomes:
 
 
 @dataclass(frozen=True)
+class Answers:
+    """How right a window's scored answers were (the load generator's `loadgen_answers_total`)."""
+
+    promql: str
+    answers: float
+    lines: float
+    exact_lines: float
+    chars: float
+    char_errors: float
+
+    @property
+    def exact_share(self) -> float | None:
+        return share(self.exact_lines, self.lines)
+
+    @property
+    def cer(self) -> float | None:
+        return share(self.char_errors, self.chars)
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"answers": self.answers, "lines": self.lines, "exact_lines": self.exact_share, "cer": self.cer}
+
+
+@dataclass(frozen=True)
 class LatencyRead:
     promql: str
     buckets: Buckets | None
@@ -186,6 +209,15 @@ class LoadgenSource(_Prom):
         if not got:
             return None
         return Outcomes(q, got.get("success", 0.0), got.get("failure", 0.0), got.get("shed", 0.0))
+
+    def answers(self, w: PhaseWindow) -> Answers | None:
+        """The phase's scored answers (None: no payload of the run says what it reads)."""
+        q = promql.loadgen_answers(self.run_id, w.name, self.final)
+        got = self.reader.vector(q, "measure")
+        if not got:
+            return None
+        return Answers(q, got.get("answers", 0.0), got.get("lines", 0.0), got.get("exact_lines", 0.0), got.get("chars", 0.0),
+                       got.get("char_errors", 0.0))
 
     def buckets_between(self, w: PhaseWindow, start: float, end: float) -> tuple[str, Buckets | None]:
         """Latency buckets of the phase's requests that ended within [start, end] (a part of the

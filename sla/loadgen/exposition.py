@@ -34,6 +34,7 @@ class Snapshot:
     hist: HistogramSet
     lag: HistogramSet
     arrivals: CounterSet
+    answers: CounterSet
     cpu: float
     users: int
     workers: int
@@ -46,7 +47,7 @@ def snapshot(environment: Any) -> Snapshot:
     master = isinstance(runner, MasterRunner)
     return Snapshot(
         run_id=state.run_id, phases=[p.name for p in state.scenario.phases], phase=state.phase,
-        hist=state.hist.copy(), lag=state.lag.copy(), arrivals=state.arrivals.copy(),
+        hist=state.hist.copy(), lag=state.lag.copy(), arrivals=state.arrivals.copy(), answers=state.answers.copy(),
         cpu=max((c.cpu_usage for c in runner.clients.values()), default=0.0) if master else runner.current_cpu_usage,
         users=runner.user_count if runner else 0, workers=runner.worker_count if master else 1,
         first_request=state.first_request,
@@ -65,6 +66,8 @@ def render(snap: Snapshot) -> bytes:
                     "(timing=actual: from the send; timing=intended: from the arrival clock).", s.run_id, REQUEST_LABELS),
         s.lag.text("loadgen_schedule_lag_seconds", "Actual minus intended send time of arrival-rate requests.", s.run_id, ("phase",)),
         s.arrivals.text("loadgen_arrivals", "Arrivals of arrival-rate phases: sent, or dropped at the in-flight limit.", s.run_id, ("phase", "result")),
+        s.answers.text("loadgen_answers", "Scored answers to payloads with an expected text: answers, lines and characters "
+                       "expected, exact lines, character errors (measure).", s.run_id, ("phase", "name", "measure")),
         _gauge("loadgen_cpu_percent", "CPU of the busiest load-generator process (100 = one core).", s.cpu),
         _gauge("loadgen_users", "Users running now.", s.users),
         _gauge("loadgen_workers", "Load-generator processes sending requests.", s.workers),

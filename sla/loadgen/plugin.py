@@ -148,6 +148,7 @@ class Plugin:
         data["sla_hist"] = state.hist.take()
         data["sla_lag"] = state.lag.take()
         data["sla_arrivals"] = state.arrivals.take()
+        data["sla_answers"] = state.answers.take()
         data["sla_hdr"] = state.hdr.take()
         if state.first_request is not None and not state.first_reported:
             data["sla_first"] = list(state.first_request)
@@ -161,6 +162,7 @@ class Plugin:
         state.hist.merge(data.get("sla_hist", {}))
         state.lag.merge(data.get("sla_lag", {}))
         state.arrivals.merge(data.get("sla_arrivals", {}))
+        state.answers.merge(data.get("sla_answers", {}))
         state.hdr.merge(data.get("sla_hdr", {}))
         first = data.get("sla_first")
         if first and (state.first_request is None or first[0] - first[1] < state.first_request[0] - state.first_request[1]):
@@ -211,6 +213,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--metrics-linger", type=float, default=0.0, include_in_web_ui=False, help="seconds to keep the metrics endpoint up after the run, for a last scrape")
     group.add_argument("--extra-buckets", default="", include_in_web_ui=False, help="extra histogram boundaries in seconds, comma-separated (SLA thresholds)")
     group.add_argument("--wait-scrapes", type=int, default=0, include_in_web_ui=False, help="before the first phase, wait until the metrics endpoint has been scraped this many times")
+    group.add_argument("--answer-sample", type=float, default=1.0, include_in_web_ui=False, help="share of the answers to payloads with an expected text that are scored for accuracy (default 1: every one)")
     group.add_argument("--keep-raw", action="store_true", include_in_web_ui=False, help="also write every response time (phase, name, outcome, seconds) to raw_latencies-<pid>.tsv in the run directory, for accuracy checks")
     group.add_argument("--allow-remote", action="store_true", include_in_web_ui=False, help="allow a target that is not a loopback address (your explicit consent to load another host)")
     group.add_argument("--plan", action="store_true", include_in_web_ui=False, help="print the scenario's phase plan (users over time) and exit without sending traffic")

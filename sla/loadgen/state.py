@@ -28,6 +28,8 @@ DEFAULT_HOST = "http://127.0.0.1:8866"
 OUTCOMES = ("success", "failure", "shed")  # shed: a failure by load shedding (the target API's rule)
 TIMINGS = ("actual", "intended")  # from the actual send time; from the intended (arrival clock) send time
 ARRIVAL_RESULTS = ("sent", "dropped")
+# What the answers to payloads with an expected text read (sla/payloads/scoring.py), counted per phase and payload.
+ANSWER_MEASURES = ("answers", "lines", "exact_lines", "chars", "char_errors")
 PHASE_MESSAGE = "sla_phase"
 PAYLOAD_CACHE = Path(".cache/payloads")
 EXIT_COULD_NOT_RUN = 3
@@ -43,6 +45,8 @@ class LoadgenState:
     hist: HistogramSet  # request durations by REQUEST_LABELS
     lag: HistogramSet  # arrival-clock lag (actual - intended send time) by phase
     arrivals: CounterSet = field(default_factory=CounterSet)  # (phase, sent|dropped)
+    answers: CounterSet = field(default_factory=CounterSet)  # (phase, name, ANSWER_MEASURES): how right the answers were
+    answer_sample: float = 1.0  # the share of answers with an expected text that are scored
     hdr: HdrSet = field(default_factory=HdrSet)  # (phase, timing), successful requests
     phase: str = ""
     phase_start: float = 0.0  # Unix time the current phase started (the arrival clock's zero)
@@ -127,6 +131,13 @@ def make_state(options: Any) -> LoadgenState:
         state.lag.ensure((phase.name,))
         for result in ARRIVAL_RESULTS:
             state.arrivals.ensure((phase.name, result))
+        for name in scenario.payloads.checked_names():
+            for measure in ANSWER_MEASURES:
+                state.answers.ensure((phase.name, name, measure))
+    sample = getattr(options, "answer_sample", 1.0)
+    if not 0 < sample <= 1:
+        raise SlaError(f"--answer-sample {sample:g}: a share of the answers above 0 and at most 1 (1 = every answer)")
+    state.answer_sample = sample
     if getattr(options, "keep_raw", False):
         state.raw = []
     return state

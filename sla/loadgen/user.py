@@ -14,19 +14,23 @@ from typing import Any
 
 from locust import FastHttpUser, task
 
-from sla.loadgen.checks import response_problem
+from sla.loadgen.checks import response_problem, score_answer
 from sla.loadgen.state import state_of
 from sla.payloads import Payload
 
 
 def send_with_api(client: Any, state: Any, payload: Payload) -> None:
-    """One request built by the scenario's target API with `client` (a FastHttpSession), judged by it."""
+    """One request built by the scenario's target API with `client` (a FastHttpSession), judged by
+    it; the answer to a payload that says what it reads is scored too (`score_answer`)."""
     api = state.scenario.target.api
     req = api.request(payload)
+    phase = state.phase
     started = time.perf_counter()
     with client.request(req.method, req.path, data=req.body, headers=req.headers, name=payload.name, catch_response=True) as resp:
         problem = response_problem(api, resp.status_code, resp.content, time.perf_counter() - started, state.scenario.timeout,
                                    getattr(resp, "error", None))
+        if not problem and payload.expected_text is not None and (state.answer_sample >= 1 or random.random() < state.answer_sample):
+            problem = score_answer(state, phase, payload, api.texts, resp.content)
         if problem:
             if api.shed(resp.status_code, (resp.headers or {}).get("Retry-After")):
                 resp.request_meta["context"]["shed"] = True  # seen by the plugin's request listener

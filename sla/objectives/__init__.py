@@ -1,6 +1,7 @@
 """Objective kinds: one module each, registered here by name. A new kind is one module (see
 sla/objectives/base.py for what it provides) plus one line below."""
 
+from sla.objectives.accuracy import AccuracyDrop, CharErrors, ExactLines
 from sla.objectives.base import Kind, Objective, ParseContext
 from sla.objectives.baseline import BaselineLatency, BaselineThroughput
 from sla.objectives.cold_start import FirstRequest, TimeToReady
@@ -40,6 +41,9 @@ register(ScaleErrors())
 register(ScaleTimeToReady())
 register(ScaleFirstRequest())
 register(StageLatency())
+register(ExactLines())
+register(CharErrors())
+register(AccuracyDrop())
 register(BaselineLatency())
 register(BaselineThroughput())
 register(TimeToReady())

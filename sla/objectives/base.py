@@ -42,6 +42,8 @@ class Objective:
     stage: str | None = None
     threshold: float | None = None  # recovery: the latency (s) the percentile must come back under
     excludes_shed: bool = False  # error_rate in a phase with a shed objective: the other failures
+    vs: str | None = None  # accuracy_drop: the quiet phase compared with
+    sample: float | None = None  # accuracy: the share of answers scored (None: every one)
     where: str = ""  # where it is written in the SLA file, e.g. phases.steady.latency.p99
 
     @property
@@ -68,6 +70,8 @@ class ParseContext:
     doc: dict[str, Any]  # the section's mapping, its keys already checked
     mapping: "ServerMetrics | None"  # the target's server metrics (None: it has none)
     stage_names: tuple[str, ...] = ()  # the target's server stages
+    phases: tuple[str, ...] | None = None  # the scenario's phases (None: not known here)
+    accuracy_problem: str | None = None  # why the scenario's answers cannot be scored (None: they can, or not known)
 
     @property
     def path(self) -> str:
@@ -82,6 +86,8 @@ class Run(Protocol):
     def source(self, name: str) -> "Source": ...
 
     def duration(self, w: "PhaseWindow") -> float: ...
+
+    def window(self, phase: str) -> "PhaseWindow | None": ...
 
 
 class Kind:
@@ -106,6 +112,10 @@ class Kind:
     def needs(self, o: Objective) -> int:
         """Requests its claim needs with none over the limit (0: a count does not decide it)."""
         return 0
+
+    def answer_sample(self, o: Objective) -> float | None:
+        """The share of answers the load generator must score for it (None: it needs no scoring)."""
+        return None
 
     def limits_s(self, o: Objective) -> tuple[float, ...]:
         """Latency limits in seconds, to become histogram bucket boundaries."""

@@ -20,6 +20,12 @@ class PayloadMix:
         """Request names, each once, in order (Locust's statistics and the metrics' `name` label)."""
         return list(dict.fromkeys([*self.mix, *(f.name for f in self.files)]))
 
+    def checked_names(self) -> list[str]:
+        """Request names whose payloads all say what they read (synthetic pages, manifest lines
+        with expected_text): the answers to them can be scored."""
+        unchecked = {f.name for f in self.files if f.expected_text is None}
+        return [n for n in self.names() if n not in unchecked]
+
     def load(self, cache_dir: Path | None) -> tuple[list[Payload], list[float]]:
         """Every payload with its selection weight; the user's files are read here, once."""
         payloads: list[Payload] = []

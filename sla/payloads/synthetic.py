@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,15 @@ def _text_line(rng: random.Random) -> str:
     return " ".join(words).capitalize()
 
 
-def render_page(size: str, background: str, seed: int) -> Image.Image:
-    """A page of dark text lines on a light background; `noisy` adds grain and a tint."""
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    box: tuple[int, int, int, int]  # the ink's bounding box: left, top, right, bottom (pixels)
+
+
+def render_lines(size: str, background: str, seed: int) -> tuple[Image.Image, list[TextLine]]:
+    """A page of dark text lines on a light background (`noisy` adds grain and a tint), and what
+    each line says, top to bottom: the text a correct reading returns."""
     width, height, font_size = SIZES[size]
     rng = random.Random(f"{size}-{background}-{seed}")
     if background == "plain":
@@ -73,6 +81,7 @@ def render_page(size: str, background: str, seed: int) -> Image.Image:
         page = Image.fromarray(np.clip(tint + grain, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=font_size)
+    lines = []
     y = rng.randint(font_size, 2 * font_size)
     while y < height - 2 * font_size:
         x = rng.randint(font_size, width // 4)
@@ -81,8 +90,18 @@ def render_page(size: str, background: str, seed: int) -> Image.Image:
         while x + draw.textlength(text, font=font) > width - font_size and " " in text:
             text = text.rsplit(" ", 1)[0]
         draw.text((x, y), text, fill=ink, font=font)
+        lines.append(TextLine(text, tuple(int(v) for v in draw.textbbox((x, y), text, font=font))))
         y += int(font_size * rng.uniform(1.8, 3.2))
-    return page
+    return page, lines
+
+
+def render_page(size: str, background: str, seed: int) -> Image.Image:
+    return render_lines(size, background, seed)[0]
+
+
+def page_text(size: str, background: str, seed: int) -> tuple[str, ...]:
+    """What the page of (size, background, seed) says, line by line."""
+    return tuple(line.text for line in render_lines(size, background, seed)[1])
 
 
 def encode(page: Image.Image, encoding: str) -> bytes:
@@ -96,7 +115,8 @@ def encode(page: Image.Image, encoding: str) -> bytes:
 
 def make_payload(name: str, seed: int = 0) -> Payload:
     size, background, encoding = parse_class(name)
-    return Payload(name, CONTENT_TYPES[encoding], encode(render_page(size, background, seed), encoding))
+    page, lines = render_lines(size, background, seed)
+    return Payload(name, CONTENT_TYPES[encoding], encode(page, encoding), tuple(line.text for line in lines))
 
 
 def load_corpus(names: list[str], variants: int = 4, cache_dir: Path | None = None) -> dict[str, list[Payload]]:
@@ -109,7 +129,8 @@ def load_corpus(names: list[str], variants: int = 4, cache_dir: Path | None = No
             ext = name.rsplit("-", 1)[1]
             path = cache_dir / f"{name}-{seed}.{ext}" if cache_dir else None
             if path is not None and path.is_file():
-                items.append(Payload(name, CONTENT_TYPES[ext], path.read_bytes()))
+                size, background, _ = parse_class(name)
+                items.append(Payload(name, CONTENT_TYPES[ext], path.read_bytes(), page_text(size, background, seed)))
                 continue
             payload = make_payload(name, seed)
             if path is not None:

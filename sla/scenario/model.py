@@ -134,6 +134,18 @@ class Scenario:
     def mix(self) -> dict[str, float]:
         return self.payloads.mix
 
+    @property
+    def accuracy_problem(self) -> str | None:
+        """Why the answers of this scenario cannot be scored for accuracy (None: they can)."""
+        why = self.target.api.text_problem()
+        if why:
+            return why
+        unchecked = [n for n in self.payloads.names() if n not in self.payloads.checked_names()]
+        if unchecked:
+            return (f"payload(s) {', '.join(unchecked)} have no expected text (synthetic pages know theirs; "
+                    "a manifest line gives it with \"expected_text\")")
+        return None
+
     def phase(self, name: str) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
 

@@ -51,8 +51,12 @@ class TargetApi:
         raise NotImplementedError
 
     def texts(self, body: bytes) -> list[str]:
-        """The recognised text of a successful answer (for reports and correctness checks)."""
+        """The recognised text of a successful answer (for reports and accuracy objectives)."""
         return []
+
+    def text_problem(self) -> str | None:
+        """Why this API cannot say where the text of an answer is (None: `texts` finds it)."""
+        return None if type(self).texts is not TargetApi.texts else f"the {self.name} target API does not say where the text is in an answer"
 
     def shed(self, status: int, retry_after: str | None) -> bool:
         """A failure that is load shedding: the service refused work it could not queue (503 or

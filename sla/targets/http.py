@@ -175,6 +175,9 @@ class HttpApi(TargetApi):
                 return f"{where} is {values[0]!r} where {expected!r} is required" if values else f"{where} is missing (must equal {expected!r})"
         return None
 
+    def text_problem(self) -> str | None:
+        return None if self.text is not None else "the http target API has no target.options.text (the JSON path of the text in an answer)"
+
     def texts(self, body: bytes) -> list[str]:
         if self.text is None:
             return []

@@ -26,7 +26,7 @@ target:
             --preset, tiny, --threads, "1"]
   cwd: {root}
   ready_timeout: 2m
-payloads: {{files: 'images/*.png'}}
+payloads: {{manifest: images.jsonl}}
 request: {{timeout: 10s}}
 phases:
   - {{name: warmup, kind: users, duration: 4s, users: 1}}
@@ -41,6 +41,7 @@ phases:
       p90: {max: 2.5s, source: server}     # 2.5 s: a bucket boundary of KServe's default histogram
       mean: {max: 2.5s, source: server}
     error_rate: 1%
+    accuracy: {exact_lines: 90%, cer: 3%}   # the answers against the manifest's expected_text
 cold_start:
   time_to_ready: 2m
   first_request: 10s
@@ -62,9 +63,15 @@ def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_an
         pytest.fail("KServe is not prepared: run `make kserve` (make test does it)")
     images = tmp_path / "images"
     images.mkdir()
+    manifest = []
     for name in ("small-plain-png", "label-plain-png", "small-noisy-png"):  # light pages: enough answers on a slow CPU
-        (images / f"{name}.png").write_bytes(make_payload(name).data)
-    (images / "torn.png").write_bytes(make_payload("small-plain-png").data[:400])  # a PNG header, then nothing
+        payload = make_payload(name)
+        (images / f"{name}.png").write_bytes(payload.data)
+        manifest.append({"path": f"images/{name}.png", "expected_text": list(payload.expected_text)})
+    torn = make_payload("small-plain-png")
+    (images / "torn.png").write_bytes(torn.data[:400])  # a PNG header, then nothing
+    manifest.append({"path": "images/torn.png", "expected_text": list(torn.expected_text)})
+    (tmp_path / "images.jsonl").write_text("".join(json.dumps(line) + "\n" for line in manifest))
     result, run_dir = gate_run(tmp_path, SCENARIO.format(python=KSERVE_PYTHON, root=ROOT), SLA)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     judged = objectives(run_dir)
@@ -85,6 +92,12 @@ def test_kserve_started_by_the_gate_is_judged_on_client_and_server_objectives_an
     check = server_p90["extra"]["cross_check"]  # compared with what users saw over the same window
     assert check["client"] > 0 and check["server"] > 0 and check["low_load_phase"] == "warmup"  # 1 user
     assert judged["steady.latency.p50"]["source"] == "loadgen" and judged["steady.latency.p50"]["verdict"] == "PASS"
+
+    # what the answers read, against the manifest's expected_text (text_path: lines[*].text); the torn
+    # image's failed requests are not answers, so they do not count against accuracy
+    exact, cer = judged["steady.accuracy.exact_lines"], judged["steady.accuracy.cer"]
+    assert exact["verdict"] == cer["verdict"] == "PASS", (exact, cer)
+    assert exact["value"] >= 0.9 and exact["samples"] >= 90 and "loadgen_answers_total" in exact["promql"]
 
     # cold start from the V2 readiness endpoint
     ready = judged["cold_start.time_to_ready"]

@@ -66,3 +66,30 @@ def test_crop_box_rectifies_and_turns_tall_crops_upright():
     assert wide.shape[:2] == (20, 80)
     tall = crop_box(image, np.array([[10, 10], [30, 10], [30, 90], [10, 90]], dtype=np.float32))
     assert tall.shape[:2] == (20, 80)  # 80 high x 20 wide, rotated upright
+
+
+def test_the_planted_crossed_batches_fault_crosses_answers_only_when_two_requests_overlap():
+    import threading
+
+    from reference_server.pipeline.pipeline import CrossedBatches
+
+    fault = CrossedBatches()
+    lines = [("first", 0.9), ("second", 0.9), ("third", 0.9)]
+    assert fault.recognise(lambda: list(lines)) == lines  # alone: read right
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> list:
+        inside.set()
+        release.wait(5)
+        return list(lines)
+
+    got: dict[str, list] = {}
+    first = threading.Thread(target=lambda: got.__setitem__("first", fault.recognise(slow)))
+    first.start()
+    inside.wait(5)
+    got["second"] = fault.recognise(lambda: list(lines))  # while the first is in recognition
+    release.set()
+    first.join(5)
+    crossed = [("second", 0.9), ("third", 0.9), ("first", 0.9)]
+    assert got == {"first": crossed, "second": crossed}
+    assert fault.recognise(lambda: list(lines)) == lines  # alone again: right again

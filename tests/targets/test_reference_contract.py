@@ -21,7 +21,8 @@ def test_the_harness_names_the_options_the_server_has_with_their_types():
     from reference_server.config import ServerConfig
 
     defaults = ServerConfig()
-    server = {f.name: type(getattr(defaults, f.name)) for f in fields(ServerConfig) if f.name not in ("host", "port")}
+    # fault: a test-only planted bug (OCR_FAULT), never a scenario option
+    server = {f.name: type(getattr(defaults, f.name)) for f in fields(ServerConfig) if f.name not in ("host", "port", "fault")}
     assert set(SERVER_OPTIONS) == set(server)
     for name, kind in SERVER_OPTIONS.items():
         assert kind is (str if issubclass(server[name], Path) else server[name]), name

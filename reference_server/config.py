@@ -24,6 +24,7 @@ class ServerConfig:
     model_dir: Path = Path("models")
     threads: int = 2  # CPU math threads per predictor
     onednn: bool = True
+    precision: str = "fp32"  # fp32, or bf16: oneDNN's bfloat16 kernels where the CPU has them (PRECISIONS)
     instances: int = 1  # predictor instances (pipeline workers), each a clone
     rec_batch: int = 6  # recognition batch size; 1 = serial
     warmup: bool = True
@@ -78,6 +79,18 @@ def _buckets(text: str) -> tuple[float, ...]:
     return values
 
 
+# bf16: oneDNN runs the ops it has bfloat16 kernels for in bfloat16 (AVX-512 BF16 or AMX; on a CPU
+# without them oneDNN emulates it, slower). int8 is not offered: Paddle 3.3 cannot quantise these
+# networks after training (README, "Reduced precision").
+PRECISIONS = ("fp32", "bf16")
+
+
+def _precision(text: str) -> str:
+    if text not in PRECISIONS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a precision (accepted: {', '.join(PRECISIONS)})")
+    return text
+
+
 # Test-only faults, hidden from --help: bugs the gate's tests must catch.
 # crossed-batches: answers come back one line off when two requests are in recognition at once.
 FAULTS = ("", "crossed-batches")
@@ -99,6 +112,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
      "OpenCV runs on the calling thread, so the server takes about threads x instances cores; Paddle's own few "
      "garbage-collection threads (a few %% of a core) are not bounded"),
     ("onednn", _bool, "oneDNN on/off (cache capped)"),
+    ("precision", _precision, "fp32, or bf16 (oneDNN's bfloat16 kernels; needs --onednn on)"),
     ("instances", _positive_int, "predictor instances (cloned, one per worker thread)"),
     ("rec_batch", _positive_int, "recognition batch size (1 = serial)"),
     ("warmup", _bool, "run representative pages before /readyz turns ready (on/off)"),
@@ -137,4 +151,6 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
     ns = parser.parse_args(argv)
     if ns.preset not in PRESETS:
         parser.error(f"--preset {ns.preset!r} is not one of {', '.join(PRESETS)}")
+    if ns.precision != "fp32" and not ns.onednn:
+        parser.error(f"--precision {ns.precision} runs on oneDNN's kernels: it needs --onednn on")
     return ServerConfig(**vars(ns))

@@ -72,7 +72,7 @@ class Predictor:
         self._output = raw.get_output_handle(raw.get_output_names()[0])
 
     @classmethod
-    def load(cls, model_json: Path, params: Path, threads: int, onednn: bool) -> "Predictor":
+    def load(cls, model_json: Path, params: Path, threads: int, onednn: bool, precision: str = "fp32") -> "Predictor":
         from paddle import inference
 
         config = inference.Config(str(model_json), str(params))
@@ -80,6 +80,8 @@ class Predictor:
         if onednn:
             config.enable_onednn()
             config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
+            if precision == "bf16":
+                config.enable_onednn_bfloat16()
         else:
             config.disable_onednn()
         config.set_cpu_math_library_num_threads(threads)

@@ -59,7 +59,8 @@ def load_pipeline(config: ServerConfig, metrics: ServerMetrics | None = None) ->
     for name in ("det", "rec"):
         start = time.perf_counter()
         ensure_models(config.model_dir, config.preset)
-        predictors[name] = Predictor.load(*model_files(config.model_dir, config.preset, name), config.threads, config.onednn)
+        predictors[name] = Predictor.load(*model_files(config.model_dir, config.preset, name), config.threads, config.onednn,
+                                          config.precision)
         if metrics is not None:
             metrics.model_load.labels(name).set(time.perf_counter() - start)
     if metrics is not None:

@@ -3,7 +3,8 @@
 `--vary threads=1,2 --vary onednn=on,off` runs the scenario for every combination, each an
 `sla run` (the one orchestration path) with a fresh reference server whose options are the
 scenario's `target.server` overridden by the combination. The table gives, for the judged phase,
-P50, P99, throughput and error rate, plus time to ready, first request and the verdict; the best
+P50, P99, throughput, error rate and accuracy (exact lines, CER: where the payloads say what they
+read), plus time to ready, first request and the verdict; the best
 configuration that meets the SLA (highest throughput, then lowest P99) is marked.
 """
 
@@ -27,6 +28,7 @@ from sla.manifest import json_value, new_run_id, write_json
 from sla.scenario import load_scenario
 from sla.scenario.model import SERVER_KEYS, server_value
 from sla.slafile import load_sla
+from sla.units import show
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Row:
     time_to_ready: float | None
     first_request: float | None
     run_dir: str
+    exact_lines: float | None = None  # accuracy of the judged phase's scored answers
+    cer: float | None = None
     best: bool = False
     note: str = ""  # e.g. run again after a failure to run
 
@@ -113,8 +117,10 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
         progress.end()
         s = outcome.analysis.phases.get(phase)
         cold = outcome.analysis.cold_start
+        accuracy = (s.accuracy if s else None) or {}
         rows.append(Row(config, outcome.analysis.verdict, s and s.p50, s and s.p99, s and s.throughput, s and s.error_rate,
-                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir.resolve()), note=note))
+                        cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir.resolve()),
+                        accuracy.get("exact_lines"), accuracy.get("cer"), note=note))
     best = mark_best(rows)
     md = directory / "compare.md"
     md.write_text(markdown(rows, phase, scenario.name, sla_file))
@@ -134,14 +140,14 @@ def _ms(v: float | None) -> str:
 def markdown(rows: list[Row], phase: str, scenario: str, sla_file: Path) -> str:
     lines = [
         f"## Configurations compared: scenario `{scenario}`, phase `{phase}`, SLA `{sla_file}`", "",
-        "| Configuration | P50 | P99 | Throughput | Error rate | Time to ready | First request | Verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Configuration | P50 | P99 | Throughput | Error rate | Exact lines | CER | Time to ready | First request | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         mark = " ⭐ best" if r.best else ""
         lines.append(
             f"| `{r.label}`{mark} | {_ms(r.p50)} | {_ms(r.p99)} | {r.throughput or 0:.2f}/s | {(r.error_rate or 0) * 100:.2f}% "
-            f"| {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}**" + (f" ({r.note})" if r.note else "") + " |"
+            f"| {show(r.exact_lines, 'fraction')} | {show(r.cer, 'fraction')} | {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}**" + (f" ({r.note})" if r.note else "") + " |"
         )
     if not any(r.best for r in rows):
         lines += ["", "No configuration met the SLA."]

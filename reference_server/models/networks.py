@@ -69,6 +69,8 @@ class DBDetector(nn.Layer):
         self.head_up1 = nn.Conv2DTranspose(q, q, 2, stride=2)
         self.head_bn = nn.BatchNorm2D(q)
         self.head_up2 = nn.Conv2DTranspose(q, 1, 2, stride=2)
+        # The ink shortcut (see `logits`): its gain is learned, starting where ink alone marks lines.
+        self.ink_gain = self.create_parameter([1], default_initializer=nn.initializer.Constant(1.0))
 
     def forward(self, x):
         return F.sigmoid(self.logits(x))
@@ -88,7 +90,13 @@ class DBDetector(nn.Layer):
         fused = paddle.concat(merged, axis=1)
         h = self.head_conv(fused)
         h = F.relu(self.head_bn(self.head_up1(h)))
-        return self.head_up2(h)  # [N, 1, H, W]: the text-kernel logit of each pixel
+        # Ink shortcut: darkness (the negated normalised grey), dilated along the line so that the
+        # letters of a word merge, added to the logit with a learned gain. The network learns the
+        # rest (spaces between words, where a line's kernel ends); with it, a few minutes of
+        # training on 2 cores find the lines, where the head alone kept marking whole text areas.
+        dark = -paddle.mean(x, axis=1, keepdim=True)
+        ink = F.max_pool2d(dark, kernel_size=(3, 9), stride=1, padding=(1, 4))
+        return self.head_up2(h) + self.ink_gain * ink  # [N, 1, H, W]: the text-kernel logit of each pixel
 
 
 class CRNNRecognizer(nn.Layer):

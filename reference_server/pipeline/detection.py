@@ -20,7 +20,11 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 class DBParams:
     thresh: float = 0.3
     box_thresh: float = 0.6
-    unclip_ratio: float = 1.5
+    # The trained detector's kernel is a line's ink box shrunk by 0.1 of its height, and the probability
+    # map's edge runs a little outside it: 0.2 gives crops that hug the ink, which the recogniser
+    # reads best (train.py's held-out pages: 0.1 96.2 %, 0.2 96.8 %, 0.3 96.4 %, 0.5 89.0 %, 1.0 8.4 %
+    # of lines exact with tiny).
+    unclip_ratio: float = 0.2
     max_candidates: int = 1000
     min_size: float = 3.0
 

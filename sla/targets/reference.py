@@ -41,7 +41,7 @@ REFERENCE = register_metrics(ServerMetrics(
 SERVER_OPTIONS: dict[str, type] = {
     "preset": str, "model_dir": str, "threads": int, "onednn": bool, "instances": int, "rec_batch": int,
     "warmup": bool, "max_queue": int, "max_body_bytes": int, "max_image_pixels": int, "det_limit_side": int,
-    "extra_buckets": tuple,
+    "extra_buckets": tuple, "precision": str,
 }
 
 

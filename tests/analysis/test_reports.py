@@ -97,3 +97,14 @@ def test_the_compare_page_has_a_row_of_small_multiples_per_configuration_and_mar
     html = write_compare_page(tmp_path, rows, "steady", "smoke", tmp_path / "sla.yaml").read_text()
     assert 'data-best="threads=2"' in html and html.count("<svg") == 4  # latency and throughput per configuration
     assert 'href="runs/threads1/report.html"' in html and "★ best" in html
+
+
+def test_accuracy_is_shown_per_phase_beside_latency(tmp_path):
+    analysis = _analysis()
+    analysis.phases["steady"].accuracy = {"answers": 250.0, "lines": 1000.0, "exact_lines": 0.962, "cer": 0.0081}
+    manifest = RunManifest("run1", {"name": "smoke"}, "http://127.0.0.1:1")
+    paths = write_reports(tmp_path, manifest, analysis, "sla.yaml")
+    [row] = [line for line in paths["report"].read_text().splitlines() if line.startswith("| steady |")]
+    assert row.rstrip().endswith("| 96.2% | 0.81% |")
+    html = paths["html"].read_text()
+    assert '<td class="num" data-col="exact-lines">96.2%</td>' in html and '<td class="num" data-col="cer">0.81%</td>' in html

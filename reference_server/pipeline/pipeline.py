@@ -62,14 +62,15 @@ class _Timer:
 
 class CrossedBatches:
     """A planted bug for the gate's tests (`--fault crossed-batches`), of the kind that only load
-    shows: when two requests are in recognition at once, as if they shared one batch, each line
-    gets the text of the next line of its page. One request at a time reads right. Shared by the
-    pipelines of every worker."""
+    shows: an output buffer shared by the workers' recognition. When two requests are in
+    recognition at once, as if they shared one batch, a request gets the rows of the one that
+    finished recognition before it: another page's text. One request at a time reads right."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active = 0
         self._entered = 0
+        self._last: list[tuple[str, float]] | None = None  # the rows of the last request to finish
 
     def recognise(self, run: Callable[[], list[tuple[str, float]]]) -> list[tuple[str, float]]:
         with self._lock:
@@ -82,7 +83,10 @@ class CrossedBatches:
             with self._lock:
                 self._active -= 1
                 shared = shared or self._entered > seen + 1
-        return decoded[1:] + decoded[:1] if shared else decoded
+                other, self._last = self._last, decoded
+        if shared and other is not None:
+            return (other + [("", 0.0)] * len(decoded))[: len(decoded)]
+        return decoded
 
 
 class OcrPipeline:

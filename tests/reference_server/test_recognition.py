@@ -74,22 +74,21 @@ def test_the_planted_crossed_batches_fault_crosses_answers_only_when_two_request
     from reference_server.pipeline.pipeline import CrossedBatches
 
     fault = CrossedBatches()
-    lines = [("first", 0.9), ("second", 0.9), ("third", 0.9)]
-    assert fault.recognise(lambda: list(lines)) == lines  # alone: read right
+    page = {name: [(f"{name} line {i}", 0.9) for i in range(3)] for name in "abcd"}
+    assert fault.recognise(lambda: page["a"]) == page["a"]  # alone: read right
     inside, release = threading.Event(), threading.Event()
 
     def slow() -> list:
         inside.set()
         release.wait(5)
-        return list(lines)
+        return page["b"]
 
     got: dict[str, list] = {}
-    first = threading.Thread(target=lambda: got.__setitem__("first", fault.recognise(slow)))
+    first = threading.Thread(target=lambda: got.__setitem__("b", fault.recognise(slow)))
     first.start()
     inside.wait(5)
-    got["second"] = fault.recognise(lambda: list(lines))  # while the first is in recognition
+    got["c"] = fault.recognise(lambda: page["c"])  # while b is in recognition: gets a's rows
     release.set()
     first.join(5)
-    crossed = [("second", 0.9), ("third", 0.9), ("first", 0.9)]
-    assert got == {"first": crossed, "second": crossed}
-    assert fault.recognise(lambda: list(lines)) == lines  # alone again: right again
+    assert got == {"c": page["a"], "b": page["c"]}  # each got the page that finished before it
+    assert fault.recognise(lambda: page["d"]) == page["d"]  # alone again: right again

@@ -24,7 +24,7 @@ class ServerConfig:
     model_dir: Path = Path("models")
     threads: int = 2  # CPU math threads per predictor
     onednn: bool = True
-    precision: str = "fp32"  # fp32, or bf16: oneDNN's bfloat16 kernels where the CPU has them (PRECISIONS)
+    precision: str = "fp32"  # fp32, int8 or bf16 (PRECISIONS)
     instances: int = 1  # predictor instances (pipeline workers), each a clone
     rec_batch: int = 6  # recognition batch size; 1 = serial
     warmup: bool = True
@@ -79,10 +79,10 @@ def _buckets(text: str) -> tuple[float, ...]:
     return values
 
 
-# bf16: oneDNN runs the ops it has bfloat16 kernels for in bfloat16 (AVX-512 BF16 or AMX; on a CPU
-# without them oneDNN emulates it, slower). int8 is not offered: Paddle 3.3 cannot quantise these
-# networks after training (README, "Reduced precision").
-PRECISIONS = ("fp32", "bf16")
+# int8: the models quantised after training (reference_server/models/quantize.py) on oneDNN's INT8
+# kernels (fastest with AVX-512 VNNI or AMX). bf16: oneDNN runs the ops it has bfloat16 kernels for
+# in bfloat16 (AVX-512 BF16 or AMX; emulated, slower, without them).
+PRECISIONS = ("fp32", "int8", "bf16")
 
 
 def _precision(text: str) -> str:
@@ -112,7 +112,8 @@ _OPTIONS: list[tuple[str, object, str]] = [
      "OpenCV runs on the calling thread, so the server takes about threads x instances cores; Paddle's own few "
      "garbage-collection threads (a few %% of a core) are not bounded"),
     ("onednn", _bool, "oneDNN on/off (cache capped)"),
-    ("precision", _precision, "fp32, or bf16 (oneDNN's bfloat16 kernels; needs --onednn on)"),
+    ("precision", _precision, "fp32; int8: the models quantised after training (make models), on oneDNN's INT8 "
+     "kernels; bf16: oneDNN's bfloat16 kernels. int8 and bf16 need --onednn on"),
     ("instances", _positive_int, "predictor instances (cloned, one per worker thread)"),
     ("rec_batch", _positive_int, "recognition batch size (1 = serial)"),
     ("warmup", _bool, "run representative pages before /readyz turns ready (on/off)"),

@@ -82,11 +82,14 @@ class Predictor:
             config.set_onednn_cache_capacity(ONEDNN_CACHE_CAPACITY)
             if precision == "bf16":
                 config.enable_onednn_bfloat16()
+            elif precision == "int8":
+                config.enable_onednn_int8()  # the quantize/dequantize pairs of the model become INT8 kernels
         else:
             config.disable_onednn()
         config.set_cpu_math_library_num_threads(threads)
-        config.enable_new_ir(True)
-        config.enable_new_executor(True)
+        pir = Path(model_json).suffix == ".json"  # the INT8 models are programs of the old format (quantize.py)
+        config.enable_new_ir(pir)  # translated to PIR, their repeat_interleave is refused (output_size's type)
+        config.enable_new_executor(pir)
         config.set_optimization_level(3)
         config.enable_memory_optim()
         config.disable_glog_info()

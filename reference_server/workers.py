@@ -20,6 +20,7 @@ from reference_server.config import ServerConfig
 from reference_server.engine import Predictor, paddle_facts
 from reference_server.metrics import ServerMetrics
 from reference_server.models import ensure_models, model_files
+from reference_server.models.export import int8_files
 from reference_server.pipeline import OcrPipeline, OcrResult, PipelineSettings
 from reference_server.pipeline.pipeline import CrossedBatches
 from reference_server.pipeline.recognition import RecParams
@@ -58,9 +59,12 @@ def load_pipeline(config: ServerConfig, metrics: ServerMetrics | None = None) ->
     predictors = {}
     for name in ("det", "rec"):
         start = time.perf_counter()
-        ensure_models(config.model_dir, config.preset)
-        predictors[name] = Predictor.load(*model_files(config.model_dir, config.preset, name), config.threads, config.onednn,
-                                          config.precision)
+        if config.precision == "int8":
+            files = int8_files(config.preset, name)
+        else:
+            ensure_models(config.model_dir, config.preset)
+            files = model_files(config.model_dir, config.preset, name)
+        predictors[name] = Predictor.load(*files, config.threads, config.onednn, config.precision)
         if metrics is not None:
             metrics.model_load.labels(name).set(time.perf_counter() - start)
     if metrics is not None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 MODEL_NAMES = ("det", "rec")
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+INT8_DIR = Path(__file__).resolve().parent / "int8"  # quantize.py's models (old program format), committed
 STAMP = "weights.sha256"
 
 
@@ -86,6 +87,19 @@ def export_models(model_dir: Path, preset_name: str, digest: str) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def int8_files(preset: str, name: str) -> tuple[Path, Path]:
+    """The INT8 model of `preset` (quantize.py), after checking it was quantised from the weights in use."""
+    base = INT8_DIR / preset
+    files = (base / name / "inference.pdmodel", base / name / "inference.pdiparams")
+    stamp = base / STAMP
+    if not all(p.is_file() for p in files) or not stamp.is_file():
+        raise FileNotFoundError(f"no INT8 models for preset {preset!r} in {base}: run `make models`")
+    if stamp.read_text().strip() != weights_digest(preset):
+        raise FileNotFoundError(f"the INT8 models in {base} were quantised from other weights than "
+                                f"{WEIGHTS_DIR / preset}: run `make models`")
+    return files
 
 
 def ensure_models(model_dir: Path, preset: str) -> bool:

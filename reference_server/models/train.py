@@ -42,6 +42,7 @@ import numpy as np
 from PIL import Image, ImageFont
 
 from reference_server.charset import CHARACTERS
+from reference_server.config import PRECISIONS
 from reference_server.models.export import WEIGHTS_DIR, weights_file
 from reference_server.models.presets import PRESETS
 from reference_server.pipeline.detection import detection_size, preprocess_detection
@@ -281,7 +282,7 @@ def held_out_pages(per_class: int) -> list[tuple[str, str, int]]:
     return [(size, background, seed) for size in SIZES for background in BACKGROUNDS for seed in range(per_class)]
 
 
-def evaluate(preset: str, model_dir: Path, per_class: int = 8, out=sys.stdout) -> Score:
+def evaluate(preset: str, model_dir: Path, per_class: int = 8, precision: str = "fp32", out=sys.stdout) -> Score:
     """Exact lines and CER of the server's own pipeline (loaded from `model_dir`) on held-out pages
     of every size and background, PNG and JPEG, read one at a time."""
     from reference_server.config import ServerConfig
@@ -289,7 +290,7 @@ def evaluate(preset: str, model_dir: Path, per_class: int = 8, out=sys.stdout) -
     from sla.payloads.scoring import Score
     from sla.payloads.synthetic import encode
 
-    pipeline = load_pipeline(ServerConfig(preset=preset, model_dir=model_dir, threads=2))
+    pipeline = load_pipeline(ServerConfig(preset=preset, model_dir=model_dir, threads=2, precision=precision))
     total = Score(0, 0, 0, 0)
     started = time.time()
     for size, background, seed in held_out_pages(per_class):
@@ -298,7 +299,7 @@ def evaluate(preset: str, model_dir: Path, per_class: int = 8, out=sys.stdout) -
             read = [line.text for line in pipeline(encode(page, encoding)).lines]
             got = score([line.text for line in lines], read)
             total = Score(total.lines + got.lines, total.exact + got.exact, total.chars + got.chars, total.errors + got.errors)
-    print(f"{preset}: {total.exact}/{total.lines} lines exact ({total.exact_share * 100:.1f} %), "
+    print(f"{preset} ({precision}): {total.exact}/{total.lines} lines exact ({total.exact_share * 100:.1f} %), "
           f"CER {total.cer * 100:.2f} % over {total.chars} characters; {len(held_out_pages(per_class)) * 2} held-out pages "
           f"({time.time() - started:.0f} s)", file=out, flush=True)
     return total
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=("det", "rec"), action="append", help="network(s) to train (default: both)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     parser.add_argument("--held-out", type=int, default=8, help="held-out pages per size and background (each as PNG and JPEG)")
+    parser.add_argument("--precision", choices=PRECISIONS, action="append", help="precision(s) measured (default: fp32)")
     args = parser.parse_args(argv)
     for preset in args.preset or list(PRESETS):
         if not args.evaluate_only:
@@ -336,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             budget = dataclasses.replace(budget, det_steps=args.det_steps or budget.det_steps, rec_steps=args.rec_steps or budget.rec_steps)
             train(preset, budget, tuple(args.part or ("det", "rec")), args.threads)
         with tempfile.TemporaryDirectory(prefix="ocr-eval-") as tmp:
-            evaluate(preset, Path(tmp), args.held_out)
+            for precision in args.precision or ["fp32"]:
+                evaluate(preset, Path(tmp), args.held_out, precision)
     return 0
 
 

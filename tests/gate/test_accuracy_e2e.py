@@ -25,8 +25,8 @@ payloads:
   mix: {small-plain-png: 1, small-noisy-jpeg: 1}
 request: {timeout: 10s}
 phases:
-  - {name: quiet, kind: users, duration: 8s, users: 1}
-  - {name: load, kind: users, duration: 12s, users: 4}
+  - {name: quiet, kind: users, duration: 6s, users: 1}
+  - {name: load, kind: users, duration: 10s, users: 4}
 """
 SLA = """
 name: accuracy-e2e

@@ -154,3 +154,15 @@ def test_accuracy_drop_against_the_quiet_phase(tmp_path):
 def test_accuracy_is_a_test_property_without_a_production_alert(tmp_path):
     o = objective(tmp_path, "  load: {accuracy: {exact_lines: 95%}}\n", "load.accuracy.exact_lines")
     assert "expected text" in KINDS["accuracy_exact_lines"].production(o, None)
+
+
+def test_sla_run_refuses_an_accuracy_objective_on_images_without_text_before_any_traffic(tmp_path, capsys):
+    from sla.cli import main
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.png").write_bytes(make_payload("small-plain-png").data)
+    s, f = write(tmp_path, "files: img/*.png", "  load: {accuracy: {cer: 3%}}\n")
+    assert main(["run", str(s), "--sla", str(f), "--out", str(tmp_path / "runs")]) == 3
+    err = capsys.readouterr().err
+    assert "phases.load.accuracy: accuracy cannot be judged on this scenario" in err and "expected_text" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing was started

@@ -37,7 +37,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageFont
 
@@ -46,7 +45,7 @@ from reference_server.config import PRECISIONS
 from reference_server.models.export import WEIGHTS_DIR, weights_file
 from reference_server.models.presets import PRESETS
 from reference_server.pipeline.detection import detection_size, preprocess_detection
-from reference_server.pipeline.recognition import REC_HEIGHT, RecParams, rec_input
+from reference_server.pipeline.recognition import RecParams, rec_input
 from sla.payloads.scoring import Score, score
 from sla.payloads.synthetic import BACKGROUNDS, ENCODINGS, SIZES, render_lines
 
@@ -287,7 +286,6 @@ def evaluate(preset: str, model_dir: Path, per_class: int = 8, precision: str = 
     of every size and background, PNG and JPEG, read one at a time."""
     from reference_server.config import ServerConfig
     from reference_server.workers import load_pipeline
-    from sla.payloads.scoring import Score
     from sla.payloads.synthetic import encode
 
     pipeline = load_pipeline(ServerConfig(preset=preset, model_dir=model_dir, threads=2, precision=precision))

@@ -75,6 +75,9 @@ def test_smoke_passes_a_lax_sla(passed_run):
         assert o["promql"] and (o["window"] or o["phase"] is None) and o["samples"] > 0
     kinds = {(o["kind"], o["source"]) for o in doc["objectives"]}  # one gate run judges every server-side kind
     assert {("latency", "server"), ("stage_latency", "server"), ("time_to_ready", "server"), ("first_request", "server")} <= kinds
+    # the trained reference server reads right at load (6 requests/s): every answer scored
+    assert {("accuracy_exact_lines", "loadgen"), ("accuracy_cer", "loadgen")} <= kinds
+    assert doc["phases"]["steady"]["accuracy"]["answers"] >= 100 and doc["phases"]["steady"]["accuracy"]["exact_lines"] >= 0.9
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["loadgen"]["final_scrape_at"] and manifest["sla"]["sha256"] and manifest["prometheus_url"]
     # the files users read: versioned, JSON types (not Python reprs), absolute paths, nested HDR summaries

@@ -13,6 +13,8 @@ only: no server knows what its answers should have said.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sla.analysis.sources import Answers
 from sla.analysis.stats import min_samples
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
@@ -38,7 +40,7 @@ def _sample(reader, doc: dict, path: str) -> float | None:
     return reader.get(doc, path, "sample", share, "a share above 0% and at most 100%, such as 20%", 1.0)
 
 
-def _measured(o: Objective, answers: Answers | None, why: str = "") -> Measurement:
+def _measured(answers: Answers | None) -> Measurement:
     if answers is None:
         return Measurement("", count=0.0)
     return Measurement(answers.promql, count=answers.lines, failures=answers.lines - answers.exact_lines,
@@ -55,24 +57,46 @@ def _sampled(o: Objective, m: Measurement) -> str:
     return f"{answers:.0f} answers" + (f", a sample of {o.sample * 100:g}%" if o.sample is not None and o.sample < 1 else "")
 
 
-class ExactLines(Kind):
+class _Scored(Kind):
+    """What the accuracy kinds share: their section of the SLA, read from the load generator only,
+    no production rule, and a FAIL that stands whatever load was delivered."""
+
+    unit = "fraction"
+
+    def read_section(self, ctx: ParseContext, accepted: dict[str, str]) -> tuple[Any, str, dict]:
+        """(reader, path, the key's mapping checked against `accepted`); a scenario whose answers
+        cannot be scored is reported here."""
+        reader, path = ctx.reader, f"{ctx.path}.{self.key}"
+        doc = reader.mapping(ctx.doc[self.key], path, accepted)
+        if ctx.accuracy_problem:
+            reader.problem(path, f"accuracy cannot be judged on this scenario: {ctx.accuracy_problem}")
+        return reader, path, doc
+
+    def server_problem(self, o: Objective, mapping) -> str | None:
+        return SCORED_BY
+
+    def production(self, o: Objective, rules) -> str | None:
+        return NOT_IN_PRODUCTION
+
+    def stands_despite_shortfall(self, o: Objective, m: Measurement, judged: ObjectiveResult) -> bool:
+        """A wrong answer is wrong whatever the load delivered."""
+        return True
+
+
+class ExactLines(_Scored):
     """Parses the whole `accuracy` mapping: its own `exact_lines` and its sibling's `cer`."""
 
     names = ("accuracy_exact_lines",)
     key = "accuracy"
     description = "how right the answers are, e.g. {exact_lines: 95%, cer: 3%, sample: 20%}"
-    unit = "fraction"
     direction = "min"
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         if self.key not in ctx.doc:
             return []
-        reader, path = ctx.reader, f"{ctx.path}.{self.key}"
-        doc = reader.mapping(ctx.doc[self.key], path, ACCURACY_KEYS)
+        reader, path, doc = self.read_section(ctx, ACCURACY_KEYS)
         if isinstance(doc, dict) and set(doc) <= set(ACCURACY_KEYS) and not {"exact_lines", "cer"} & set(doc):
             reader.problem(path, "give exact_lines, cer or both, e.g. {exact_lines: 95%}")
-        if ctx.accuracy_problem:
-            reader.problem(path, f"accuracy cannot be judged on this scenario: {ctx.accuracy_problem}")
         sample = _sample(reader, doc, path) if "sample" in doc else None
         out = []
         for key, kind in (("exact_lines", "accuracy_exact_lines"), ("cer", "accuracy_cer")):
@@ -81,7 +105,7 @@ class ExactLines(Kind):
         return out
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
-        return _measured(o, run.source("loadgen").answers(w))
+        return _measured(run.source("loadgen").answers(w))
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         lines, missed = m.count or 0.0, m.failures or 0.0
@@ -105,16 +129,6 @@ class ExactLines(Kind):
     def needs(self, o: Objective) -> int:
         """Lines (an answer holds at least one)."""
         return min_samples(o.limit, 0) if 0 < o.limit < 1 else 0
-
-    def server_problem(self, o: Objective, mapping) -> str | None:
-        return SCORED_BY
-
-    def production(self, o: Objective, rules) -> str | None:
-        return NOT_IN_PRODUCTION
-
-    def stands_despite_shortfall(self, o: Objective, m: Measurement, judged: ObjectiveResult) -> bool:
-        """A wrong answer is wrong whatever the load delivered."""
-        return True
 
 
 class CharErrors(ExactLines):
@@ -146,19 +160,15 @@ class CharErrors(ExactLines):
         return 0  # characters: a page holds dozens
 
 
-class AccuracyDrop(Kind):
+class AccuracyDrop(_Scored):
     names = ("accuracy_drop",)
     key = "accuracy_drop"
     description = "the exact-line share under load against a quiet phase, e.g. {vs: warmup, max: 1%}"
-    unit = "fraction"
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         if self.key not in ctx.doc:
             return []
-        reader, path = ctx.reader, f"{ctx.path}.{self.key}"
-        doc = reader.mapping(ctx.doc[self.key], path, DROP_KEYS)
-        if ctx.accuracy_problem:
-            reader.problem(path, f"accuracy cannot be judged on this scenario: {ctx.accuracy_problem}")
+        reader, path, doc = self.read_section(ctx, DROP_KEYS)
         vs = doc.get("vs")
         if not isinstance(vs, str) or not vs:
             reader.problem(f"{path}.vs", "name the quiet phase to compare with, e.g. vs: warmup")
@@ -175,7 +185,7 @@ class AccuracyDrop(Kind):
         return [Objective(f"{ctx.phase}.accuracy_drop", self.names[0], ctx.phase, "loadgen", limit, vs=vs, where=path)]
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
-        here = _measured(o, run.source("loadgen").answers(w))
+        here = _measured(run.source("loadgen").answers(w))
         quiet = run.window(o.vs or "")
         base = run.source("loadgen").answers(quiet) if quiet is not None else None
         if base is None or not base.lines:
@@ -209,12 +219,3 @@ class AccuracyDrop(Kind):
 
     def answer_sample(self, o: Objective) -> float | None:
         return 1.0
-
-    def server_problem(self, o: Objective, mapping) -> str | None:
-        return SCORED_BY
-
-    def production(self, o: Objective, rules) -> str | None:
-        return NOT_IN_PRODUCTION
-
-    def stands_despite_shortfall(self, o: Objective, m: Measurement, judged: ObjectiveResult) -> bool:
-        return True

@@ -10,13 +10,14 @@ setup: system-packages $(VENV)/.installed
 
 # prometheus (and promtool): the metrics store the gate reads; chromium: the HTML report's browser test;
 # haproxy: the load balancer in front of replicas (target.replicas, scale_to); python3-venv and
-# libpython3.11: Debian's Python for PyTriton's virtualenv (its Python backend stub links libpython).
+# libpython3.11: Debian's Python for PyTriton's virtualenv (its Python backend stub links libpython);
+# postgresql: the history store's server in its tests (each test starts its own on a free port).
 system-packages:
 	@{ command -v prometheus && command -v chromium && command -v haproxy && /usr/bin/python3 -c "import ensurepip" \
-		&& ls /usr/lib/*/libpython3.11.so.1.0; } >/dev/null 2>&1 || { \
+		&& ls /usr/lib/*/libpython3.11.so.1.0 && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus chromium haproxy \
-			python3-venv libpython3.11; }
+			python3-venv libpython3.11 postgresql; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""The `sla` command: run, check, explain, diff, capacity, compare, plan, alerts, demo.
+"""The `sla` command: run, check, explain, diff, capacity, compare, plan, alerts, history, demo.
 
 Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
@@ -15,6 +15,7 @@ from pathlib import Path
 from sla.errors import SlaError
 
 EXIT_INTERRUPTED = 130
+DEFAULT_HISTORY = "sqlite:///runs/history.db"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--master-bind-port", type=int, default=5557, help="with --master: its port (default 5557, Locust's)")
     run.add_argument("--workers-wait", type=_duration(1.0), default=120.0, help="with --master: how long to wait for the workers (default 2m)")
     run.add_argument("--keep-raw", action="store_true", help="also keep every response time in the run directory (accuracy checks)")
+    _history_args(run)
     check = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
     check.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
     check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
     check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
     check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
     check.add_argument("--out", type=Path, help="where its reports go (default: RUN_DIR/check-<time>; the run's own result.json is kept)")
+    _history_args(check)
     exp = verbs.add_parser("explain", help="why a run measured what it did: where the time went, how loaded the server "
                            "was, saturation, the setting to try, a what-if")
     exp.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
@@ -102,9 +105,53 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("-o", "--out", type=Path, help="output directory (default alerts, with --replay RUN_DIR/alerts)")
     alerts.add_argument("--replay", type=Path, metavar="RUN_DIR", help="evaluate the alerts over this run's recorded data")
     alerts.add_argument("--prometheus", help="with --replay: URL of the Prometheus holding the run (default: its kept data)")
+    hist = verbs.add_parser("history", help="each objective across the runs of a history store, the change points in it, "
+                            "and a page with the series and a link to each run's report")
+    hist.add_argument("--history", metavar="URL", default=DEFAULT_HISTORY, help=f"the store (default {DEFAULT_HISTORY})")
+    hist.add_argument("--scenario", help="only runs of this scenario (its name)")
+    hist.add_argument("--objective", metavar="ID", help="only this objective, e.g. steady.latency.p99")
+    hist.add_argument("--since", type=_since, help="only runs started since: a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h)")
+    hist.add_argument("--limit", type=_positive_int, default=200, help="at most the last N runs (default 200)")
+    hist.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
     return parser
+
+
+def _history_args(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument("--history", metavar="URL", help="history store: judge baseline objectives with runs: N against its last N "
+                      "comparable runs, then store this run (sqlite:///runs/history.db, or postgresql://USER@HOST/DB)")
+    verb.add_argument("--any-environment", action="store_true", help="with --history: compare with runs of any environment "
+                      "(default: only runs on the same CPU, cores, CPU limit and memory)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _since(text: str) -> float:
+    """Unix seconds from a date, a date and time (UTC unless it says), or an age such as 7d."""
+    import time
+    from datetime import datetime, timezone
+
+    from sla.units import parse_duration
+
+    age = text[:-1] + "h" if text.endswith("d") else None
+    try:
+        return time.time() - (parse_duration(age) * 24 if age else parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h, 30m)") from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _rate(text: str) -> float:
@@ -158,11 +205,13 @@ def dispatch(args: argparse.Namespace) -> int:
             run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
             locustfile=args.locustfile, allow_remote=args.allow_remote, expect_workers=args.expect_workers,
             master_bind_host=args.master_bind_host, master_bind_port=args.master_bind_port, workers_wait_s=args.workers_wait,
+            history=args.history, any_environment=args.any_environment,
         )).exit_code
     if args.verb == "check":
         from sla.gate import check_run
 
-        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out).exit_code
+        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out, history_url=args.history,
+                         any_environment=args.any_environment).exit_code
     if args.verb == "explain":
         from sla.explain import run_explain
 
@@ -198,6 +247,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_alerts(AlertsRequest(
             sla=args.sla, target_api=args.target_api, metrics=args.metrics, out=args.out, replay=args.replay, prometheus=args.prometheus,
             options=AlertOptions(job=args.job, window_s=args.window, for_s=args.for_s, interval_s=args.interval, phase=args.phase)))
+    if args.verb == "history":
+        from sla.history.series import run_history
+
+        return run_history(args.history, args.scenario, args.objective, args.since, args.limit, args.out)
     from sla.demo import run_demo
 
     return run_demo(sys.stdout, preset=args.preset)

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
@@ -32,6 +32,7 @@ from sla.claims import claim_problems, generator_problems
 from sla.environment import read_target_environment
 from sla.errors import SlaError
 from sla.explain import Explanation, explain_run, short_block
+from sla.history.record import History
 from sla.limits import Limiter, suite_slowdown
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
@@ -88,6 +89,8 @@ class RunOptions:
     master_bind_host: str = LOOPBACK  # where that master listens for its workers
     master_bind_port: int = 5557  # Locust's default
     workers_wait_s: float = 120.0  # how long to wait for them
+    history: str | None = None  # the history store's URL: baselines of runs: N, and the run appended
+    any_environment: bool = False  # compare with stored runs of any environment fingerprint
 
     @property
     def generators(self) -> int:
@@ -183,10 +186,11 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     run_dir = opts.out / run_id
     if (run_dir / MANIFEST_NAME).exists():
         raise SlaError(f"{run_dir} already holds a run; choose another --run-id or --out")
+    history = History.open(opts.history, opts.any_environment)  # refused here, before any traffic
     clashes: list[str] = []
     while True:
         try:
-            return _drive(opts, scenario, sla, limiter, running, locustfile, run_id, run_dir, out, clashes)
+            return _drive(opts, scenario, sla, limiter, running, locustfile, run_id, run_dir, out, clashes, history)
         except PortClash as exc:
             if len(clashes) + 1 >= PORT_TRIES or opts.prometheus:
                 raise  # a given Prometheus keeps the attempt's series under this run id: not started again
@@ -200,7 +204,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
 
 
 def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter, running: str | None, locustfile: Path,
-           run_id: str, run_dir: Path, out: TextIO, clashes: list[str]) -> RunOutcome:
+           run_id: str, run_dir: Path, out: TextIO, clashes: list[str], history: History | None) -> RunOutcome:
     """One attempt: start the parts, drive the phases, judge. PortClash when a child lost its port."""
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_port = opts.metrics_port or free_port()
@@ -292,9 +296,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.environment["target"] = read_target_environment(reader, mapping, manifest.loadgen["final_scrape_at"] or manifest.ended_at)
         manifest.write(run_dir)
-        analysis, timeline, explanation = _judge(reader, manifest, sla, None, run_dir)
+        analysis, timeline, explanation = _judge(reader, manifest, sla, None, run_dir, history)
         analysis.notes.extend(clashes)
-        return _finish(run_dir, manifest, analysis, sla.path, out, timeline, explanation)
+        return _finish(run_dir, manifest, analysis, sla.path, out, timeline, explanation, history=history)
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
@@ -393,10 +397,11 @@ def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float 
 
 
 def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None,
-           run_dir: Path) -> tuple[Analysis, Timeline, Explanation | None]:
+           run_dir: Path, history: History | None = None) -> tuple[Analysis, Timeline, Explanation | None]:
     """The analysis of a run, what its page draws, and why it measured what it did (all read
-    while Prometheus is up)."""
-    analyzer = Analyzer(reader, manifest, baseline, load_hdr(run_dir))
+    while Prometheus is up). With a history store, baselines of `runs: N` are its comparable runs."""
+    comparable = history.comparable(json_value(asdict(manifest)), sla.history_runs) if history else None
+    analyzer = Analyzer(reader, manifest, baseline, load_hdr(run_dir), comparable)
     analysis = analyzer.run(sla)
     try:
         explanation: Explanation | None = explain_run(analyzer, sla, analysis.cold_start)
@@ -407,8 +412,10 @@ def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: di
 
 
 def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: Path, out: TextIO, timeline: Timeline,
-            explanation: Explanation | None, run_dir: Path | None = None) -> RunOutcome:
+            explanation: Explanation | None, run_dir: Path | None = None, history: History | None = None) -> RunOutcome:
     paths = write_reports(out_dir, manifest, analysis, sla_path, timeline, run_dir, explanation)
+    if history is not None:  # after the reports: a run is stored with the result and page it has
+        history.record(paths["result"], json_value(asdict(manifest)), load_hdr(run_dir or out_dir), paths["html"], out)
     print("\n" + summary_table(analysis), file=out)
     failed = {r.phase for r in analysis.results if r.verdict == "FAIL" and r.phase}
     if analysis.verdict == "FAIL" and explanation is not None and (why := short_block(explanation, failed)):
@@ -458,16 +465,19 @@ def run_prometheus(run_dir: Path, manifest: RunManifest, prometheus: str | None,
 
 
 def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None,
-              out_dir: Path | None = None, out: TextIO = sys.stdout) -> RunOutcome:
+              out_dir: Path | None = None, out: TextIO = sys.stdout, history_url: str | None = None,
+              any_environment: bool = False) -> RunOutcome:
     """Judge a run again. Its reports go to `out_dir` (default `<run>/check-<time>`): the run's
-    own result.json stays as it was, since it may be somebody's baseline."""
+    own result.json stays as it was, since it may be somebody's baseline. With a history store, the
+    run is judged against the runs stored before it, and stored when it is not there yet."""
     manifest, sla = open_run(run_dir, sla_path)
     base = load_baseline(baseline) if baseline else None
+    history = History.open(history_url, any_environment)
     with ExitStack() as stack:
         reader = run_prometheus(run_dir, manifest, prometheus, stack)
         url = reader.url
-        analysis, timeline, explanation = _judge(reader, manifest, sla, base, run_dir)
+        analysis, timeline, explanation = _judge(reader, manifest, sla, base, run_dir, history)
         manifest.prometheus_url = url  # the one this check queried
         out_dir = out_dir or run_dir / f"check-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
-        return _finish(out_dir, manifest, analysis, sla.path, out, timeline, explanation, run_dir)
+        return _finish(out_dir, manifest, analysis, sla.path, out, timeline, explanation, run_dir, history)
 

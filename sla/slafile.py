@@ -82,6 +82,11 @@ class SlaSpec:
     def baseline_objectives(self) -> list[Objective]:
         return [o for o in self.objectives if o.kind.startswith("baseline_")]
 
+    @property
+    def history_runs(self) -> int:
+        """The most earlier runs a baseline objective compares with (`runs: N`; 0: none does)."""
+        return max((o.runs or 0 for o in self.objectives), default=0)
+
 
 def key_path(o: Objective) -> str:
     """Where an objective is written in the SLA file, e.g. phases.steady.latency.p99."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-_NUMBER = r"(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+_NUMBER = r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
 _DURATION = re.compile(rf"^{_NUMBER}\s*(ms|s|m|h)$")
 _PERCENT = re.compile(rf"^{_NUMBER}\s*%$")
 _RATE = re.compile(rf"^{_NUMBER}\s*/\s*(s|m)$")

@@ -24,6 +24,7 @@ from sla.analysis.stats import Buckets, per_second, share
 from sla.analysis.verdict import Measurement, ObjectiveResult, overall
 from sla.claims import ARRIVALS_PER_PROCESS
 from sla.errors import SlaError
+from sla.history.store import Comparable
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
 from sla.objectives import Objective
 from sla.slafile import SlaSpec
@@ -160,13 +161,15 @@ class Analyzer:
     validity, whether the load generator delivered) and the per-phase summaries."""
 
     def __init__(
-        self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None, hdr: dict[str, Any] | None = None
+        self, reader: PromReader, manifest: RunManifest, baseline: dict[str, Any] | None = None, hdr: dict[str, Any] | None = None,
+        history: Comparable | None = None,
     ) -> None:
         self.reader = reader
         self.manifest = manifest
         final_seen = bool(manifest.loadgen.get("final_scrape_at"))
         self.final = float(manifest.loadgen.get("final_scrape_at") or manifest.ended_at)
         self.baseline = baseline
+        self.history = history
         self.sla: SlaSpec | None = None
         self.loadgen = LoadgenSource(reader, manifest, self.final, final_seen, hdr or {})
         self.server = ServerSource(reader, manifest, self.final, metrics_of_run(manifest))
@@ -288,9 +291,11 @@ class Analyzer:
         self.sla = sla
         notes = []
         objectives = list(sla.objectives)
-        if self.baseline is None and sla.baseline_objectives:
-            notes.append(f"{len(sla.baseline_objectives)} baseline objective(s) not judged: no --baseline given")
-            objectives = [o for o in objectives if not o.kind.startswith("baseline_")]
+        for unjudged, given, flag in (([o for o in sla.baseline_objectives if o.runs is None], self.baseline, "--baseline"),
+                                      ([o for o in sla.baseline_objectives if o.runs is not None], self.history, "--history")):
+            if unjudged and given is None:
+                notes.append(f"{len(unjudged)} baseline objective(s) not judged: no {flag} given")
+                objectives = [o for o in objectives if o not in unjudged]
         results = [evaluate(o, self.measure(o)) for o in objectives]
         exited = self.manifest.server.get("exited")
         if exited:

@@ -311,3 +311,28 @@ def small_multiples(t: "Timeline", key: str) -> tuple[str, str]:
         _legend(ax, fontsize=7, loc="upper right")
         out.append(to_svg(fig, f"{key}-{which}"))
     return out[0], out[1]
+
+
+def history_chart(objective: str, unit: str, points: list[dict[str, Any]], changes: list[tuple[int, str]], chart_id: str) -> Chart:
+    """One objective across stored runs: its value per run (coloured by verdict), its limit, and
+    the change points found in it."""
+    scale, label = (1e3, "ms") if unit == "s" else (100.0, "%") if unit == "fraction" else (1.0, unit)
+    xs = list(range(1, len(points) + 1))
+    fig, ax = _figure()
+    ax.plot(xs, [(p["value"] if p["value"] is not None else math.nan) * scale for p in points], "-", color="#999999", lw=1)
+    for verdict, color in (("PASS", "#2e7d32"), ("FAIL", "#c62828"), ("INCONCLUSIVE", "#b26a00")):
+        mine = [(x, p["value"] * scale) for x, p in zip(xs, points) if p["verdict"] == verdict and p["value"] is not None]
+        if mine:
+            ax.plot(*zip(*mine), "o", color=color, ms=4, label=verdict)
+    limits = [(p["limit"] * scale if p["limit"] is not None else math.nan) for p in points]
+    if any(math.isfinite(v) for v in limits):
+        ax.step(xs, limits, where="mid", color="#222222", ls="dotted", lw=1.2, label="limit")
+    for i, run_id in changes:
+        ax.axvline(i + 0.5, color="#e45756", lw=1.5, ls="--")
+        ax.annotate(f"change: {run_id}", xy=(i + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -11),
+                    textcoords="offset points", fontsize=8, color="#e45756")
+    ax.set_xlabel("run (oldest first)")
+    ax.set_ylabel(f"{objective} ({label})")
+    _legend(ax, fontsize=8, loc="lower right")
+    return Chart(f"chart-{chart_id}", objective, "How did this objective move from run to run, and where did it change?",
+                 to_svg(fig, chart_id))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sla.analysis.sources import Source
     from sla.manifest import PhaseWindow
     from sla.alerts.rules import RuleBuilder
+    from sla.history.store import Comparable
     from sla.targets.metrics import ServerMetrics
 
 SOURCES = ("loadgen", "server")
@@ -44,6 +45,7 @@ class Objective:
     excludes_shed: bool = False  # error_rate in a phase with a shed objective: the other failures
     vs: str | None = None  # accuracy_drop: the quiet phase compared with
     sample: float | None = None  # accuracy: the share of answers scored (None: every one)
+    runs: int | None = None  # baseline: compared with the last N comparable runs of the history store (None: --baseline)
     where: str = ""  # where it is written in the SLA file, e.g. phases.steady.latency.p99
 
     @property
@@ -82,6 +84,7 @@ class Run(Protocol):
     """What a kind may ask of the run being judged (the analyzer provides it)."""
 
     baseline: dict[str, Any] | None
+    history: "Comparable | None"  # the comparable runs of the history store (None: no --history)
 
     def source(self, name: str) -> "Source": ...
 

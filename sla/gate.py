@@ -471,6 +471,7 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
     own result.json stays as it was, since it may be somebody's baseline. With a history store, the
     run is judged against the runs stored before it, and stored when it is not there yet."""
     manifest, sla = open_run(run_dir, sla_path)
+    manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}  # the SLA judging it now (history compares by it)
     base = load_baseline(baseline) if baseline else None
     history = History.open(history_url, any_environment)
     with ExitStack() as stack:

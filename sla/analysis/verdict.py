@@ -35,7 +35,6 @@ class Measurement:
     baseline: float | None = None  # the baseline run's value, for baseline objectives
     history: tuple[float, ...] | None = None  # baseline objectives with `runs`: the comparable runs' values, oldest first
     history_note: str = ""  # why the store's other runs were not comparable
-    within: float = 0.0  # the run's own sampling error of the value (sigma on the log scale)
     hdr: float | None = None  # the same percentile from the HdrHistogram (3 significant digits)
     uncorrected: float | None = None  # arrival-rate phases: the percentile from the actual send time
     actual_buckets: Buckets | None = None  # arrival-rate phases: latency from the actual send time

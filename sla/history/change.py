@@ -1,15 +1,16 @@
-"""How much a run changed against the runs before it, with the noise of both (pure).
+"""How much a run changed against the runs before it, beyond the noise between runs (pure).
 
-One run of a new release is compared with the last N comparable runs. Two kinds of noise make the
-comparison uncertain, and the interval carries both:
-- between runs: the same build measures 10-30 % apart from run to run on a noisy machine. Its size
-  is read from the baseline runs themselves, robustly (the median absolute deviation of their log
-  values, so that one odd run, or the first run of a regression, does not widen it), and it applies
-  twice: to this run, which is one draw, and to the baseline's median, estimated from N draws;
-- within this run: its percentile is an estimate from a finite sample, whose order-statistic
-  interval comes from its own histogram.
-The change is judged on the log scale (a ratio), with Student's t for the N runs. FAIL only when the
-whole interval is beyond the allowed change, PASS when it lies within, INCONCLUSIVE when it straddles.
+One run of a new release is compared with the last N comparable runs. The same build measures
+10-30 % apart from run to run on a noisy machine, so a one-to-one comparison either cries wolf or
+misses real regressions. Here the noise is read from the baseline runs themselves: the spread of
+their log values, taken robustly (the median absolute deviation, so that one odd run, or the first
+run of a regression, does not widen it). Each baseline run's value is a sampled percentile of as many
+requests as this run's, so that spread holds this run's own sampling error too.
+
+This run is one draw from its build's distribution, and the baseline's median is estimated from N
+draws: the change, on the log scale, has the standard error spread * sqrt(1 + pi / 2N), and its
+interval uses Student's t with N - 1 degrees of freedom. FAIL only when the whole interval is beyond
+the allowed change, PASS when it lies within, INCONCLUSIVE when it straddles it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Callable
 
 CONFIDENCE = 0.95
 MAD_TO_SIGMA = 1.4826  # the MAD of a normal distribution is 0.6745 sigma
+MIN_SPREAD = 0.005  # runs that measured the same (a quantised percentile) are still 0.5 % apart
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Change:
     high: float
     baseline: float  # the baseline runs' median value
     runs: int
-    between_runs: float  # the runs' spread (sigma of log values)
+    between_runs: float  # the runs' spread (sigma of their log values)
 
     def describe(self, what: str) -> str:
         return (f"{what} {self.estimate * 100:+.0f} % ({CONFIDENCE * 100:g} % CI {self.low * 100:+.0f} % … {self.high * 100:+.0f} %) "
@@ -43,34 +44,18 @@ def t_quantile(p: float, dof: int) -> float:
     return float(t.ppf(p, dof))
 
 
-def sampling_sigma(value_at: Callable[[float], float | None], count: float, q: float) -> float:
-    """The sampling error (sigma, on the log scale) of a run's q-quantile from `count` observations:
-    the values at the ranks of the order statistic's 95 % interval, from `value_at(quantile)`."""
-    if count <= 0 or not 0 < q < 1:
-        return 0.0
-    z = 1.959964
-    spread = z * math.sqrt(count * q * (1 - q))
-    low, high = value_at(max(0.0, (count * q - spread) / count)), value_at(min(1.0, (count * q + spread) / count))
-    if not low or not high or low <= 0 or high <= 0:
-        return 0.0
-    return (math.log(high) - math.log(low)) / (2 * z)
-
-
-def change_against(value: float, baseline: list[float], within: float = 0.0) -> Change | None:
-    """This run's `value` against the `baseline` runs' values (at least 2, all positive), with this
-    run's own sampling error `within` (sigma on the log scale). None when it cannot be computed."""
+def change_against(value: float, baseline: list[float]) -> Change | None:
+    """This run's `value` against the `baseline` runs' values (at least 2, all positive); None
+    when it cannot be computed."""
     logs = [math.log(v) for v in baseline if v and v > 0]
     if len(logs) < 2 or not value or value <= 0:
         return None
     n = len(logs)
     centre = statistics.median(logs)
-    between = MAD_TO_SIGMA * statistics.median(abs(x - centre) for x in logs)
-    between = max(between, within)  # one run scatters at least as much as its own sampling error
-    # this run is one draw (between^2 + within^2); the median of n draws has variance ~ pi/2 * between^2 / n
-    se = math.sqrt(within ** 2 + between ** 2 * (1 + math.pi / (2 * n)))
+    spread = max(MIN_SPREAD, MAD_TO_SIGMA * statistics.median(abs(x - centre) for x in logs))
     delta = math.log(value) - centre
-    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * se
-    return Change(math.exp(delta) - 1, math.exp(delta - half) - 1, math.exp(delta + half) - 1, math.exp(centre), n, between)
+    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * spread * math.sqrt(1 + math.pi / (2 * n))
+    return Change(math.exp(delta) - 1, math.exp(delta - half) - 1, math.exp(delta + half) - 1, math.exp(centre), n, spread)
 
 
 def judge_change(change: Change, allowed: float, direction: str) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sla.analysis.stats import per_second
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, Measurement, ObjectiveResult, result
-from sla.history.change import change_against, judge_change, sampling_sigma
+from sla.history.change import change_against, judge_change
 from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, fraction, pct_id
 from sla.objectives.latency import Latency, judge_percentile
 from sla.objectives.throughput import judge_throughput, measure_successes
-from sla.analysis.stats import per_second
 from sla.units import format_duration
 from sla.validation import positive
 
@@ -51,12 +51,12 @@ def judge_history(o: Objective, m: Measurement, value: float | None, what: str, 
         why = f"no comparable runs: {m.history_note or 'the store holds no earlier run of this scenario'}" if not got else \
             f"{len(got)} comparable run(s) of the {o.runs} needed" + (f" ({m.history_note})" if m.history_note else "")
         return result(o, m, INCONCLUSIVE, value, why, HISTORY_NEEDS, limit=None, extra={"runs": len(got)})
-    change = change_against(value, list(got), m.within) if value is not None else None
+    change = change_against(value, list(got)) if value is not None else None
     if change is None:
         return result(o, m, INCONCLUSIVE, value, f"no {what} measured to compare", limit=None, extra={"runs": len(got)})
     verdict = judge_change(change, o.limit, o.direction)
     allowed = f"{'+' if o.direction == 'max' else '-'}{o.limit * 100:g} %"
-    detail = f"{change.describe(what)} (median {shown(change.baseline)}, run-to-run spread {change.between_runs * 100:.0f} %); allowed {allowed}"
+    detail = f"{change.describe(what)} (median {shown(change.baseline)}, runs {change.between_runs * 100:.1f} % apart); allowed {allowed}"
     if verdict == INCONCLUSIVE:
         detail += ": the interval straddles it"
     limit = change.baseline * (1 + o.limit if o.direction == "max" else 1 - o.limit)
@@ -106,10 +106,11 @@ class BaselineLatency(Latency):
         m = super().measure(o, run, w)
         if o.runs is None:
             return replace(m, baseline=baseline_value(run, o, f"p{o.percentile:g}"))
-        q = o.percentile / 100
-        within = sampling_sigma(m.buckets.quantile, m.buckets.total, q) if m.buckets and m.buckets.total else 0.0
         got = history_values(run, o, f"p{o.percentile:g}")
-        return replace(m, history=got.history, history_note=got.history_note, within=within)
+        return replace(m, history=got.history, history_note=got.history_note)
+
+    def needs(self, o: Objective) -> int:
+        return 0 if o.runs is not None else super().needs(o)  # the interval says how sure it is
 
     def production(self, o: Objective, rules) -> str | None:
         return BASELINE_ONLY

@@ -1,0 +1,122 @@
+"""Release over release, end to end: `sla run --history` (real Locust and Prometheus) against the
+synthetic server (timers only: its service time is exact, whatever the CPU), twelve runs per
+series, two series written into one SQLite store at once.
+
+- unchanged: 100 ms per request in every run;
+- regressed: 100 ms in runs 1-7, 115 ms from run 8 on (a second server, the same scenario file).
+`sla history` must put the change point at run 8 of the regressed series and none in the other; the
+baseline objective (P99 +5 % against the last 6 runs) must FAIL on run 9 and never FAIL unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from sla.processes import ManagedProcess, free_port, wait_http_ok
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SLA = str(Path(sys.executable).parent / "sla")
+RUNS = 12
+CHANGE_AT = 8
+SCENARIO = """name: {name}
+target: {{api: http, options: {{path: /v1/ocr, ready_path: /readyz}}}}
+payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
+request: {{timeout: 10s}}
+phases:
+  - {{name: steady, kind: arrival_rate, duration: 5s, rate: 30/s}}
+"""
+SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p99: 1s}\n    baseline: {p99: +5%, runs: 6}\n"
+
+
+def synthetic(stack: ExitStack, tmp: Path, service_ms: float) -> str:
+    port = free_port()
+    server = stack.enter_context(ManagedProcess(
+        f"synthetic {service_ms:g} ms", [sys.executable, str(ROOT / "benchmarks" / "synthetic_server.py"), str(port),
+                                          "--service-ms", f"{service_ms:g}", "--workers", "8"], tmp / f"server-{service_ms:g}-{port}.log"))
+    url = f"http://127.0.0.1:{port}"
+    wait_http_ok(server, f"{url}/readyz", 10, "ready")
+    return url
+
+
+def result(tmp: Path, series: str, i: int) -> dict:
+    return json.loads((tmp / "runs" / f"{series}-{i:02d}" / "result.json").read_text())
+
+
+def objective(doc: dict, objective_id: str) -> dict:
+    return next(o for o in doc["objectives"] if o["id"] == objective_id)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("history")
+    url = f"sqlite:///{tmp / 'history.db'}"
+    sla = tmp / "sla.yaml"
+    sla.write_text(SLA_FILE)
+    for name in ("unchanged", "regressed"):
+        (tmp / f"{name}.yaml").write_text(SCENARIO.format(name=name))
+    with ExitStack() as stack:
+        base, slower = synthetic(stack, tmp, 100), synthetic(stack, tmp, 115)
+        for i in range(1, RUNS + 1):
+            runs = {name: subprocess.Popen(
+                [SLA, "run", str(tmp / f"{name}.yaml"), "--sla", str(sla), "--host", host, "--out", str(tmp / "runs"),
+                 "--run-id", f"{name}-{i:02d}", "--history", url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for name, host in (("unchanged", base), ("regressed", slower if i >= CHANGE_AT else base))}
+            for name, proc in runs.items():
+                output = proc.communicate(timeout=240)[0]
+                assert proc.returncode in (0, 1, 2), output[-3000:]
+                assert f"history: run {name}-{i:02d} stored in {url}" in output, output[-3000:]
+    return tmp, url
+
+
+def test_both_series_written_at_once_are_stored_whole(history):
+    tmp, _ = history
+    db = sqlite3.connect(tmp / "history.db")
+    for name in ("unchanged", "regressed"):
+        runs = db.execute("SELECT id, run_id FROM runs WHERE scenario = ? ORDER BY started_at", (name,)).fetchall()
+        assert [r for _, r in runs] == [f"{name}-{i:02d}" for i in range(1, RUNS + 1)]
+        for pk, run_id in runs:
+            (vals,) = db.execute("SELECT vals FROM phases WHERE run = ? AND phase = 'steady'", (pk,)).fetchone()
+            assert json.loads(vals)["requests"] == 150, run_id
+            objectives = {o for (o,) in db.execute("SELECT objective FROM objectives WHERE run = ?", (pk,))}
+            assert objectives == {"steady.latency.p99", "steady.baseline.p99"}, run_id
+
+
+def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(history):
+    tmp, url = history
+    p99 = [objective(result(tmp, "regressed", i), "steady.baseline.p99")["value"] for i in range(1, RUNS + 1)]
+    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "--objective", "steady.baseline.p99",
+                            "-o", str(tmp / "page")], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert f"12 run(s) of regressed" in shown.stdout
+    changes = [line for line in shown.stdout.splitlines() if "change point at run" in line]
+    assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p99)
+    page = (tmp / "page" / "history.html").read_text()
+    assert f'data-change-points="regressed-{CHANGE_AT:02d}"' in page and 'href="../runs/regressed-12/report.html"' in page
+
+    ninth = objective(result(tmp, "regressed", 9), "steady.baseline.p99")
+    assert ninth["verdict"] == "FAIL", (ninth["detail"], p99)
+    assert ninth["extra"]["ci"][0] > 0.05 and ninth["extra"]["runs"] == 6, ninth["detail"]
+    assert "over the last 6 runs" in ninth["detail"]
+    assert objective(result(tmp, "regressed", CHANGE_AT - 1), "steady.baseline.p99")["verdict"] != "FAIL"
+
+
+def test_unchanged_runs_have_no_change_point_and_no_fail(history):
+    tmp, url = history
+    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "unchanged", "-o", str(tmp / "page-unchanged")],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "change point at run" not in shown.stdout, shown.stdout
+    assert shown.stdout.count("no change point") == 2  # steady.baseline.p99 and steady.latency.p99
+    verdicts = [objective(result(tmp, "unchanged", i), "steady.baseline.p99") for i in range(1, RUNS + 1)]
+    assert [v["verdict"] for v in verdicts[:6]] == ["INCONCLUSIVE"] * 6  # fewer than the 6 runs needed
+    assert "comparable run(s) of the 6 needed" in verdicts[1]["detail"] and "no comparable runs" in verdicts[0]["detail"]
+    assert all(v["verdict"] != "FAIL" for v in verdicts), [v["detail"] for v in verdicts]

@@ -117,7 +117,6 @@ def run_history(url: str, scenario: str | None, objective: str | None, since: fl
                   f"{show(cp.after, s.unit)} ({cp.change * 100:+.0f} %, p = {cp.pvalue:.3f})", file=out)
         if not s.change_points:
             print("  no change point" + ("" if len(values) >= MIN_RUNS else f" (fewer than {MIN_RUNS} runs)"), file=out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     page = write_history_page(out_dir, url, runs, series)
     print(f"\nhistory page: {page}", file=out)
     return 0
@@ -136,6 +135,7 @@ def write_history_page(directory: Path, url: str, runs: list[StoredRun], series:
                             f"history{i}") for i, s in enumerate(series)]
     rows = [{"run": r, "when": _when(r.started_at), "href": _report_href(directory, r.report)} for r in reversed(runs)]
     html = render("history.html.j2", url=url, runs=rows, series=list(zip(series, charts)), version=harness_version())
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "history.html"
     path.write_text(html)
     return path

@@ -91,6 +91,8 @@ class BaselineLatency(Latency):
         doc = ctx.reader.mapping(ctx.doc.get("baseline") or {}, path, AnyPercentile(extra={
             "throughput": "allowed drop", "runs": "compare with the last N comparable runs of --history (default: --baseline)"}))
         runs = _runs(ctx, doc, path)
+        if "runs" in doc and len(doc) == 1:
+            ctx.reader.problem(f"{path}.runs", "compares nothing on its own: give what may change, e.g. p99: +10% or throughput: 10%")
         out = []
         for key in doc:
             if key in ("throughput", "runs"):

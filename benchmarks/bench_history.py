@@ -10,7 +10,8 @@ store         fills a store with N runs (one phase, two objectives each, as `sla
 false-alarms  N unchanged runs of a scenario (default the smoke scenario on the reference server)
               stored with `sla run --history`, then each run from the (k+1)-th on judged against its
               last k runs (k = 5 and 10) with an allowed +10 % P99: how many FAIL, PASS or INCONCLUSIVE,
-              and the spread between runs. Nothing changed between them, so every FAIL is a false alarm.
+              and the spread between runs; beside it, one run against the one before as a plain limit.
+              Nothing changed between them, so every FAIL is a false alarm.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def bench_false_alarms(count: int, scenario: Path) -> None:
     print(f"{count} unchanged runs of {scenario}: P99 (ms) " + ", ".join(f"{v * 1e3:.0f}" for v in values))
     spread = statistics.stdev(math.log(v) for v in values)
     print(f"  spread between runs: {spread * 100:.1f} % (standard deviation of log P99), max/min {max(values) / min(values):.2f}")
+    one_to_one = sum(1 for a, b in zip(values, values[1:]) if b > 1.10 * a)
+    print(f"  one run against the one before (as --baseline does), allowed +10 %: {one_to_one} FAIL of {len(values) - 1}")
     for k in (5, 10):
         verdicts = [judge_change(change_against(values[i], values[i - k:i]), 0.10, "max") for i in range(k, len(values))]
         print(f"  runs: {k}, allowed +10 %: {len(verdicts)} judged: {verdicts.count('FAIL')} FAIL (false alarms), "

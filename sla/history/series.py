@@ -57,7 +57,7 @@ def change_points(values: list[float], max_pvalue: float = MAX_PVALUE) -> list[t
     from otava.change_point_divisive.detector import ChangePointDetector
     from otava.change_point_divisive.significance_test import PermutationsSignificanceTester
 
-    if len(values) < MIN_RUNS or any(not (v and v > 0 and math.isfinite(v)) for v in values):
+    if len(values) < MIN_RUNS or any(not (v and v > 0 and math.isfinite(v)) for v in values):  # a gap: the caller leaves it out
         return []
     tester = PermutationsSignificanceTester(max_pvalue=max_pvalue, permutations=PERMUTATIONS, calculator=PairDistanceCalculator, seed=SEED)
     detector = ChangePointDetector(significance_tester=tester, calculator=PairDistanceCalculator)
@@ -71,12 +71,14 @@ def find_series(store: HistoryStore, scenario: str | None, objective: str | None
     out = []
     for name, points in store.objective_series(runs, objective).items():
         s = Series(name, points[0][1]["unit"], [(by_pk[pk], p) for pk, p in points])
-        values = [p["value"] for _, p in s.points]
+        # runs that measured nothing (INCONCLUSIVE for want of data) are left out of the split
+        kept = [i for i, (_, p) in enumerate(s.points) if p["value"] is not None and p["value"] > 0]
+        values = [s.points[i][1]["value"] for i in kept]
         found = change_points(values)
         edges = [0, *(i for i, _ in found), len(values)]
         for k, (i, pvalue) in enumerate(found):
             before, after = _median(values[edges[k]:i]), _median(values[i:edges[k + 2]])
-            s.change_points.append(ChangePoint(i, s.points[i][0].run_id, before, after, pvalue))
+            s.change_points.append(ChangePoint(kept[i], s.points[kept[i]][0].run_id, before, after, pvalue))
         out.append(s)
     return runs, out
 

@@ -3,9 +3,12 @@ synthetic server (timers only: its service time is exact, whatever the CPU), twe
 series, two series written into one SQLite store at once.
 
 - unchanged: 100 ms per request in every run;
-- regressed: 100 ms in runs 1-7, 115 ms from run 8 on (a second server, the same scenario file).
+- regressed: 100 ms in runs 1-7, 115 ms from run 8 on (another server, the same scenario file).
 `sla history` must put the change point at run 8 of the regressed series and none in the other; the
-baseline objective (P99 +5 % against the last 6 runs) must FAIL on run 9 and never FAIL unchanged.
+baseline objective (P50 +5 % against the last 6 runs) must FAIL on run 9 and never FAIL unchanged.
+(P50, not P99: the P99 of a run's 150 requests is its second-highest, which one scheduling hiccup
+of the load generator moves by 10 %; benchmarks/bench_history.py measures P99 baselines on the
+reference server's longer runs.)
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ target: {{api: http, options: {{path: /v1/ocr, ready_path: /readyz}}}}
 payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
 request: {{timeout: 10s}}
 phases:
-  - {{name: steady, kind: arrival_rate, duration: 5s, rate: 30/s}}
+  - {{name: steady, kind: arrival_rate, duration: 6s, rate: 25/s}}
 """
-SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p99: 1s}\n    baseline: {p99: +5%, runs: 6}\n"
+SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p99: 1s}\n    baseline: {p50: +5%, runs: 6}\n"
 
 
 def synthetic(stack: ExitStack, tmp: Path, service_ms: float) -> str:
@@ -64,12 +67,13 @@ def history(tmp_path_factory) -> tuple[Path, str]:
     for name in ("unchanged", "regressed"):
         (tmp / f"{name}.yaml").write_text(SCENARIO.format(name=name))
     with ExitStack() as stack:
-        base, slower = synthetic(stack, tmp, 100), synthetic(stack, tmp, 115)
+        # a server per series and service time (8 workers of 100 ms: 80/s; a run asks 25/s)
+        unchanged, before, after = synthetic(stack, tmp, 100), synthetic(stack, tmp, 100), synthetic(stack, tmp, 115)
         for i in range(1, RUNS + 1):
             runs = {name: subprocess.Popen(
                 [SLA, "run", str(tmp / f"{name}.yaml"), "--sla", str(sla), "--host", host, "--out", str(tmp / "runs"),
                  "--run-id", f"{name}-{i:02d}", "--history", url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                for name, host in (("unchanged", base), ("regressed", slower if i >= CHANGE_AT else base))}
+                for name, host in (("unchanged", unchanged), ("regressed", after if i >= CHANGE_AT else before))}
             for name, proc in runs.items():
                 output = proc.communicate(timeout=240)[0]
                 assert proc.returncode in (0, 1, 2), output[-3000:]
@@ -87,26 +91,26 @@ def test_both_series_written_at_once_are_stored_whole(history):
             (vals,) = db.execute("SELECT vals FROM phases WHERE run = ? AND phase = 'steady'", (pk,)).fetchone()
             assert json.loads(vals)["requests"] == 150, run_id
             objectives = {o for (o,) in db.execute("SELECT objective FROM objectives WHERE run = ?", (pk,))}
-            assert objectives == {"steady.latency.p99", "steady.baseline.p99"}, run_id
+            assert objectives == {"steady.latency.p99", "steady.baseline.p50"}, run_id
 
 
 def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(history):
     tmp, url = history
-    p99 = [objective(result(tmp, "regressed", i), "steady.baseline.p99")["value"] for i in range(1, RUNS + 1)]
-    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "--objective", "steady.baseline.p99",
+    p50 = [objective(result(tmp, "regressed", i), "steady.baseline.p50")["value"] for i in range(1, RUNS + 1)]
+    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "--objective", "steady.baseline.p50",
                             "-o", str(tmp / "page")], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert f"12 run(s) of regressed" in shown.stdout
     changes = [line for line in shown.stdout.splitlines() if "change point at run" in line]
-    assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p99)
+    assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p50)
     page = (tmp / "page" / "history.html").read_text()
     assert f'data-change-points="regressed-{CHANGE_AT:02d}"' in page and 'href="../runs/regressed-12/report.html"' in page
 
-    ninth = objective(result(tmp, "regressed", 9), "steady.baseline.p99")
-    assert ninth["verdict"] == "FAIL", (ninth["detail"], p99)
+    ninth = objective(result(tmp, "regressed", 9), "steady.baseline.p50")
+    assert ninth["verdict"] == "FAIL", (ninth["detail"], p50)
     assert ninth["extra"]["ci"][0] > 0.05 and ninth["extra"]["runs"] == 6, ninth["detail"]
-    assert "over the last 6 runs" in ninth["detail"]
-    assert objective(result(tmp, "regressed", CHANGE_AT - 1), "steady.baseline.p99")["verdict"] != "FAIL"
+    assert ninth["detail"].startswith("P50 +") and "over the last 6 runs" in ninth["detail"]
+    assert objective(result(tmp, "regressed", CHANGE_AT - 1), "steady.baseline.p50")["verdict"] != "FAIL"
 
 
 def test_unchanged_runs_have_no_change_point_and_no_fail(history):
@@ -115,8 +119,8 @@ def test_unchanged_runs_have_no_change_point_and_no_fail(history):
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "change point at run" not in shown.stdout, shown.stdout
-    assert shown.stdout.count("no change point") == 2  # steady.baseline.p99 and steady.latency.p99
-    verdicts = [objective(result(tmp, "unchanged", i), "steady.baseline.p99") for i in range(1, RUNS + 1)]
+    assert shown.stdout.count("no change point") == 2  # steady.baseline.p50 and steady.latency.p99
+    verdicts = [objective(result(tmp, "unchanged", i), "steady.baseline.p50") for i in range(1, RUNS + 1)]
     assert [v["verdict"] for v in verdicts[:6]] == ["INCONCLUSIVE"] * 6  # fewer than the 6 runs needed
     assert "comparable run(s) of the 6 needed" in verdicts[1]["detail"] and "no comparable runs" in verdicts[0]["detail"]
     assert all(v["verdict"] != "FAIL" for v in verdicts), [v["detail"] for v in verdicts]

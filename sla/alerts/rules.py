@@ -26,7 +26,7 @@ from pathlib import Path
 
 from prometheus_client.utils import floatToGoString
 
-from sla.analysis.promql import SERVER_JOB, escape, series
+from sla.analysis.promql import SERVER_JOB, escape, restart_counter, series
 from sla.objectives import Objective
 from sla.slafile import SlaSpec, key_path
 from sla.targets.metrics import ServerMetrics
@@ -507,7 +507,7 @@ class RuleBuilder:
         restart = prom_duration(RESTART_WINDOW_S)
         start = self.m.process_start
         if start is None:  # no start-time gauge (Triton, BentoML, Ray Serve): a counter that fell back to zero
-            counter = self.m.restart_counter
+            counter = restart_counter(self.m)
             if counter is None:
                 return
             rule = self._alert(None, camel(self.sla.name) + "Restarted", f"sum by (job, instance) (resets({self.sel(counter)}[{restart}])) > 0", "ticket",

@@ -28,7 +28,7 @@ from sla.history.store import Comparable
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
 from sla.objectives import Objective
 from sla.slafile import SlaSpec
-from sla.analysis.crosscheck import absent_series, cross_check, uncounted_failures
+from sla.analysis.crosscheck import Pair, absent_series, cross_check, uncounted_failures
 from sla.targets import metrics_of_run
 
 SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
@@ -301,9 +301,29 @@ class Analyzer:
         if exited:
             phase = next((w.name for w in self.manifest.phases if w.start <= exited["at"] <= (w.end or exited["at"])), None)
             results.insert(0, target_exited(exited, phase, sum(w.planned_duration for w in self.manifest.phases)))
-        warnings = absent_series(self) + cross_check(self, objectives, results) + uncounted_failures(self, objectives, results)
+        m = self.server.metrics
+        missing = self.server.absent(self.manifest.phases[0].start, self.final) if m is not None and self.manifest.phases else []
+        warnings = (absent_series(m, missing) + (cross_check(self.latency_pairs, objectives, results) if m is not None else [])
+                    + uncounted_failures(m, self.outcome_pairs, objectives, results))
         phases = {w.name: self.phase_summary(w) for w in self.manifest.phases}
         return Analysis(overall(results), results, phases, notes, self.cold_start_summary(), warnings, self.served_by_replica())
+
+    def latency_pairs(self) -> dict[str, Pair]:
+        """Each phase's latency from both sides, where the server's series are valid (the cross-check's input)."""
+        pairs: dict[str, Pair] = {}
+        for w in self.manifest.phases:
+            if self.server.validity(w):
+                continue
+            server = self.server.latency(w).buckets
+            client = self.loadgen.buckets(w, "actual")[1]
+            duration = w.end - w.start
+            if server and client and server.total > 0 and client.total > 0 and duration > 0:
+                pairs[w.name] = Pair(w.name, server, client, client.total / duration)
+        return pairs
+
+    def outcome_pairs(self) -> list[tuple[str, Outcomes | None, Outcomes | None]]:
+        """Each phase's outcomes from both sides, where the server's series are valid."""
+        return [(w.name, self.loadgen.outcomes(w), self.server.outcomes(w)) for w in self.manifest.phases if not self.server.validity(w)]
 
     def served_by_replica(self) -> dict[str, dict[str, dict[str, float]]]:
         """Behind HAProxy: per phase, what each replica answered (2xx, 5xx, ...) and the connections

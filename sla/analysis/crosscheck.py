@@ -21,6 +21,7 @@ scrapes over the run is a warning naming it (`absent_series`): a wrong name judg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,9 +32,10 @@ LOW_LOAD_IN_FLIGHT = 1.5  # requests in flight on average: about one at a time, 
 UNCOUNTED_SLACK = 2  # failures the load generator may see beyond the server's (timeouts, a request in flight at an edge)
 
 if TYPE_CHECKING:
-    from sla.analysis.collect import Analyzer
+    from sla.analysis.sources import Outcomes
     from sla.analysis.verdict import ObjectiveResult
     from sla.objectives import Objective
+    from sla.targets.metrics import ServerMetrics
 
 
 @dataclass(frozen=True)
@@ -94,22 +96,15 @@ def _edge(value: float) -> str:
     return format_duration(value) if math.isfinite(value) else "+Inf"
 
 
-def cross_check(run: "Analyzer", objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
+def cross_check(pairs_of: Callable[[], dict[str, Pair]], objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
     """Warnings for server-side percentiles that disagree with the load generator's; each is also
-    added to its result's detail."""
+    added to its result's detail. `pairs_of()` gives each phase's windows from both sides (read
+    only when a server-side percentile is judged)."""
     checked = [(o, r) for o, r in zip(objectives, results)
                if o.source == "server" and o.kind_of.cross_checked and o.percentile is not None and o.phase]
-    if not checked or run.server.metrics is None:
+    if not checked:
         return []
-    pairs: dict[str, Pair] = {}
-    for w in run.manifest.phases:
-        if run.server.validity(w):
-            continue
-        server = run.server.latency(w).buckets
-        client = run.loadgen.buckets(w, "actual")[1]
-        duration = w.end - w.start
-        if server and client and server.total > 0 and client.total > 0 and duration > 0:
-            pairs[w.name] = Pair(w.name, server, client, client.total / duration)
+    pairs = pairs_of()
     warnings = []
     for o, r in checked:
         pair = pairs.get(o.phase)
@@ -126,13 +121,10 @@ def cross_check(run: "Analyzer", objectives: list["Objective"], results: list["O
     return warnings
 
 
-def absent_series(run: "Analyzer") -> list[str]:
-    """The mapping's series that no scrape of the server held over the whole run. Checked over the
-    run, not at its first scrape: most stacks create a labelled series at its first observation."""
-    m, phases = run.server.metrics, run.manifest.phases
-    if m is None or not phases:
-        return []
-    missing = run.server.absent(phases[0].start, run.final)
+def absent_series(m: "ServerMetrics | None", missing: list[tuple[str, str]]) -> list[str]:
+    """A warning for the mapping's series (field, selector) that no scrape of the server held over
+    the whole run. Checked over the run, not at its first scrape: most stacks create a labelled
+    series at its first observation."""
     if not missing:
         return []
     return [f"the {m.name} metrics mapping names series that the server never exposed during the run: "
@@ -140,10 +132,11 @@ def absent_series(run: "Analyzer") -> list[str]:
             + ": objectives and charts from them judge nothing (check the names against the server's /metrics)"]
 
 
-def uncounted_failures(run: "Analyzer", objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
+def uncounted_failures(m: "ServerMetrics | None", outcomes_of: Callable[[], list[tuple[str, "Outcomes | None", "Outcomes | None"]]],
+                       objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
     """Phases where the load generator saw more failures than the server counted: a warning, also
-    added to the server error-rate results of the phase (what the server cannot see)."""
-    m = run.server.metrics
+    added to the server error-rate results of the phase (what the server cannot see).
+    `outcomes_of()` gives (phase, the load generator's outcomes, the server's) of each phase."""
     if m is None or not m.failures:
         return []
     server_rates = [(o, r) for o, r in zip(objectives, results) if o.kind == "error_rate" and o.source == "server"]
@@ -151,20 +144,17 @@ def uncounted_failures(run: "Analyzer", objectives: list["Objective"], results: 
         if m.uncounted:
             r.detail += f" (the {m.name} metrics do not count {m.uncounted}; the load generator's error rate does)"
     warnings = []
-    for w in run.manifest.phases:
-        if run.server.validity(w):
-            continue
-        client, server = run.loadgen.outcomes(w), run.server.outcomes(w)
+    for phase, client, server in outcomes_of():
         if client is None:
             continue
         seen, counted = client.failed(), server.failed() if server else 0.0
         if seen <= counted + UNCOUNTED_SLACK:
             continue
-        why = (f"{w.name}: the load generator saw {seen:.0f} failed requests, the server counted {counted:.0f}"
+        why = (f"{phase}: the load generator saw {seen:.0f} failed requests, the server counted {counted:.0f}"
                + (f": the {m.name} metrics do not count {m.uncounted}" if m.uncounted else "")
                + "; judge errors from the load generator (the default source)")
         warnings.append(why)
         for o, r in server_rates:
-            if o.phase == w.name:
+            if o.phase == phase:
                 r.detail += f" (warning: {why})"
     return warnings

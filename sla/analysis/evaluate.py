@@ -3,7 +3,8 @@ its own (sla/objectives/), this module adds what holds for every kind."""
 
 from __future__ import annotations
 
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, Measurement, ObjectiveResult, result
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, Measurement, ObjectiveResult
+from sla.objectives.base import result
 from sla.objectives import Objective
 
 

@@ -47,6 +47,13 @@ def series(spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
     return f"{name}{suffix}" + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 
+def restart_counter(m: "ServerMetrics") -> str | None:
+    """A counter of the mapping's that only grows while the server lives (a reset: it restarted)."""
+    if m.request_histogram:
+        return series(m.request_histogram, "_count")
+    return m.duration_count or m.requests_counter
+
+
 def server_info(name: str, at: float) -> str:
     """An info metric of the server (or each replica) as it was exposed at `at`."""
     return f"{series(name, '', job=SERVER_JOB)} {_at(at)}"

@@ -283,7 +283,7 @@ class ServerSource(_Prom):
     def validity(self, w: PhaseWindow) -> tuple[str, ...]:
         if self.metrics is None:
             return (self.missing(),)
-        return self._validity(promql.SERVER_JOB, w.start, w.end, self.metrics.restart_counter)
+        return self._validity(promql.SERVER_JOB, w.start, w.end, promql.restart_counter(self.metrics))
 
     def latency(self, w: PhaseWindow, percentile: float | None = None, stage: str | None = None) -> LatencyRead:
         assert self.metrics is not None  # validity() said so first

@@ -9,12 +9,7 @@ deliver the load asked of it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
-
 from sla.analysis.stats import Buckets
-
-if TYPE_CHECKING:
-    from sla.objectives.base import Objective
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 2}
@@ -72,12 +67,3 @@ def overall(results: list[ObjectiveResult]) -> str:
     if INCONCLUSIVE in verdicts or not results:
         return INCONCLUSIVE
     return PASS
-
-
-def result(o: "Objective", m: Measurement, verdict: str, value: float | None, detail: str, rec: str = "", **kw) -> ObjectiveResult:
-    """A result of objective `o`, shown in its kind's unit and direction."""
-    return ObjectiveResult(
-        id=o.id, kind=o.kind, phase=o.phase, source=o.source, verdict=verdict, value=value, limit=kw.pop("limit", o.limit),
-        comparator="<=" if o.direction == "max" else ">=", unit=o.unit, samples=kw.pop("samples", None), window=m.window,
-        promql=m.promql, detail=detail, recommendation=rec, **kw,
-    )

@@ -17,8 +17,8 @@ from typing import Any
 
 from sla.analysis.sources import Answers
 from sla.analysis.stats import min_samples
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction, result
 
 ACCURACY_KEYS = {
     "exact_lines": "minimum share of the expected lines read exactly, e.g. 95%",

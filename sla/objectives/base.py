@@ -24,7 +24,6 @@ from sla.validation import Reader
 if TYPE_CHECKING:
     from sla.analysis.sources import Source
     from sla.manifest import PhaseWindow
-    from sla.alerts.rules import RuleBuilder
     from sla.history.store import Comparable
     from sla.targets.metrics import ServerMetrics
 
@@ -93,6 +92,32 @@ class Run(Protocol):
     def window(self, phase: str) -> "PhaseWindow | None": ...
 
 
+class ProductionRules(Protocol):
+    """What a kind asks of the production rules it is turned into (sla/alerts/rules.py builds them):
+    each method adds one objective's rules, or returns why it has none."""
+
+    def percentile(self, o: Objective, stage: str | None = None) -> str | None: ...
+
+    def mean(self, o: Objective) -> str | None: ...
+
+    def error_ratio(self, o: Objective) -> str | None: ...
+
+    def throughput(self, o: Objective) -> str | None: ...
+
+    def time_to_ready(self, o: Objective) -> str | None: ...
+
+    def first_request(self, o: Objective) -> str | None: ...
+
+
+def result(o: Objective, m: Measurement, verdict: str, value: float | None, detail: str, rec: str = "", **kw) -> ObjectiveResult:
+    """A result of objective `o`, shown in its kind's unit and direction."""
+    return ObjectiveResult(
+        id=o.id, kind=o.kind, phase=o.phase, source=o.source, verdict=verdict, value=value, limit=kw.pop("limit", o.limit),
+        comparator="<=" if o.direction == "max" else ">=", unit=o.unit, samples=kw.pop("samples", None), window=m.window,
+        promql=m.promql, detail=detail, recommendation=rec, **kw,
+    )
+
+
 class Kind:
     names: tuple[str, ...] = ()  # its name(s) in objectives and results
     key: str = ""  # the SLA key it reads: in a phase, or under cold_start
@@ -128,7 +153,7 @@ class Kind:
         """Why `source: server` cannot be read from these server metrics (None: it can)."""
         return None
 
-    def production(self, o: Objective, rules: "RuleBuilder") -> str | None:
+    def production(self, o: Objective, rules: "ProductionRules") -> str | None:
         """Add its rules for the production service (sla/alerts/rules.py), or say why it has none."""
         return "a property of a test run, with no production counterpart"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sla.analysis.stats import per_second
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, Measurement, ObjectiveResult, result
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, Measurement, ObjectiveResult
 from sla.history.change import change_against, judge_change
-from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, fraction, pct_id
+from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, fraction, pct_id, result
 from sla.objectives.latency import Latency, judge_percentile
 from sla.objectives.throughput import judge_throughput, measure_successes
 from sla.units import format_duration

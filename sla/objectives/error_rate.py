@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sla.analysis.sources import Outcomes
 from sla.analysis.stats import min_samples, share
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction, limit
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction, limit, result
 
 
 class ErrorRate(Kind):

@@ -12,8 +12,8 @@ import math
 from dataclasses import replace
 
 from sla.analysis.stats import min_samples
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, limit, pct_id
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, limit, pct_id, result
 from sla.units import format_duration, parse_duration
 from sla.validation import positive
 

@@ -4,8 +4,8 @@ request counter (Triton, or a stack written as a mapping such as TorchServe), wh
 
 from __future__ import annotations
 
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import Kind, Objective, ParseContext, Run, limit
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import Kind, Objective, ParseContext, Run, limit, result
 from sla.units import format_duration, parse_duration
 from sla.validation import positive
 

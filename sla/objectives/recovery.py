@@ -5,8 +5,8 @@ range query), cut into sliding windows (`stats.recovery_time`)."""
 from __future__ import annotations
 
 from sla.analysis.stats import recovery_time
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, pct_id
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, pct_id, result
 from sla.units import format_duration, parse_duration
 from sla.validation import positive
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from sla.analysis import promql
 from sla.processes import LOOPBACK
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, fraction, pct_id
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import AnyPercentile, Kind, Objective, ParseContext, Run, checked_percentile, fraction, pct_id, result
 from sla.objectives.error_rate import ErrorRate
 from sla.objectives.latency import Latency, judge_percentile
 from sla.units import format_duration, parse_duration

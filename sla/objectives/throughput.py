@@ -6,8 +6,8 @@ the phase as executed."""
 from __future__ import annotations
 
 from sla.analysis.stats import per_second
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult, result
-from sla.objectives.base import Kind, Objective, ParseContext, Run, limit
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, ObjectiveResult
+from sla.objectives.base import Kind, Objective, ParseContext, Run, limit, result
 from sla.units import parse_rate
 from sla.validation import positive
 

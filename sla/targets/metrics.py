@@ -23,7 +23,6 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from sla.analysis.promql import series
 from sla.validation import Reader, integer, text
 
 SERIES = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$")
@@ -72,13 +71,6 @@ class ServerMetrics:
     @property
     def failures(self) -> bool:
         return self.requests_counter is not None and (self.status_label is not None or self.failures_counter is not None)
-
-    @property
-    def restart_counter(self) -> str | None:
-        """A counter that only grows while the server lives (a reset: it restarted)."""
-        if self.request_histogram:
-            return series(self.request_histogram, "_count")
-        return self.duration_count or self.requests_counter
 
     def latency_source(self) -> str:
         """What its latency is, for refusals: a histogram, a mean, or nothing."""

@@ -11,11 +11,11 @@ import pytest
 
 from sla.analysis.collect import Analyzer
 from sla.analysis.stats import Buckets
-from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement, result
+from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement
 from sla.buckets import latency_buckets
 from sla.manifest import PhaseWindow, RunManifest
 from sla.objectives import Kind, Objective, ParseContext, register, unregister
-from sla.objectives.base import limit
+from sla.objectives.base import limit, result
 from sla.slafile import load_sla
 from sla.validation import positive
 

@@ -52,15 +52,10 @@ def test_without_a_phase_at_low_load_no_overhead_is_allowed_and_the_warning_says
     assert "no phase ran at low load" in disagreement(busy, 0.99, 0.0, "")
 
 
-# -- failures the server does not count, series it never exposed (pure, over a stub analyzer) -----
+# -- failures the server does not count, series it never exposed (pure) ---------------------------
 
-def stub_run(mapping, client_failed: float, server_failed: float, absent=()):
-    window = SimpleNamespace(name="steady", start=0.0, end=10.0)
-    return SimpleNamespace(
-        manifest=SimpleNamespace(phases=[window]), final=10.0,
-        loadgen=SimpleNamespace(outcomes=lambda w: Outcomes("", 100 - client_failed, client_failed)),
-        server=SimpleNamespace(metrics=mapping, validity=lambda w: (), outcomes=lambda w: Outcomes("", 100 - client_failed, server_failed),
-                               absent=lambda start, end: list(absent)))
+def outcomes(client_failed: float, server_failed: float):
+    return lambda: [("steady", Outcomes("", 100 - client_failed, client_failed), Outcomes("", 100 - client_failed, server_failed))]
 
 
 def server_error_rate():
@@ -70,7 +65,7 @@ def server_error_rate():
 
 def test_failures_users_saw_that_triton_did_not_count_are_a_warning_naming_what_it_cannot_see():
     o, r = server_error_rate()
-    warnings = uncounted_failures(stub_run(MAPPINGS["triton"], client_failed=40, server_failed=0), [o], [r])
+    warnings = uncounted_failures(MAPPINGS["triton"], outcomes(client_failed=40, server_failed=0), [o], [r])
     assert warnings == ["steady: the load generator saw 40 failed requests, the server counted 0: the triton metrics do not count "
                         "requests Triton refuses before the model runs (HTTP 400 for a wrong shape or input name, 404 for an unknown "
                         "model); judge errors from the load generator (the default source)"]
@@ -79,13 +74,12 @@ def test_failures_users_saw_that_triton_did_not_count_are_a_warning_naming_what_
 
 def test_failures_both_sides_counted_alike_are_no_warning():
     o, r = server_error_rate()
-    assert uncounted_failures(stub_run(MAPPINGS["mlserver"], client_failed=40, server_failed=39), [o], [r]) == []
+    assert uncounted_failures(MAPPINGS["mlserver"], outcomes(client_failed=40, server_failed=39), [o], [r]) == []
     assert r.detail == "0 failed of 100"  # mlserver counts every status: nothing to say
 
 
 def test_a_series_never_exposed_is_a_warning_naming_the_stack_field_and_series():
-    run = stub_run(MAPPINGS["bentoml"], 0, 0, absent=[("requests_counter", 'bentoml_service_requests_total{job="server"}')])
-    [warning] = absent_series(run)
+    [warning] = absent_series(MAPPINGS["bentoml"], [("requests_counter", 'bentoml_service_requests_total{job="server"}')])
     assert warning.startswith("the bentoml metrics mapping names series that the server never exposed during the run: "
                               'requests_counter bentoml_service_requests_total{job="server"}')
-    assert absent_series(stub_run(MAPPINGS["bentoml"], 0, 0)) == []
+    assert absent_series(MAPPINGS["bentoml"], []) == []

@@ -27,7 +27,7 @@ import yaml
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
-from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB, loadgen_total
+from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB
 from sla.claims import claim_problems, generator_problems
 from sla.environment import read_target_environment
 from sla.errors import SlaError
@@ -40,11 +40,12 @@ from sla.probe import ReadyWatch
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
 from sla.progress import Progress, current_phase
 from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
+from sla.rundir import final_scrape_time, open_run
 from sla.replicas import ReplicaSet
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
 from sla.slafile import SlaSpec, load_sla
-from sla.targets import API_REGISTRY, DEFAULT_API, check_host, metrics_of_run
+from sla.targets import DEFAULT_API, check_host
 from sla.targets.hosts import scrape_address
 from sla.validation import NAME_RULE, is_safe_name
 
@@ -379,23 +380,6 @@ def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWa
     return None
 
 
-def final_scrape_time(reader: PromReader, manifest: RunManifest, after_s: float = 60.0) -> float | None:
-    """The first moment at which Prometheus held (at least) the run's final request count (None if never).
-
-    Verdict queries are pinned to this time: the load generator is still up then (it lingers after
-    the run), whereas later its series go stale and its `up` drops to 0. Searched around the run's
-    end, so it also works on a run judged later (`sla check`).
-    """
-    expected = manifest.loadgen.get("requests")
-    start = max(manifest.started_at, manifest.ended_at - 30)
-    end = min(time.time(), manifest.ended_at + after_s)
-    series = reader.range(loadgen_total(manifest.run_id), start, end, 0.5)
-    points = series[0]["values"] if series else []
-    # at least: arrival-rate requests still in flight when the manifest was written end during the linger
-    matching = [float(t) for t, v in points if expected is not None and float(v) >= float(expected)]
-    return min(matching) if matching else None
-
-
 def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None,
            run_dir: Path, history: History | None = None) -> tuple[Analysis, Timeline, Explanation | None]:
     """The analysis of a run, what its page draws, and why it measured what it did (all read
@@ -424,46 +408,6 @@ def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: 
     return RunOutcome(out_dir, manifest, analysis)
 
 
-def read_manifest(run_dir: Path) -> RunManifest:
-    try:
-        return RunManifest.read(run_dir)
-    except (OSError, ValueError, TypeError) as exc:
-        raise SlaError(f"{run_dir}: not a run directory with a readable {MANIFEST_NAME} ({exc})") from None
-
-
-def open_run(run_dir: Path, sla_path: Path | None = None) -> tuple[RunManifest, SlaSpec]:
-    """A recorded run's manifest and the SLA it is judged by (its own, unless `sla_path`)."""
-    manifest = read_manifest(run_dir)
-    sla_file = sla_path or (Path(manifest.sla["path"]) if manifest.sla else None)
-    if sla_file is None:
-        raise SlaError(f"{run_dir}: the run names no SLA file; pass --sla FILE")
-    if manifest.target_api not in API_REGISTRY:
-        raise SlaError(f"{run_dir}: the run's target API {manifest.target_api!r} is unknown; known: {', '.join(API_REGISTRY)}")
-    sla = load_sla(sla_file, {w.name: w.asked_rate for w in manifest.phases}, manifest.scenario.get("name", ""),
-                   manifest.target_api, metrics_of_run(manifest))
-    return manifest, sla
-
-
-def run_prometheus(run_dir: Path, manifest: RunManifest, prometheus: str | None, stack: ExitStack) -> PromReader:
-    """A Prometheus holding a run's data: the given one, else one started on the run's kept data
-    (stopped with `stack`), else the one the run used. Its final scrape time is set in the manifest."""
-    kept = run_dir / "prometheus" / "data"
-    if prometheus:
-        url = prometheus
-    elif kept.is_dir():
-        prom, url = start_prometheus(run_dir / "prometheus" / "check", data_dir=kept)  # no targets: kept data only
-        stack.callback(prom.stop)
-    elif manifest.prometheus_url:
-        url = manifest.prometheus_url
-    else:
-        raise SlaError(f"{run_dir}: no kept Prometheus data and no Prometheus URL; pass --prometheus URL")
-    reader = PromReader(url)
-    reader.check_ready()
-    if not manifest.loadgen.get("final_scrape_at"):  # e.g. a Locust run started by hand
-        manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
-    return reader
-
-
 def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None,
               out_dir: Path | None = None, out: TextIO = sys.stdout, history_url: str | None = None,
               any_environment: bool = False) -> RunOutcome:
@@ -475,7 +419,7 @@ def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prome
     base = load_baseline(baseline) if baseline else None
     history = History.open(history_url, any_environment)
     with ExitStack() as stack:
-        reader = run_prometheus(run_dir, manifest, prometheus, stack)
+        reader, manifest = run_prometheus(run_dir, manifest, prometheus, stack)
         url = reader.url
         analysis, timeline, explanation = _judge(reader, manifest, sla, base, run_dir, history)
         manifest.prometheus_url = url  # the one this check queried

@@ -114,7 +114,7 @@ def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
 
 
 def _replay(req: AlertsRequest, out: TextIO) -> int:
-    from sla.gate import read_manifest, run_prometheus
+    from sla.rundir import read_manifest, run_prometheus
 
     run_dir = req.replay
     manifest = read_manifest(run_dir)
@@ -139,7 +139,7 @@ def _replay(req: AlertsRequest, out: TextIO) -> int:
     gate = _gate_verdicts(run_dir) if own else {}
     began = time.monotonic()
     with ExitStack() as stack:
-        reader = run_prometheus(run_dir, manifest, req.prometheus, stack)
+        reader, manifest = run_prometheus(run_dir, manifest, req.prometheus, stack)
         if not own:  # another SLA: the gate column is this SLA's verdict on the run, judged now
             analysis = Analyzer(reader, manifest, None, load_hdr(run_dir)).run(sla)
             gate = {r.id: r.verdict for r in analysis.results}

@@ -141,7 +141,7 @@ def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: T
     no what-if), unless `sla_path` names one."""
     from sla.analysis.collect import Analyzer, load_hdr
     from sla.errors import SlaError
-    from sla.gate import open_run, read_manifest, run_prometheus
+    from sla.rundir import open_run, read_manifest, run_prometheus
 
     manifest = read_manifest(run_dir)
     try:
@@ -155,7 +155,7 @@ def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: T
     if phase is not None and phase not in {w.name for w in manifest.phases}:
         raise SlaError(f"--phase {phase!r}: the run has no such phase; its phases: {', '.join(w.name for w in manifest.phases)}")
     with ExitStack() as stack:
-        reader = run_prometheus(run_dir, manifest, prometheus, stack)
+        reader, manifest = run_prometheus(run_dir, manifest, prometheus, stack)
         analyzer = Analyzer(reader, manifest, None, load_hdr(run_dir))
         analyzer.sla = sla
         explanation = explain_run(analyzer, sla, analyzer.cold_start_summary(), phase)
@@ -169,7 +169,7 @@ def recorded(run_dir: Path, prometheus: str | None) -> dict[str, Any]:
     """What a run wrote, for `sla diff`: run.json, result.json and explain.json (made now from the
     run's kept data when the run is older than `sla explain`)."""
     from sla.errors import SlaError
-    from sla.gate import read_manifest
+    from sla.rundir import read_manifest
 
     read_manifest(run_dir)  # a run directory, or a clear error
     docs = {}

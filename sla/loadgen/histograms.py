@@ -8,7 +8,7 @@ deltas ride on the same message as Locust's own stats, the totals match Locust's
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 from prometheus_client.utils import floatToGoString

@@ -3,10 +3,8 @@ what each run wrote; and its refusals, on run directories written here (no serve
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
 
 from sla.cli import main
 from sla.explain.diff import diff, differences, render

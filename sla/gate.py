@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -21,13 +19,12 @@ from itertools import count
 from pathlib import Path
 from typing import TextIO
 
-import requests
 import yaml
 
 from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
 from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
-from sla.analysis.promql import HAPROXY_JOB, LOADGEN_JOB
+from sla.analysis.promql import HAPROXY_JOB
 from sla.claims import claim_problems, generator_problems
 from sla.environment import read_target_environment
 from sla.errors import SlaError
@@ -38,9 +35,9 @@ from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
 from sla.probe import ReadyWatch
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
-from sla.progress import Progress, current_phase
 from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
-from sla.rundir import final_scrape_time, open_run
+from sla.supervise import exit_info, wait_until_scraped, watch
+from sla.rundir import final_scrape_time, open_run, run_prometheus
 from sla.replicas import ReplicaSet
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
@@ -55,9 +52,6 @@ THRESHOLDS = ROOT / "sla" / "thresholds"
 DEFAULT_SLA = THRESHOLDS / "ocr.yaml"
 METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
 WAIT_SCRAPES = 2  # Locust holds the first phase until Prometheus has scraped it this often
-SCRAPE_WAIT_S = 60.0
-PROGRESS_EVERY_S = 2.0
-PHASE_POLL_S = 0.3  # with scale events: how often the phase is read
 LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
 
 
@@ -166,6 +160,23 @@ def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, limiter: L
     return server
 
 
+def locust_argv(opts: RunOptions, scenario: Scenario, sla: SlaSpec, locustfile: Path, host: str, metrics_port: int, run_dir: Path,
+                run_id: str) -> list[str]:
+    """Locust's command line for a run: headless, the harness's plugin options (the scenario, the
+    metrics port, the run directory, the SLA's limits as extra histogram buckets, the share of
+    answers to score) and how the load is spread (workers or local processes)."""
+    buckets = ",".join(f"{t:g}" for t in sla.thresholds_s())
+    return [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--scenario", str(scenario.path),
+        "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
+        "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
+        *(["--answer-sample", f"{sla.answer_sample:g}"] if sla.answer_sample < 1 else []),
+        *opts.locust_mode(),
+        *(["--allow-remote"] if opts.allow_remote else []),
+    ]
+
+
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     scenario, sla = load_inputs(opts.scenario, opts.sla)
     if scenario.balanced and opts.prometheus:
@@ -226,35 +237,13 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         host, server_target = replicas.url, None
 
     with ExitStack() as stack:
-        prom = None
-        if opts.prometheus:
-            reader = PromReader(opts.prometheus)
-            reader.check_ready()
-            print("using Prometheus at", opts.prometheus, "; it must scrape these jobs every second:", file=out)
-            print(yaml.safe_dump(scrape_config(loadgen_target, server_target, metrics_path)["scrape_configs"], sort_keys=False), file=out)
-            prom_url = opts.prometheus
-        else:
-            prom, prom_url = start_prometheus(
-                run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path,
-                **({"server_file": replicas.targets_file if mapping else None, "haproxy": f"{LOOPBACK}:{replicas.metrics_port}"}
-                   if replicas else {}))
-            stack.callback(prom.stop)
-            reader = PromReader(prom_url)
-            print(f"Prometheus {prom_url} (data in {run_dir / 'prometheus'})", file=out)
+        prom, reader = _prometheus(opts, stack, run_dir, loadgen_target, server_target, metrics_path, replicas, out)
         if replicas is not None:
             stack.callback(replicas.stop)
             replicas.start_balancer()
 
-        buckets = ",".join(f"{t:g}" for t in sla.thresholds_s())
-        locust = ManagedProcess("locust", [
-            sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--scenario", str(scenario.path),
-            "--host", host, "--metrics-port", str(metrics_port), "--run-dir", str(run_dir), "--run-id", run_id,
-            "--metrics-linger", str(METRICS_LINGER_S), "--wait-scrapes", str(WAIT_SCRAPES), "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
-            *(["--extra-buckets", buckets] if buckets else []), *(["--keep-raw"] if opts.keep_raw else []),
-            *(["--answer-sample", f"{sla.answer_sample:g}"] if sla.answer_sample < 1 else []),
-            *opts.locust_mode(),
-            *(["--allow-remote"] if opts.allow_remote else []),
-        ], run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
+        locust = ManagedProcess("locust", locust_argv(opts, scenario, sla, locustfile, host, metrics_port, run_dir, run_id),
+                                run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
         locust.limited(None, limiter.loadgen_cores)           # SIGTERM only after the shape ends; SIGINT at once
         stack.callback(locust.stop)                           # (and off the cores the service is pinned to)
         locust.start()
@@ -266,9 +255,9 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
             stack.callback(server.stop)
             ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
             stack.callback(ready.stop)
-        _wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)
+        wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)
         if replicas is not None:
-            _wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
+            wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
             replicas.start_replicas()
             server = replicas.first
         print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
@@ -278,28 +267,54 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
                   f"<this host> --master-port {opts.master_bind_port}", file=out, flush=True)
         scale = dict(scenario.scale)
         on_phase = (lambda phase: replicas.scale_to(phase, scale[phase]) if phase in scale else None) if replicas else None
-        died = _watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers, on_phase)
+        died = watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers, on_phase)
         code = locust.proc.returncode if locust.proc else None
         if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
-            how = _exit_info(locust, locust.started_at)["how"]
+            how = exit_info(locust, locust.started_at)["how"]
             raise SlaError(f"Locust (the load generator) did not complete the run ({how}); {locust.log_path} ends:\n{locust.log_tail()}")
         manifest = RunManifest.read(run_dir)
-        manifest.prometheus_url = prom_url
+        manifest.prometheus_url = reader.url
         manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}
         if server is not None:
-            manifest.server = {"started_by_gate": True, "start": server.started_at, "port": replicas.port if replicas else server_port,
-                               "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
-                               **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
-                               **({"exited": died} if died else {}),
-                               **({"replicas": replicas.describe(lambda p: limiter.describe(p.group, manifest.phases) if limiter else None)}
-                                  if replicas else {}),
-                               **({"cpu": limiter.describe(server.group, manifest.phases)} if limiter and not replicas else {})}
+            manifest.server = _server_record(scenario, server, ready, replicas, server_port, died, limiter, manifest)
         manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
         manifest.environment["target"] = read_target_environment(reader, mapping, manifest.loadgen["final_scrape_at"] or manifest.ended_at)
         manifest.write(run_dir)
         analysis, timeline, explanation = _judge(reader, manifest, sla, None, run_dir, history)
         analysis.notes.extend(clashes)
         return _finish(run_dir, manifest, analysis, sla.path, out, timeline, explanation, history=history)
+
+
+def _prometheus(opts: RunOptions, stack: ExitStack, run_dir: Path, loadgen_target: str, server_target: str | None,
+                metrics_path: str | None, replicas: ReplicaSet | None, out: TextIO) -> tuple[ManagedProcess | None, PromReader]:
+    """The run's Prometheus: the given one (printing the scrape config it needs), else one started
+    for the run with its data in the run directory (stopped with `stack`). `metrics_path` is None
+    when the target has no server metrics mapping (behind HAProxy, nothing of the replicas is scraped)."""
+    if opts.prometheus:
+        reader = PromReader(opts.prometheus)
+        reader.check_ready()
+        print("using Prometheus at", opts.prometheus, "; it must scrape these jobs every second:", file=out)
+        print(yaml.safe_dump(scrape_config(loadgen_target, server_target, metrics_path)["scrape_configs"], sort_keys=False), file=out)
+        return None, reader
+    prom, url = start_prometheus(
+        run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path,
+        **({"server_file": replicas.targets_file if metrics_path is not None else None,
+            "haproxy": f"{LOOPBACK}:{replicas.metrics_port}"} if replicas else {}))
+    stack.callback(prom.stop)
+    print(f"Prometheus {url} (data in {run_dir / 'prometheus'})", file=out)
+    return prom, PromReader(url)
+
+
+def _server_record(scenario: Scenario, server: ManagedProcess, ready: ReadyWatch | None, replicas: ReplicaSet | None,
+                   port: int | None, died: dict | None, limiter: Limiter, manifest: RunManifest) -> dict:
+    """run.json's `server`: what the gate started, when it was ready, how it was limited, whether it died."""
+    return {"started_by_gate": True, "start": server.started_at, "port": replicas.port if replicas else port,
+            "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
+            **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
+            **({"exited": died} if died else {}),
+            **({"replicas": replicas.describe(lambda p: limiter.describe(p.group, manifest.phases) if limiter else None)}
+               if replicas else {}),
+            **({"cpu": limiter.describe(server.group, manifest.phases)} if limiter and not replicas else {})}
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
@@ -313,71 +328,6 @@ def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) ->
         print(f"the run could not run ({first}); running it again once", file=out, flush=True)
         again = replace(opts, run_id=f"{opts.run_id}-again" if opts.run_id else None)
         return run_gate(again, out), f"run again after: {first}"
-
-
-def _wait_until_scraped(reader: PromReader, process: ManagedProcess, target: str, clash_retried: bool, job: str = LOADGEN_JOB,
-                        what: str = "the load generator") -> None:
-    """Hold the run (Locust holds the first request itself) until Prometheus scrapes the load
-    generator (and HAProxy, before the replicas start behind it). PortClash when the process lost a
-    port the gate picked."""
-    deadline = time.monotonic() + SCRAPE_WAIT_S
-    while time.monotonic() < deadline:
-        if not process.alive():
-            error = PortClash if clash_retried and process.lost_its_port() else SlaError
-            raise error(f"{process.name} exited before the run started; {process.log_path} ends:\n{process.log_tail()}")
-        if reader.scalar(f'max(up{{job="{job}",instance="{target}"}})') == 1:
-            return
-        time.sleep(0.2)
-    raise SlaError(f"Prometheus at {reader.url} did not scrape {what} ({target}, job {job!r}) "
-                   f"within {SCRAPE_WAIT_S:.0f} s; with --prometheus, add the scrape config printed above")
-
-
-def _exit_info(process: ManagedProcess, started: float) -> dict:
-    """How and when a child exited: code or signal, seconds into the run, and its log tail."""
-    code = process.proc.returncode if process.proc else None
-    how = f"killed by signal {-code} ({signal.Signals(-code).name})" if code is not None and code < 0 else f"exit code {code}"
-    return {"how": how, "code": code, "at": time.time(), "after_s": round(time.time() - started, 1), "log_tail": process.log_tail()}
-
-
-def _watch(locust: ManagedProcess, server: ManagedProcess | None, ready: ReadyWatch | None, prom: ManagedProcess | None,
-           scenario: Scenario, metrics_url: str, out: TextIO, expect_workers: int = 0,
-           on_phase: Callable[[str], None] | None = None) -> dict | None:
-    """Progress until Locust ends. A service under test that dies ends the run early (the verdict is
-    FAIL, on what was measured until then): returns how it died. The gate's own Prometheus or
-    Locust dying stops the run at once (exit 3): without them nothing can be judged. A service that
-    exits before it was ever ready because its port was taken is a PortClash, not a FAIL."""
-    progress = Progress(scenario, out, expect_workers)
-    started = time.time()
-    seen_phase = ""
-    while locust.alive():
-        if prom is not None and not prom.alive():
-            info = _exit_info(prom, started)
-            raise SlaError(f"the gate's Prometheus ({prom.pid}) exited {info['after_s']} s into the run ({info['how']}): "
-                           f"the run cannot be judged; {prom.log_path} ends:\n{info['log_tail']}")
-        if server is not None and not server.alive():
-            if ready is not None and ready.ready_at is None and server.lost_its_port():
-                raise PortClash(f"the {server.name} could not listen on its port; {server.log_path} ends:\n{server.log_tail()}")
-            died = _exit_info(server, started)
-            print(f"the {server.name} exited {died['after_s']} s into the run ({died['how']}); stopping the load and "
-                  "judging what was measured", file=out)
-            locust.stop()  # on SIGINT Locust closes the phase windows and writes run.json
-            progress.done()
-            return died
-        try:
-            text = requests.get(metrics_url, timeout=2).text
-            if on_phase is None or progress.due():
-                progress.update(text)
-            if on_phase is not None and (phase := current_phase(text)) and phase != seen_phase:
-                seen_phase = phase
-                on_phase(phase)  # a scale event: within PHASE_POLL_S of the phase's start
-        except requests.RequestException:
-            pass  # not up yet, or lingering after the run
-        for _ in range(int((PHASE_POLL_S if on_phase else PROGRESS_EVERY_S) / 0.1)):
-            if not locust.alive():
-                break
-            time.sleep(0.1)
-    progress.done()
-    return None
 
 
 def _judge(reader: PromReader, manifest: RunManifest, sla: SlaSpec, baseline: dict | None,

@@ -100,7 +100,7 @@ def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(histo
     shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "--objective", "steady.baseline.p50",
                             "-o", str(tmp / "page")], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
-    assert f"12 run(s) of regressed" in shown.stdout
+    assert "12 run(s) of regressed" in shown.stdout
     changes = [line for line in shown.stdout.splitlines() if "change point at run" in line]
     assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p50)
     page = (tmp / "page" / "history.html").read_text()

@@ -8,9 +8,9 @@ Custom arguments: --scenario, --metrics-port, --run-dir, --run-id, --extra-bucke
 
 from locust import events
 
-from sla.loadgen.base import OcrUser as _OcrUser
-from sla.loadgen.base import ScenarioShape as _ScenarioShape
-from sla.loadgen.base import install
+from sla.loadgen.api import OcrUser as _OcrUser
+from sla.loadgen.api import ScenarioShape as _ScenarioShape
+from sla.loadgen.api import install
 
 install(events)
 

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from sla.analysis.collect import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
+from sla.analysis.analyzer import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, run_gate_once_more_on_failure

@@ -21,7 +21,8 @@ from typing import TextIO
 
 import yaml
 
-from sla.analysis.collect import Analysis, Analyzer, PromReader, load_baseline, load_hdr
+from sla.analysis.analyzer import Analysis, Analyzer, load_baseline, load_hdr
+from sla.prometheus.client import PromReader
 from sla.analysis.timeline import Timeline, collect_timeline
 from sla.analysis.verdict import EXIT_CODES
 from sla.analysis.promql import HAPROXY_JOB
@@ -35,7 +36,7 @@ from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
 from sla.balancer import slot_name
 from sla.probe import ReadyWatch
 from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
-from sla.prometheus import PORT_TRIES, scrape_config, start_prometheus
+from sla.prometheus.server import PORT_TRIES, scrape_config, start_prometheus
 from sla.supervise import exit_info, wait_until_scraped, watch
 from sla.rundir import final_scrape_time, open_run, run_prometheus
 from sla.replicas import ReplicaSet

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 from dataclasses import asdict
 
-from sla.analysis.collect import Analysis
+from sla.analysis.analyzer import Analysis
 from sla.analysis.timeline import Timeline
 from sla.html.pages import write_run_page
 from sla.analysis.verdict import EXIT_CODES, FAIL, INCONCLUSIVE

@@ -9,11 +9,11 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from sla.analysis.collect import PromReader
+from sla.prometheus.client import PromReader
 from sla.analysis.promql import loadgen_total
 from sla.errors import SlaError
 from sla.manifest import MANIFEST_NAME, RunManifest
-from sla.prometheus import start_prometheus
+from sla.prometheus.server import start_prometheus
 from sla.slafile import SlaSpec, load_sla
 from sla.targets import API_REGISTRY, metrics_of_run
 

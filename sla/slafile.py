@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sla.objectives import REGISTRY, Objective, ParseContext
 from sla.objectives.base import SOURCES, fraction
-from sla.targets import ServerMetrics
+from sla.targets import MetricsMapping
 from sla.targets.reference import REFERENCE
 from sla.units import parse_duration, parse_rate
 from sla.validation import NAME_RULE, Reader, is_safe_name, load_yaml, positive, text
@@ -93,7 +93,7 @@ def key_path(o: Objective) -> str:
     return o.where or o.id
 
 
-def _check_server_sources(reader: Reader, objectives: list[Objective], api_name: str, mapping: ServerMetrics | None) -> None:
+def _check_server_sources(reader: Reader, objectives: list[Objective], api_name: str, mapping: MetricsMapping | None) -> None:
     """Objectives read from server metrics need a target whose metrics mapping supports them."""
     for o in objectives:
         if o.source != "server":
@@ -107,7 +107,7 @@ def _check_server_sources(reader: Reader, objectives: list[Objective], api_name:
 
 
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
-             api_name: str | None = None, mapping: ServerMetrics | None = None, accuracy_problem: str | None = None) -> SlaSpec:
+             api_name: str | None = None, mapping: MetricsMapping | None = None, accuracy_problem: str | None = None) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
     phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much.
     With the target's API name and server metrics `mapping`, objectives read from server metrics

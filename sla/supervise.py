@@ -12,7 +12,7 @@ from typing import TextIO
 
 import requests
 
-from sla.analysis.collect import PromReader
+from sla.prometheus.client import PromReader
 from sla.analysis.promql import LOADGEN_JOB
 from sla.errors import SlaError
 from sla.probe import ReadyWatch

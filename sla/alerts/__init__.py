@@ -21,12 +21,12 @@ from sla.alerts.dashboard import dashboard_json, validate
 from sla.alerts.promtool import check_and_test, promtool_binary, write_rules
 from sla.alerts.replay import replay, replay_table
 from sla.alerts.rules import AlertOptions, RuleSet, build_rules, prom_duration
-from sla.analysis.collect import Analyzer, load_hdr
+from sla.analysis.analyzer import Analyzer, load_hdr
 from sla.analysis.promql import SERVER_JOB
 from sla.errors import SlaError
 from sla.manifest import write_json
 from sla.slafile import SlaSpec, load_sla
-from sla.targets import API_REGISTRY, DEFAULT_API, ServerMetrics, metrics_of_run
+from sla.targets import API_REGISTRY, DEFAULT_API, MetricsMapping, metrics_of_run
 from sla.targets.metrics import MAPPINGS
 
 DEFAULT_REPLAY_STEP_S = 60.0  # Prometheus' default evaluation_interval
@@ -43,7 +43,7 @@ class AlertsRequest:
     options: AlertOptions = AlertOptions()
 
 
-def _mapping(api: str, metrics: str | None) -> ServerMetrics:
+def _mapping(api: str, metrics: str | None) -> MetricsMapping:
     if api not in API_REGISTRY:
         raise SlaError(f"--target-api {api!r} is not a target API; known: {', '.join(API_REGISTRY)}")
     if metrics is not None:
@@ -57,7 +57,7 @@ def _mapping(api: str, metrics: str | None) -> ServerMetrics:
     return mapping
 
 
-def _build(sla: SlaSpec, mapping: ServerMetrics, options: AlertOptions, inline: bool = False) -> RuleSet:
+def _build(sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, inline: bool = False) -> RuleSet:
     try:
         return build_rules(sla, mapping, options, inline)
     except ValueError as exc:  # a user's mapping whose label matchers no example value satisfies

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sla.alerts.rules import Rule, RuleSet, prom_duration
-from sla.analysis.collect import PromReader
+from sla.prometheus.client import PromReader
 from sla.manifest import RunManifest
 
 FIRES, QUIET, UNDECIDED = "fires", "does not fire", "cannot decide"

@@ -29,7 +29,7 @@ from prometheus_client.utils import floatToGoString
 from sla.analysis.promql import SERVER_JOB, escape, restart_counter, series
 from sla.objectives import Objective
 from sla.slafile import SlaSpec, key_path
-from sla.targets.metrics import ServerMetrics
+from sla.targets.metrics import MetricsMapping
 from sla.units import format_duration
 
 # (severity, factor, long window s, short window s): the SRE workbook's table
@@ -100,7 +100,7 @@ class Rule:
 @dataclass
 class RuleSet:
     sla: SlaSpec
-    mapping: ServerMetrics
+    mapping: MetricsMapping
     options: AlertOptions
     records: list[Rule]
     alerts: list[Rule]
@@ -192,7 +192,7 @@ def _supported(method):
 class RuleBuilder:
     """Collects the rules of one SLA file; the objective kinds call its methods (`Kind.production`)."""
 
-    def __init__(self, sla: SlaSpec, mapping: ServerMetrics, options: AlertOptions, inline: bool = False) -> None:
+    def __init__(self, sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, inline: bool = False) -> None:
         self.sla, self.m, self.opt, self.inline = sla, mapping, options, inline
         self.records: dict[str, Rule] = {}
         self.alerts: list[Rule] = []
@@ -525,7 +525,7 @@ class RuleBuilder:
                        Case("process start time steady: does not fire", 60.0, [(start, "100x6")], 300, None)]
 
 
-def build_rules(sla: SlaSpec, mapping: ServerMetrics, options: AlertOptions, inline: bool = False) -> RuleSet:
+def build_rules(sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, inline: bool = False) -> RuleSet:
     """The production rules of an SLA file for a service with these server metrics."""
     builder = RuleBuilder(sla, mapping, options, inline)
     builder.service_rules()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sla.analysis.sources import Outcomes
     from sla.analysis.verdict import ObjectiveResult
     from sla.objectives import Objective
-    from sla.targets.metrics import ServerMetrics
+    from sla.targets.metrics import MetricsMapping
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def cross_check(pairs_of: Callable[[], dict[str, Pair]], objectives: list["Objec
     return warnings
 
 
-def absent_series(m: "ServerMetrics | None", missing: list[tuple[str, str]]) -> list[str]:
+def absent_series(m: "MetricsMapping | None", missing: list[tuple[str, str]]) -> list[str]:
     """A warning for the mapping's series (field, selector) that no scrape of the server held over
     the whole run. Checked over the run, not at its first scrape: most stacks create a labelled
     series at its first observation."""
@@ -132,7 +132,7 @@ def absent_series(m: "ServerMetrics | None", missing: list[tuple[str, str]]) -> 
             + ": objectives and charts from them judge nothing (check the names against the server's /metrics)"]
 
 
-def uncounted_failures(m: "ServerMetrics | None", outcomes_of: Callable[[], list[tuple[str, "Outcomes | None", "Outcomes | None"]]],
+def uncounted_failures(m: "MetricsMapping | None", outcomes_of: Callable[[], list[tuple[str, "Outcomes | None", "Outcomes | None"]]],
                        objectives: list["Objective"], results: list["ObjectiveResult"]) -> list[str]:
     """Phases where the load generator saw more failures than the server counted: a warning, also
     added to the server error-rate results of the phase (what the server cannot see).

@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sla.targets.metrics import ServerMetrics
+    from sla.targets.metrics import MetricsMapping
 
 LOADGEN_JOB = "loadgen"
 SERVER_JOB = "server"
@@ -47,7 +47,7 @@ def series(spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
     return f"{name}{suffix}" + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 
-def restart_counter(m: "ServerMetrics") -> str | None:
+def restart_counter(m: "MetricsMapping") -> str | None:
     """A counter of the mapping's that only grows while the server lives (a reset: it restarted)."""
     if m.request_histogram:
         return series(m.request_histogram, "_count")
@@ -120,13 +120,13 @@ def server_delta(selector: str, by: str | None, start: float, end: float) -> str
     return f"{at_end} - ({agg} ({selector} {_at(start)}) or {at_end} * 0)"
 
 
-def server_buckets(m: "ServerMetrics", start: float, end: float, stage: str | None = None) -> str:
+def server_buckets(m: "MetricsMapping", start: float, end: float, stage: str | None = None) -> str:
     if stage is None:
         return server_delta(series(m.request_histogram, "_bucket"), "le", start, end)
     return server_delta(series(m.stage_histogram, "_bucket", **{m.stage_label: stage}), "le", start, end)
 
 
-def server_mean(m: "ServerMetrics", start: float, end: float) -> tuple[str, str]:
+def server_mean(m: "MetricsMapping", start: float, end: float) -> tuple[str, str]:
     """(sum, count) of the requests' latency in the window, the sum in the mapping's unit."""
     if m.request_histogram:
         return (server_delta(series(m.request_histogram, "_sum"), None, start, end),
@@ -134,7 +134,7 @@ def server_mean(m: "ServerMetrics", start: float, end: float) -> tuple[str, str]
     return server_delta(series(m.duration_sum), None, start, end), server_delta(series(m.duration_count), None, start, end)
 
 
-def server_codes(m: "ServerMetrics", start: float, end: float) -> str:
+def server_codes(m: "MetricsMapping", start: float, end: float) -> str:
     """Requests by status (the mapping's status label)."""
     return server_delta(series(m.requests_counter), m.status_label, start, end)
 
@@ -158,7 +158,7 @@ def gauge(metric: str, at: float, job: str | None = None) -> str:
     return f"max({series(metric, **({'job': job} if job else {}))} {_at(at)})"
 
 
-def time_to_ready(m: "ServerMetrics", at: float) -> str:
+def time_to_ready(m: "MetricsMapping", at: float) -> str:
     return f"{gauge(m.ready_timestamp, at)} - {gauge(m.process_start, at, SERVER_JOB)}"
 
 
@@ -174,7 +174,7 @@ def lag_quantile_over_time(run_id: str, q: float, window_s: int) -> str:
     return f"histogram_quantile({q:g}, sum by (le) (rate(loadgen_schedule_lag_seconds_bucket{_labels(run_id=run_id)}[{window_s}s])))"
 
 
-def server_quantile_over_time(m: "ServerMetrics", q: float, window_s: int) -> str:
+def server_quantile_over_time(m: "MetricsMapping", q: float, window_s: int) -> str:
     return f"histogram_quantile({q:g}, sum by (le) (rate({series(m.request_histogram, '_bucket')}[{window_s}s])))"
 
 

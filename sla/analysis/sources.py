@@ -15,7 +15,7 @@ from sla.analysis import promql
 from sla.analysis.stats import Buckets, per_second, share
 from sla.loadgen.histograms import hdr_percentile
 from sla.manifest import PhaseWindow, RunManifest
-from sla.targets.metrics import ServerMetrics
+from sla.targets.metrics import MetricsMapping
 
 SCRAPE_INTERVAL_S = 1.0
 MIN_SCRAPE_SHARE = 0.8  # fewer samples than this share of the expected count is a scrape gap
@@ -261,7 +261,7 @@ class ServerSource(_Prom):
 
     name = "server"
 
-    def __init__(self, reader: Any, manifest: RunManifest, final: float, metrics: ServerMetrics | None) -> None:
+    def __init__(self, reader: Any, manifest: RunManifest, final: float, metrics: MetricsMapping | None) -> None:
         super().__init__(reader, manifest, final)
         self.metrics = metrics
 

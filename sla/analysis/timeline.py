@@ -19,7 +19,7 @@ from sla.loadgen.histograms import hdr_curve
 from sla.manifest import write_json
 
 if TYPE_CHECKING:
-    from sla.analysis.collect import Analyzer
+    from sla.analysis.analyzer import Analyzer
 
 TIMELINE_NAME = "timeline.json"
 RATE_WINDOW_S = 5  # each point's rate and percentiles are over the last 5 s (5 scrapes)

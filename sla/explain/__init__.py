@@ -139,7 +139,7 @@ def run_explain(run_dir: Path, phase: str | None, prometheus: str | None, out: T
     """The `sla explain` verb: explain a recorded run (its kept Prometheus data) and print it. A run
     copied from another machine may not find its SLA file: it is explained without one (every phase,
     no what-if), unless `sla_path` names one."""
-    from sla.analysis.collect import Analyzer, load_hdr
+    from sla.analysis.analyzer import Analyzer, load_hdr
     from sla.errors import SlaError
     from sla.rundir import open_run, read_manifest, run_prometheus
 

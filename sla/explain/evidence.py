@@ -157,7 +157,7 @@ def server_cores(manifest: Any) -> tuple[float | None, str]:
 
 
 def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
-    """The evidence of one phase (`analyzer`: sla.analysis.collect.Analyzer over the run)."""
+    """The evidence of one phase (`analyzer`: sla.analysis.analyzer.Analyzer over the run)."""
     reader, manifest = analyzer.reader, analyzer.manifest
     loadgen = analyzer.loadgen
     timing = loadgen.timing(w)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sla.analysis.sources import Source
     from sla.manifest import PhaseWindow
     from sla.history.store import Comparable
-    from sla.targets.metrics import ServerMetrics
+    from sla.targets.metrics import MetricsMapping
 
 SOURCES = ("loadgen", "server")
 PERCENTILE_KEY = re.compile(r"^p(\d+(?:\.\d+)?)$")
@@ -69,7 +69,7 @@ class ParseContext:
     reader: Reader
     phase: str | None  # None: the cold_start section
     doc: dict[str, Any]  # the section's mapping, its keys already checked
-    mapping: "ServerMetrics | None"  # the target's server metrics (None: it has none)
+    mapping: "MetricsMapping | None"  # the target's server metrics (None: it has none)
     stage_names: tuple[str, ...] = ()  # the target's server stages
     phases: tuple[str, ...] | None = None  # the scenario's phases (None: not known here)
     accuracy_problem: str | None = None  # why the scenario's answers cannot be scored (None: they can, or not known)
@@ -149,7 +149,7 @@ class Kind:
         """Latency limits in seconds, to become histogram bucket boundaries."""
         return (o.limit,) if self.bucket_limit else ()
 
-    def server_problem(self, o: Objective, mapping: "ServerMetrics") -> str | None:
+    def server_problem(self, o: Objective, mapping: "MetricsMapping") -> str | None:
         """Why `source: server` cannot be read from these server metrics (None: it can)."""
         return None
 

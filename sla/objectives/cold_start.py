@@ -17,7 +17,7 @@ from sla.units import format_duration, parse_duration
 from sla.validation import positive
 
 if TYPE_CHECKING:
-    from sla.targets.metrics import ServerMetrics
+    from sla.targets.metrics import MetricsMapping
 
 
 class _ColdStart(Kind):
@@ -35,7 +35,7 @@ class _ColdStart(Kind):
         source = got[1] if isinstance(doc[self.key], dict) and "source" in doc[self.key] else self.default_source(ctx.mapping)
         return [Objective(f"cold_start.{self.key}", self.names[0], None, source, got[0], where=f"cold_start.{self.key}")]
 
-    def default_source(self, mapping: "ServerMetrics | None") -> str:
+    def default_source(self, mapping: "MetricsMapping | None") -> str:
         return "loadgen"
 
     def figure(self, source):
@@ -65,7 +65,7 @@ class TimeToReady(_ColdStart):
     description = "maximum, e.g. 30s"
     what = "time to ready"
 
-    def default_source(self, mapping: "ServerMetrics | None") -> str:
+    def default_source(self, mapping: "MetricsMapping | None") -> str:
         """The server's own ready timestamp where it has one, else the gate's readiness probe."""
         return "server" if mapping is not None and mapping.ready_timestamp else "loadgen"
 

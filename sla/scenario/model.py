@@ -9,7 +9,7 @@ from typing import Any
 
 from sla.limits import MIN_CPUS, CpuLimit, cpu_list, cpuset_problems, machine_cpus
 from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
-from sla.targets import API_REGISTRY, DEFAULT_API, ServerMetrics, TargetApi
+from sla.targets import API_REGISTRY, DEFAULT_API, MetricsMapping, TargetApi
 from sla.targets.metrics import MAPPINGS, parse_mapping
 from sla.targets.reference import SERVER_OPTIONS, ReferenceApi
 from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
@@ -73,7 +73,7 @@ class Target:
     cwd: Path | None = None
     ready_path: str | None = None  # overrides the API's
     ready_timeout: float = DEFAULT_READY_TIMEOUT
-    metrics: ServerMetrics | None = None  # where its server metrics are and what they are called
+    metrics: MetricsMapping | None = None  # where its server metrics are and what they are called
     replicas: int = 1  # instances behind HAProxy (1 and no scale_to: the instance itself, no balancer)
     routing: str = "ready"  # how HAProxy takes a new replica into the pool (sla/balancer.py)
     slowstart: float = 10.0

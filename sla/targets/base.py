@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sla.payloads import Payload
-from sla.targets.metrics import ServerMetrics
+from sla.targets.metrics import MetricsMapping
 from sla.validation import Reader
 
 
@@ -36,7 +36,7 @@ class TargetApi:
     ready_path: ClassVar[str | None] = None  # GET answers 200 once the service can serve; None: port open
     alive_path: ClassVar[str | None] = None  # GET answers 200 while the process is up (default: ready_path)
     needs_image: ClassVar[bool] = True  # payload files must be images
-    metrics: ClassVar[ServerMetrics | None] = None  # where its server-side series are (sla.targets.metrics)
+    metrics: ClassVar[MetricsMapping | None] = None  # where its server-side series are (sla.targets.metrics)
 
     @classmethod
     def parse(cls, reader: Reader, doc: dict[str, Any], path: str) -> "TargetApi":
@@ -64,7 +64,7 @@ class TargetApi:
         return status in (429, 503) and retry_after is not None
 
     @classmethod
-    def server_metrics(cls) -> ServerMetrics | None:
+    def server_metrics(cls) -> MetricsMapping | None:
         return cls.metrics
 
     def probe_path(self, ready: bool) -> str | None:

@@ -29,7 +29,7 @@ SERIES = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})?$")
 
 
 @dataclass(frozen=True)
-class ServerMetrics:
+class MetricsMapping:
     name: str
     request_histogram: str | None = None  # request latency histogram (without _bucket/_count/_sum)
     duration_sum: str | None = None  # or: a cumulative request-duration counter ...
@@ -124,7 +124,7 @@ class ServerMetrics:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "ServerMetrics":
+    def from_json(cls, doc: dict[str, Any]) -> "MetricsMapping":
         known = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc.items() if k in known})
 
@@ -132,7 +132,7 @@ class ServerMetrics:
 SERIES_FIELDS = ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
                  "queue_duration", "stage_histogram", "ready_timestamp", "process_start", "first_request_gauge",
                  "model_load_gauge", "warmup_gauge", "queue_histogram", "in_flight_gauge", "batch_histogram")
-MAPPINGS: dict[str, ServerMetrics] = {}
+MAPPINGS: dict[str, MetricsMapping] = {}
 # `target.metrics` written as a mapping (a stack that is not shipped): its keys, and `like`.
 FIELD_HELP = {
     "like": "a shipped mapping to start from; the keys given replace its values",
@@ -192,7 +192,7 @@ CONVERT = {"success_values": _names, "stages": _names, "info_metrics": _names, "
            "port": integer, "own_port": _flag}
 
 
-def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics | None) -> ServerMetrics | None:
+def parse_mapping(reader: Reader, value: Any, path: str, default: MetricsMapping | None) -> MetricsMapping | None:
     """A scenario's `target.metrics`: a shipped mapping's name, or a mapping of the fields above.
     Absent: the API's own (`default`)."""
     if value is None:
@@ -216,14 +216,14 @@ def parse_mapping(reader: Reader, value: Any, path: str, default: ServerMetrics 
             got = reader.get(doc, path, key, CONVERT.get(key, text), FIELD_HELP[key])
             if got is not None:
                 given[key] = got
-    base = MAPPINGS[like] if like else ServerMetrics(name="custom")
+    base = MAPPINGS[like] if like else MetricsMapping(name="custom")
     mapping = replace(base, **given)
     for problem in mapping.problems():
         reader.problem(path, problem)
     return mapping
 
 
-def register_metrics(mapping: ServerMetrics) -> ServerMetrics:
+def register_metrics(mapping: MetricsMapping) -> MetricsMapping:
     problems = mapping.problems()
     if problems:
         raise ValueError(f"server metrics mapping {mapping.name}: {'; '.join(problems)}")
@@ -234,14 +234,14 @@ def register_metrics(mapping: ServerMetrics) -> ServerMetrics:
 # KServe 0.21 (kserve/metrics.py; tests/targets/scrapes/kserve.txt): histograms labelled model_name,
 # on the inference port. request_predict_seconds times the model's predict(), failures included; no
 # request counter. Default registry: process metrics present.
-register_metrics(ServerMetrics(name="kserve", request_histogram="request_predict_seconds"))
+register_metrics(MetricsMapping(name="kserve", request_histogram="request_predict_seconds"))
 # MLServer 1.7.1 (rest/app.py, handlers/dataplane.py; scrapes/mlserver.txt): starlette_exporter's REST
 # histogram and request counter by route template (/v2/models/{model_name}/infer) and status_code,
 # health routes left out, on --metrics-port (default 8082). Its own model_infer_request_success and
 # _failure are prometheus_client Counters, scraped with _total; the REST counter also counts what
 # is refused before the model runs. Process metrics only with parallel_workers 0 (one process).
 INFER_PATH = '{path=~".*/infer"}'
-register_metrics(ServerMetrics(
+register_metrics(MetricsMapping(
     name="mlserver", request_histogram="rest_server_request_duration_seconds" + INFER_PATH,
     requests_counter="rest_server_requests_total" + INFER_PATH, status_label="status_code", success_values=("200",), port=8082))
 # Triton 2.51 through PyTriton 0.7 (docs/user_guide/metrics.md; scrapes/triton.txt): cumulative
@@ -249,7 +249,7 @@ register_metrics(ServerMetrics(
 # for a model that is not decoupled, histogram_latencies or not): a mean only, split into queue and
 # compute. No process metrics. Its failure counter counts what fails in the model (reason="BACKEND"),
 # not what it refuses before the model runs.
-register_metrics(ServerMetrics(
+register_metrics(MetricsMapping(
     name="triton", duration_sum="nv_inference_request_duration_us", duration_count="nv_inference_request_success",
     unit=1e-6, requests_counter="nv_inference_request_success", failures_counter="nv_inference_request_failure",
     queue_duration="nv_inference_queue_duration_us",
@@ -261,7 +261,7 @@ register_metrics(ServerMetrics(
 # labelled by endpoint and http_response_code, on the serving port; its probes (/readyz, /livez,
 # /healthz) and /metrics are counted too, so they are left out. No process metrics.
 NOT_PROBES = '{endpoint!~"/(readyz|livez|healthz|metrics)"}'
-register_metrics(ServerMetrics(
+register_metrics(MetricsMapping(
     name="bentoml", request_histogram="bentoml_service_request_duration_seconds" + NOT_PROBES,
     requests_counter="bentoml_service_request_total" + NOT_PROBES, status_label="http_response_code", success_values=("200",),
     process_start=None))
@@ -271,7 +271,7 @@ register_metrics(ServerMetrics(
 # (/-/healthz, /-/routes) are counted too, so they are left out. The process metrics there are
 # Ray's own components', not the application's.
 NOT_RAY_ROUTES = '{route!~"/-/.*"}'
-register_metrics(ServerMetrics(
+register_metrics(MetricsMapping(
     name="ray_serve", request_histogram="ray_serve_http_request_latency_ms" + NOT_RAY_ROUTES, unit=1e-3,
     requests_counter="ray_serve_num_http_requests_total" + NOT_RAY_ROUTES, status_label="status_code", success_values=("200",),
     process_start=None, own_port=True))

@@ -12,13 +12,13 @@ from typing import Any
 
 from sla.payloads import Payload
 from sla.targets.base import ApiRequest, TargetApi, http_problem, json_object, json_request, register
-from sla.targets.metrics import ServerMetrics, register_metrics
+from sla.targets.metrics import MetricsMapping, register_metrics
 from sla.validation import Reader, one_of
 
 PATH = "/v1/ocr"
 ENCODINGS = ("raw", "base64")
 # The server's series (reference_server/metrics.py).
-REFERENCE = register_metrics(ServerMetrics(
+REFERENCE = register_metrics(MetricsMapping(
     name="reference",
     request_histogram="ocr_request_duration_seconds",
     requests_counter="ocr_requests_total",

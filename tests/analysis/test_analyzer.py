@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from sla.analysis.collect import Analyzer
+from sla.analysis.analyzer import Analyzer
 from sla.analysis.stats import Buckets
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement
 from sla.buckets import latency_buckets

@@ -143,7 +143,7 @@ def test_overall_fail_beats_inconclusive_beats_pass():
     ],
 )
 def test_a_measurement_is_stable_when_the_last_three_windows_agree_within_10_percent(windows, expected):
-    from sla.analysis.collect import stable
+    from sla.analysis.analyzer import stable
 
     assert stable([{"throughput": t, "p99": p} for t, p in windows]) is expected
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 
 import pytest
 
-from sla.analysis.collect import PromReader
+from sla.prometheus.client import PromReader
 from sla.analysis.sources import ServerSource
 from sla.explain.evidence import CFS_PERIODS, CFS_THROTTLED, cfs_throttling
 from sla.manifest import PhaseWindow, RunManifest
-from sla.prometheus import start_prometheus
-from sla.targets.metrics import MAPPINGS, ServerMetrics
+from sla.prometheus.server import start_prometheus
+from sla.targets.metrics import MAPPINGS, MetricsMapping
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def _sample(name: str, labels: dict[str, str], value: float, t: float) -> str:
     return f"{name}{{{shown}}} {value:g} {t:.0f}"
 
 
-def exposition(m: ServerMetrics, lazy: bool) -> dict[str, list[str]]:
+def exposition(m: MetricsMapping, lazy: bool) -> dict[str, list[str]]:
     """OpenMetrics samples by family for one stack; `lazy`: its labelled series appear at the first
     observation, so there is none at the window's start."""
     families: dict[str, list[str]] = {}

@@ -1,7 +1,7 @@
 import re
 from xml.etree import ElementTree as ET
 
-from sla.analysis.collect import Analysis, PhaseSummary
+from sla.analysis.analyzer import Analysis, PhaseSummary
 from sla.analysis.evaluate import evaluate
 from sla.analysis.verdict import Measurement, overall
 from sla.analysis.stats import Buckets

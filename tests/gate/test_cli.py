@@ -197,7 +197,7 @@ def test_a_child_that_left_for_a_session_of_its_own_is_stopped_with_its_parent(t
 def test_prometheus_that_lost_its_port_is_started_on_another(tmp_path, monkeypatch):
     import socket
 
-    import sla.prometheus as prometheus
+    import sla.prometheus.server as prometheus
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

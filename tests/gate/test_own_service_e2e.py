@@ -109,7 +109,7 @@ import base64
 
 from locust import events
 
-from sla.loadgen.base import ScenarioShape, SlaUser, install
+from sla.loadgen.api import ScenarioShape, SlaUser, install
 
 install(events)
 

@@ -85,7 +85,7 @@ def test_compare_ends_with_0_when_a_configuration_passes_else_1_on_a_fail_else_2
     import io
 
     import sla.compare as compare
-    from sla.analysis.collect import Analysis, PhaseSummary
+    from sla.analysis.analyzer import Analysis, PhaseSummary
 
     def fake_run(opts, out):  # one configuration's run, without running it
         opts.out.mkdir(parents=True, exist_ok=True)  # as a run would

@@ -11,7 +11,7 @@ import pytest
 
 from sla.scenario import load_scenario
 from sla.slafile import load_sla
-from sla.targets.metrics import MAPPINGS, ServerMetrics
+from sla.targets.metrics import MAPPINGS, MetricsMapping
 from sla.validation import FileProblems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ REASONS = {  # what a refusal says, by objective
 }
 
 
-def supports(mapping: ServerMetrics, objective: str, tmp_path: Path) -> tuple[bool, str]:
+def supports(mapping: MetricsMapping, objective: str, tmp_path: Path) -> tuple[bool, str]:
     path = tmp_path / "sla.yaml"
     path.write_text(SERVER_OBJECTIVES[objective])
     try:
@@ -151,4 +151,4 @@ def test_a_bad_mapping_is_refused_with_the_key_and_what_is_accepted(tmp_path, me
 
 def test_mapping_round_trips_through_run_json():
     for m in MAPPINGS.values():
-        assert ServerMetrics.from_json(m.to_json()) == m
+        assert MetricsMapping.from_json(m.to_json()) == m

@@ -52,7 +52,7 @@ def test_no_module_of_the_harness_imports_the_reference_server():
 
 
 def test_judging_loads_neither_paddle_nor_opencv():
-    code = ("import sys, sla.analysis.evaluate, sla.analysis.collect, sla.slafile, sla.reports, sla.scenario; "
+    code = ("import sys, sla.analysis.evaluate, sla.analysis.analyzer, sla.slafile, sla.reports, sla.scenario; "
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
     assert "sla" in loaded

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sla.targets.metrics import MAPPINGS, ServerMetrics
+from sla.targets.metrics import MAPPINGS, MetricsMapping
 
 SCRAPES = Path(__file__).parent / "scrapes"
 OPS = {"=": lambda v, want: v == want, "!=": lambda v, want: v != want,
@@ -54,7 +54,7 @@ def total(samples, spec: str, suffix: str = "") -> float:
 
 @pytest.mark.parametrize("name", sorted(MAPPINGS))
 def test_every_series_a_mapping_names_is_in_its_stacks_scrape_with_its_type(name):
-    m: ServerMetrics = MAPPINGS[name]
+    m: MetricsMapping = MAPPINGS[name]
     types, samples = scrape(name)
     for field, spec in m.series().items():
         family = spec.partition("{")[0]

@@ -1,21 +1,13 @@
-"""Measurements from Prometheus, through prometheus-api-client (the only way this package reads it).
-
-Pitfalls of prometheus-api-client handled here: every query is an instant query with explicit `@` times
-(never the client's import-time defaults); connection errors become an SlaError (exit 3);
-`check_prometheus_connection` only GETs `/`, so readiness is `GET /-/ready`.
-"""
+"""The analyzer: a run judged from its series in Prometheus (read through sla/prometheus/client.py),
+objective by objective, with the per-phase summaries that result.json, capacity and compare use."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
 from sla.analysis import promql
 from sla.analysis.evaluate import evaluate, target_exited
@@ -25,6 +17,7 @@ from sla.analysis.verdict import Measurement, ObjectiveResult, overall
 from sla.claims import ARRIVALS_PER_PROCESS
 from sla.errors import SlaError
 from sla.history.store import Comparable
+from sla.prometheus.client import PromReader
 from sla.manifest import HDR_NAME, PhaseWindow, RunManifest, read_hdr
 from sla.objectives import Objective
 from sla.slafile import SlaSpec
@@ -38,58 +31,6 @@ SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # and keeps climbing when a queue grows). A window lasts at least WINDOW_MIN_S and holds about
 # WINDOW_MIN_REQUESTS.
 WINDOW_MIN_S, WINDOW_MIN_REQUESTS, STABLE_WINDOWS, STABLE_SPREAD = 5.0, 100, 3, 0.10
-
-
-class PromReader:
-    """Instant queries; errors name the URL and the query. Queries pinned with `@` always give the
-    same answer, so they are cached (the analysis asks some twice); others (polling) are not."""
-
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
-        self.url = url.rstrip("/")
-        self.client = PrometheusConnect(url=self.url, disable_ssl=True, timeout=timeout_s)
-        self._cache: dict[str, list[dict[str, Any]]] = {}
-
-    def check_ready(self) -> None:
-        try:
-            resp = requests.get(f"{self.url}/-/ready", timeout=5)
-        except requests.RequestException as exc:
-            raise SlaError(f"Prometheus at {self.url} is unreachable: {exc}") from None
-        if resp.status_code != 200:
-            raise SlaError(f"Prometheus at {self.url} is not ready: HTTP {resp.status_code} from /-/ready")
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        if expr in self._cache:
-            return self._cache[expr]
-        try:
-            result = self.client.custom_query(expr)
-        except (PrometheusApiClientException, requests.RequestException) as exc:
-            raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
-        if "@" in expr:
-            self._cache[expr] = result
-        return result
-
-    def range(self, expr: str, start: float, end: float, step_s: float) -> list[dict[str, Any]]:
-        """A range query between explicit Unix times (never the client's import-time defaults)."""
-        try:
-            return self.client.custom_query_range(
-                expr, start_time=datetime.fromtimestamp(start, timezone.utc), end_time=datetime.fromtimestamp(end, timezone.utc),
-                step=f"{step_s:g}")
-        except Exception as exc:  # the client raises several types
-            raise SlaError(f"Prometheus at {self.url} failed the query {expr!r}: {exc}") from None
-
-    def scalar(self, expr: str) -> float | None:
-        result = self.query(expr)
-        if not result:
-            return None
-        value = float(result[0]["value"][1])
-        return value if math.isfinite(value) else None
-
-    def vector(self, expr: str, label: str) -> dict[str, float]:
-        return {r["metric"].get(label, ""): float(r["value"][1]) for r in self.query(expr)}
-
-    def buckets(self, expr: str) -> Buckets | None:
-        pairs = {float(le): max(v, 0.0) for le, v in self.vector(expr, "le").items() if le}
-        return Buckets.from_pairs(pairs) if pairs else None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from sla.tables import markdown_table, ms
 from sla.analysis.analyzer import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
@@ -231,23 +232,15 @@ def hpa_yaml(per_replica: float, replicas: int | None) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def _ms(v: float | None) -> str:
-    return f"{v * 1e3:.1f} ms" if v is not None and math.isfinite(v) else "-"
-
-
 def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     r, o, d = search.result, search.opts, search.dir
     paths = {"json": d / "capacity.json", "md": d / "capacity.md"}
     write_json(paths["json"], {"options": json_value(asdict(o)), **json_value(asdict(r))})
-    lines = [
-        "## Capacity of one replica", "",
-        "| Asked | Achieved | P50 | P99 | Error rate | Stable | Verdict | Run |", "|---|---|---|---|---|---|---|---|",
-    ]
-    for s in r.steps:
-        lines.append(f"| {s.asked:.3g}/s | {s.achieved or 0:.3g}/s | {_ms(s.p50)} | {_ms(s.p99)} | "
-                     f"{(s.error_rate or 0) * 100:.2f}% | {'yes' if s.stable else 'no'} | **{s.verdict}** | `{Path(s.run_dir).name}`"
-                     + (f" ({s.note})" if s.note else "") + " |")
-    lines.append("")
+    lines = ["## Capacity of one replica", "", *markdown_table(
+        ("Asked", "Achieved", "P50", "P99", "Error rate", "Stable", "Verdict", "Run"),
+        ((f"{s.asked:.3g}/s", f"{s.achieved or 0:.3g}/s", ms(s.p50), ms(s.p99), f"{(s.error_rate or 0) * 100:.2f}%",
+          "yes" if s.stable else "no", f"**{s.verdict}**", f"`{Path(s.run_dir).name}`" + (f" ({s.note})" if s.note else ""))
+         for s in r.steps)), ""]
     if r.capacity is None:
         lines.append("No tested rate met the SLA: lower --start-rate, or the SLA is out of reach for one replica.")
     else:
@@ -262,7 +255,7 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
         paths["hpa"].write_text(hpa)
         lines += ["", "Kubernetes HorizontalPodAutoscaler targeting that per-replica rate:", "", "```yaml", hpa.rstrip(), "```"]
     paths["md"].write_text("\n".join(lines) + "\n")
-    limits = [(f"P{ob.percentile:g}", ob.limit) for ob in load_sla(search.sla_path).objectives if ob.kind_of.cross_checked and ob.percentile]
+    limits = [(f"P{ob.percentile:g}", ob.limit) for ob in load_sla(search.sla_path).objectives if ob.kind_of.request_latency and ob.percentile]
     paths["html"] = write_capacity_page(d, r, o, limits)
     return paths
 

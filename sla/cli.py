@@ -7,6 +7,7 @@ a part that did not start, Prometheus unreachable); 130 interrupted (everything 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
     demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
     demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
+    for verb, handler in ((run, _run), (check, _check), (exp, _explain), (dif, _diff), (cap, _capacity), (cmp, _compare), (plan, _plan),
+                          (alerts, _alerts), (hist, _history), (demo, _demo)):
+        verb.set_defaults(handler=handler)
     return parser
 
 
@@ -193,64 +197,83 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    if args.verb == "run":
-        from sla.gate import RunOptions, run_gate
+# -- the verbs: each parser's `handler` (set_defaults), imported when it runs ----------------------
+def _run(args: argparse.Namespace) -> int:
+    from sla.gate import RunOptions, run_gate
 
-        if args.master != (args.expect_workers > 0):
-            raise SlaError("--master and --expect-workers N (N >= 1) go together: the master waits for N workers started elsewhere")
+    if args.master != (args.expect_workers > 0):
+        raise SlaError("--master and --expect-workers N (N >= 1) go together: the master waits for N workers started elsewhere")
+    return run_gate(RunOptions(
+        scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
+        run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
+        locustfile=args.locustfile, allow_remote=args.allow_remote, expect_workers=args.expect_workers,
+        master_bind_host=args.master_bind_host, master_bind_port=args.master_bind_port, workers_wait_s=args.workers_wait,
+        history=args.history, any_environment=args.any_environment,
+    )).exit_code
 
-        return run_gate(RunOptions(
-            scenario=args.scenario, sla=args.sla, host=args.host, prometheus=args.prometheus, out=args.out,
-            run_id=args.run_id, metrics_port=args.metrics_port, keep_raw=args.keep_raw, processes=args.processes,
-            locustfile=args.locustfile, allow_remote=args.allow_remote, expect_workers=args.expect_workers,
-            master_bind_host=args.master_bind_host, master_bind_port=args.master_bind_port, workers_wait_s=args.workers_wait,
-            history=args.history, any_environment=args.any_environment,
-        )).exit_code
-    if args.verb == "check":
-        from sla.gate import check_run
 
-        return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out, history_url=args.history,
-                         any_environment=args.any_environment).exit_code
-    if args.verb == "explain":
-        from sla.explain import run_explain
+def _check(args: argparse.Namespace) -> int:
+    from sla.gate import check_run
 
-        return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout, args.sla)
-    if args.verb == "diff":
-        from sla.explain import run_diff
+    return check_run(args.run_dir, args.sla, args.baseline, args.prometheus, args.out, history_url=args.history,
+                     any_environment=args.any_environment).exit_code
 
-        return run_diff(args.run_a, args.run_b, args.phase, args.prometheus, sys.stdout)
-    if args.verb == "capacity":
-        from sla.capacity import CapacityOptions, run_capacity
 
-        return run_capacity(CapacityOptions(
-            scenario=args.scenario, sla=args.sla, phase=args.phase, target_peak=args.target_peak, headroom=args.headroom,
-            start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, warmup_s=args.warmup, out=args.out, prometheus=args.prometheus,
-        ))
-    if args.verb == "compare":
-        from sla.compare import run_compare
+def _explain(args: argparse.Namespace) -> int:
+    from sla.explain import run_explain
 
-        return run_compare(args.scenario, args.sla, args.vary, args.out, args.prometheus)
-    if args.verb == "plan":
-        from sla.claims import format_claims
-        from sla.gate import load_inputs
-        from sla.scenario import format_plan
+    return run_explain(args.run_dir, args.phase, args.prometheus, sys.stdout, args.sla)
 
-        scenario, sla = load_inputs(args.scenario, args.sla)
-        print(format_plan(scenario))
-        print(format_claims(scenario, sla, args.processes))
-        return 0
-    if args.verb == "alerts":
-        from sla.alerts import AlertsRequest, run_alerts
-        from sla.alerts.rules import AlertOptions
 
-        return run_alerts(AlertsRequest(
-            sla=args.sla, target_api=args.target_api, metrics=args.metrics, out=args.out, replay=args.replay, prometheus=args.prometheus,
-            options=AlertOptions(job=args.job, window_s=args.window, for_s=args.for_s, interval_s=args.interval, phase=args.phase)))
-    if args.verb == "history":
-        from sla.history.series import run_history
+def _diff(args: argparse.Namespace) -> int:
+    from sla.explain import run_diff
 
-        return run_history(args.history, args.scenario, args.objective, args.since, args.limit, args.out)
+    return run_diff(args.run_a, args.run_b, args.phase, args.prometheus, sys.stdout)
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    from sla.capacity import CapacityOptions, run_capacity
+
+    return run_capacity(CapacityOptions(
+        scenario=args.scenario, sla=args.sla, phase=args.phase, target_peak=args.target_peak, headroom=args.headroom,
+        start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, warmup_s=args.warmup,
+        out=args.out, prometheus=args.prometheus,
+    ))
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sla.compare import run_compare
+
+    return run_compare(args.scenario, args.sla, args.vary, args.out, args.prometheus)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from sla.claims import format_claims
+    from sla.gate import load_inputs
+    from sla.scenario import format_plan
+
+    scenario, sla = load_inputs(args.scenario, args.sla)
+    print(format_plan(scenario))
+    print(format_claims(scenario, sla, args.processes))
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from sla.alerts import AlertsRequest, run_alerts
+    from sla.alerts.rules import AlertOptions
+
+    return run_alerts(AlertsRequest(
+        sla=args.sla, target_api=args.target_api, metrics=args.metrics, out=args.out, replay=args.replay, prometheus=args.prometheus,
+        options=AlertOptions(job=args.job, window_s=args.window, for_s=args.for_s, interval_s=args.interval, phase=args.phase)))
+
+
+def _history(args: argparse.Namespace) -> int:
+    from sla.history.series import run_history
+
+    return run_history(args.history, args.scenario, args.objective, args.since, args.limit, args.out)
+
+
+def _demo(args: argparse.Namespace) -> int:
     from sla.demo import run_demo
 
     return run_demo(sys.stdout, preset=args.preset)
@@ -260,13 +283,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job stops what we started, like Ctrl-C
     try:
-        return dispatch(args)
+        return args.handler(args)
     except SlaError as exc:
         print(f"sla: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sla: interrupted; everything started was stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `sla plan ... | head`: the reader has gone; say nothing more (Python's recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

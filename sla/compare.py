@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from sla.tables import markdown_table, ms
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, default_sla, run_gate_once_more_on_failure
@@ -133,22 +134,12 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
     return 1 if any(r.verdict == "FAIL" for r in rows) else 2
 
 
-def _ms(v: float | None) -> str:
-    return f"{v * 1e3:.1f} ms" if v is not None and math.isfinite(v) else "-"
-
-
 def markdown(rows: list[Row], phase: str, scenario: str, sla_file: Path) -> str:
-    lines = [
-        f"## Configurations compared: scenario `{scenario}`, phase `{phase}`, SLA `{sla_file}`", "",
-        "| Configuration | P50 | P99 | Throughput | Error rate | Exact lines | CER | Time to ready | First request | Verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        mark = " ⭐ best" if r.best else ""
-        lines.append(
-            f"| `{r.label}`{mark} | {_ms(r.p50)} | {_ms(r.p99)} | {r.throughput or 0:.2f}/s | {(r.error_rate or 0) * 100:.2f}% "
-            f"| {show(r.exact_lines, 'fraction')} | {show(r.cer, 'fraction')} | {_ms(r.time_to_ready)} | {_ms(r.first_request)} | **{r.verdict}**" + (f" ({r.note})" if r.note else "") + " |"
-        )
+    lines = [f"## Configurations compared: scenario `{scenario}`, phase `{phase}`, SLA `{sla_file}`", "", *markdown_table(
+        ("Configuration", "P50", "P99", "Throughput", "Error rate", "Exact lines", "CER", "Time to ready", "First request", "Verdict"),
+        ((f"`{r.label}`" + (" ⭐ best" if r.best else ""), ms(r.p50), ms(r.p99), f"{r.throughput or 0:.2f}/s", f"{(r.error_rate or 0) * 100:.2f}%",
+          show(r.exact_lines, "fraction"), show(r.cer, "fraction"), ms(r.time_to_ready), ms(r.first_request),
+          f"**{r.verdict}**" + (f" ({r.note})" if r.note else "")) for r in rows))]
     if not any(r.best for r in rows):
         lines += ["", "No configuration met the SLA."]
     return "\n".join(lines) + "\n"

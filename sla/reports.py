@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 from dataclasses import asdict
 
+from sla.tables import markdown_table, text_table
 from sla.analysis.analyzer import Analysis
 from sla.analysis.timeline import Timeline
 from sla.html.pages import write_run_page
@@ -64,31 +65,20 @@ def markdown(manifest: RunManifest, analysis: Analysis, explanation: Any = None)
         "",
         f"Run `{manifest.run_id}`, scenario `{manifest.scenario.get('name')}`, target `{manifest.target}`.",
         "",
-        "| Objective | Source | Measured | Limit | Samples | Verdict | Detail |",
-        "|---|---|---|---|---|---|---|",
+        *markdown_table(("Objective", "Source", "Measured", "Limit", "Samples", "Verdict", "Detail"), (
+            (f"`{r.id}`", r.source, show(r.value, r.unit), f"{r.comparator} {show(r.limit, r.unit)}",
+             f"{r.samples:.0f}" if r.samples is not None else "-", f"**{r.verdict}**",
+             r.detail + (f" → {r.recommendation}" if r.recommendation and r.verdict != "PASS" else "")) for r in analysis.results)),
+        "",
+        *markdown_table(("Phase", "Requests", "Throughput", "Error rate", "P50", "P99", "P99 uncorrected", "P99 HdrHistogram", "Sent / asked",
+                         "Lag P99", "Exact lines", "CER"), (
+            (name, f"{s.requests:.0f}", show(s.throughput, "/s"), show(s.error_rate, "fraction"), show(s.p50, "s"), show(s.p99, "s"),
+             show(s.uncorrected.get("p99"), "s"), show(s.hdr_p99, "s"),
+             f"{s.delivery.sent:.0f} / {s.delivery.planned:.0f}" if s.delivery and s.delivery.planned else "-",
+             show(s.delivery.lag_p99 if s.delivery else None, "s"), show((s.accuracy or {}).get("exact_lines"), "fraction"),
+             show((s.accuracy or {}).get("cer"), "fraction")) for name, s in analysis.phases.items())),
+        "",
     ]
-    for r in analysis.results:
-        detail = r.detail + (f" → {r.recommendation}" if r.recommendation and r.verdict != "PASS" else "")
-        samples = f"{r.samples:.0f}" if r.samples is not None else "-"
-        lines.append(
-            f"| `{r.id}` | {r.source} | {show(r.value, r.unit)} | {r.comparator} {show(r.limit, r.unit)} | {samples} "
-            f"| **{r.verdict}** | {detail.replace('|', '/')} |"
-        )
-    lines += [
-        "", "| Phase | Requests | Throughput | Error rate | P50 | P99 | P99 uncorrected | P99 HdrHistogram | Sent / asked | Lag P99 "
-        "| Exact lines | CER |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, s in analysis.phases.items():
-        d = s.delivery
-        delivered = f"{d.sent:.0f} / {d.planned:.0f}" if d and d.planned else "-"
-        lines.append(
-            f"| {name} | {s.requests:.0f} | {show(s.throughput, '/s')} | {show(s.error_rate, 'fraction')} "
-            f"| {show(s.p50, 's')} | {show(s.p99, 's')} | {show(s.uncorrected.get('p99'), 's')} "
-            f"| {show(s.hdr_p99, 's')} | {delivered} | {show(d.lag_p99 if d else None, 's')} "
-            f"| {show((s.accuracy or {}).get('exact_lines'), 'fraction')} | {show((s.accuracy or {}).get('cer'), 'fraction')} |"
-        )
-    lines.append("")
     lines.append("Arrival-rate phases are judged from the intended send time (coordinated omission corrected); "
                  "'P99 uncorrected' is from the actual send time. Exact lines and CER: the answers the load generator "
                  "scored against what each payload says it reads.")
@@ -96,22 +86,17 @@ def markdown(manifest: RunManifest, analysis: Analysis, explanation: Any = None)
         lines += ["", "Served by replica: HAProxy's counters per phase, answers by status class and connections that failed "
                   "(exact to one scrape interval at the phase edges: readiness probes through HAProxy just before the first "
                   "phase may count in it):", "",
-                  "| Phase | Replica | 2xx | 5xx | other | connection errors |", "|---|---|---|---|---|---|"]
-        for phase, per in analysis.replicas.items():
-            for replica, c in per.items():
-                other = sum(v for k, v in c.items() if k not in ("2xx", "5xx", "connection errors"))
-                lines.append(f"| {phase} | {replica} | {c.get('2xx', 0):.0f} | {c.get('5xx', 0):.0f} | {other:.0f} "
-                             f"| {c.get('connection errors', 0):.0f} |")
+                  *markdown_table(("Phase", "Replica", "2xx", "5xx", "other", "connection errors"), (
+                      (phase, replica, f"{c.get('2xx', 0):.0f}", f"{c.get('5xx', 0):.0f}",
+                       f"{sum(v for k, v in c.items() if k not in ('2xx', '5xx', 'connection errors')):.0f}",
+                       f"{c.get('connection errors', 0):.0f}") for phase, per in analysis.replicas.items() for replica, c in per.items()))]
     if rows := cpu_rows(manifest.server):
         lines += ["", "CPU limit of the service (target.cpus as a CFS quota, target.cpuset as pinning); throttled: periods of "
                   f"{PERIOD_US // 1000} ms in which it used up its quota and waited:", "",
-                  "| Service | Limit | Phase | Periods | Throttled | Throttled time |", "|---|---|---|---|---|---|"]
-        for r in rows:
-            periods = "-" if r["periods"] is None else f"{r['periods']:.0f}"
-            throttled = (f"{r['throttled']:.0f} ({r['throttled'] / r['periods']:.0%})" if r["periods"] else
-                         "-" if r["throttled"] is None else f"{r['throttled']:.0f}")
-            lines.append(f"| {r['service']} | {r['limit']} | {r['phase'] or '-'} | {periods} | {throttled} "
-                         f"| {show(r['throttled_s'], 's')} |")
+                  *markdown_table(("Service", "Limit", "Phase", "Periods", "Throttled", "Throttled time"), (
+                      (r["service"], r["limit"], r["phase"] or "-", "-" if r["periods"] is None else f"{r['periods']:.0f}",
+                       f"{r['throttled']:.0f} ({r['throttled'] / r['periods']:.0%})" if r["periods"] else
+                       "-" if r["throttled"] is None else f"{r['throttled']:.0f}", show(r["throttled_s"], "s")) for r in rows))]
     if explanation is not None and (found := explanation.all_findings()):
         lines += ["", "Why (`sla explain`; explain.md has the breakdown):", ""]
         lines += [f"- {phase or 'run'}: {f.text}" + (f" → {f.advice}" if f.advice else "") + (f" (`{f.command}`)" if f.command else "")
@@ -148,8 +133,7 @@ def summary_table(analysis: Analysis) -> str:
     for r in analysis.results:
         rows.append((r.id, show(r.value, r.unit), f"{r.comparator} {show(r.limit, r.unit)}",
                      f"{r.samples:.0f}" if r.samples is not None else "-", r.verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    out = text_table(rows)
     for r in analysis.results:
         if r.verdict != "PASS":
             out.append(f"  {r.id}: {r.verdict}: {r.detail}" + (f"\n    -> {r.recommendation}" if r.recommendation else ""))

@@ -80,7 +80,7 @@ class SlaSpec:
 
     @property
     def baseline_objectives(self) -> list[Objective]:
-        return [o for o in self.objectives if o.kind.startswith("baseline_")]
+        return [o for o in self.objectives if o.kind_of.compares_runs]
 
     @property
     def history_runs(self) -> int:
@@ -101,7 +101,7 @@ def _check_server_sources(reader: Reader, objectives: list[Objective], api_name:
         if mapping is None:
             reader.problem(key_path(o), f"source: server needs server metrics, and the {api_name} target has none "
                            "(no target.metrics mapping); judge it from the load generator (source: loadgen)"
-                           + ("" if o.kind == "stage_latency" else ", the default"))
+                           + ("" if o.stage is not None else ", the default"))
         elif (why := o.kind_of.server_problem(o, mapping)) is not None:
             reader.problem(key_path(o), f"source: server: {why}")
 

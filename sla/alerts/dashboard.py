@@ -96,7 +96,7 @@ def build_dashboard(rules: RuleSet) -> dash_b.Dashboard:
         quantiles = [_query(f"histogram_quantile({q}, sum by (le) (rate({sel(m.request_histogram, '_bucket')}[{RATE}])))"
                             + (f" * {m.unit:g}" if m.unit != 1 else ""), f"P{q * 100:g}") for q in (0.5, 0.99)]
         board = board.with_panel(_series_panel("P50 and P99 latency (server)", "s", quantiles,
-                                               [o.limit for o in sla.objectives if o.kind == "latency"]))
+                                               [o.limit for o in sla.objectives if o.kind_of.request_latency]))
     if m.stage_histogram:
         stages = _query(f"histogram_quantile(0.99, sum by ({m.stage_label}, le) (rate({sel(m.stage_histogram, '_bucket')}[{RATE}])))",
                         "{{" + m.stage_label + "}} P99")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sla.tables import markdown_table
 from sla.alerts.rules import Rule, RuleSet, prom_duration
 from sla.prometheus.client import PromReader
 from sla.manifest import RunManifest
@@ -106,7 +107,5 @@ def replay(rules: RuleSet, reader: PromReader, manifest: RunManifest, step_s: fl
 
 
 def replay_table(rows: list[Replayed]) -> str:
-    lines = ["| alert | severity | objective | gate | replay | when / why |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r.alert} | {r.severity} | {r.objective or ''} | {r.gate or ''} | **{r.outcome}** | {r.detail} |")
-    return "\n".join(lines)
+    return "\n".join(markdown_table(("alert", "severity", "objective", "gate", "replay", "when / why"),
+                                     ((r.alert, r.severity, r.objective or "", r.gate or "", f"**{r.outcome}**", r.detail) for r in rows)))

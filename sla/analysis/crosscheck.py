@@ -139,7 +139,7 @@ def uncounted_failures(m: "MetricsMapping | None", outcomes_of: Callable[[], lis
     `outcomes_of()` gives (phase, the load generator's outcomes, the server's) of each phase."""
     if m is None or not m.failures:
         return []
-    server_rates = [(o, r) for o, r in zip(objectives, results) if o.kind == "error_rate" and o.source == "server"]
+    server_rates = [(o, r) for o, r in zip(objectives, results) if o.kind_of.counts_failures and o.source == "server"]
     for o, r in server_rates:
         if m.uncounted:
             r.detail += f" (the {m.name} metrics do not count {m.uncounted}; the load generator's error rate does)"

@@ -1,4 +1,6 @@
-"""PromQL for verdicts (pure strings). Every query is pinned with the `@` modifier.
+"""PromQL (pure strings). Every query a verdict reads is pinned with the `@` modifier, so judging a
+run again gives the same answer; the polls while a run goes (is the target scraped yet) ask for
+now, and series over a window are read by range queries between explicit times.
 
 Two ways of cutting a window, both without `increase()`'s extrapolation (Prometheus scales the
 increase it sees between the first and last sample in the range out to the range's edges, so a

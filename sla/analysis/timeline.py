@@ -101,7 +101,7 @@ def collect_timeline(run: "Analyzer", run_dir: Path | None) -> Timeline:
 
     if run.sla is not None:
         t.limits = [{"phase": o.phase, "percentile": o.percentile, "seconds": o.limit, "source": o.source}
-                    for o in run.sla.objectives if o.kind_of.cross_checked and o.percentile is not None and o.phase]
+                    for o in run.sla.objectives if o.kind_of.request_latency and o.percentile is not None and o.phase]
     if mapping is not None and mapping.stage_histogram:
         for win in windows:
             if run.server.validity(win):

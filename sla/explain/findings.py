@@ -159,7 +159,7 @@ def load(ev: PhaseEvidence) -> Load:
 
 def _percentile_objective(objectives: list[Any], phase: str) -> Any | None:
     """The SLA's highest latency percentile for the phase (what a what-if aims at)."""
-    mine = [o for o in objectives if o.phase == phase and o.kind == "latency" and o.percentile is not None]
+    mine = [o for o in objectives if o.phase == phase and o.kind_of.request_latency and o.percentile is not None]
     return max(mine, key=lambda o: (o.percentile, o.source == "loadgen"), default=None)
 
 

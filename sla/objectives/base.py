@@ -127,6 +127,9 @@ class Kind:
     direction: str = "max"  # the value must stay at or under (max) or at or over (min) the limit
     bucket_limit: bool = False  # its limits (seconds) become histogram bucket boundaries
     cross_checked: bool = False  # from the server, compared with the load generator (sla/analysis/crosscheck.py)
+    request_latency: bool = False  # a percentile of whole requests: drawn on the latency charts, aimed at by the what-if
+    counts_failures: bool = False  # judges failed requests (the server's count is checked against the load generator's)
+    compares_runs: bool = False  # judged against other runs (--baseline, --history), not on its own
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         raise NotImplementedError

@@ -85,6 +85,8 @@ class BaselineLatency(Latency):
     description = DESCRIPTION
     bucket_limit = False  # its limit is a growth, not seconds
     cross_checked = False
+    request_latency = False
+    compares_runs = True
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.baseline"
@@ -133,6 +135,7 @@ class BaselineThroughput(Kind):
     description = DESCRIPTION
     unit = "/s"
     direction = "min"
+    compares_runs = True
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         doc = ctx.doc.get("baseline")

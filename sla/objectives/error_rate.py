@@ -15,6 +15,7 @@ class ErrorRate(Kind):
     description = "maximum share of failures, e.g. 0.1%"
     unit = "fraction"
     what = "failed"  # for the detail
+    counts_failures = True
     example = "0.1%"
 
     def parse(self, ctx: ParseContext) -> list[Objective]:

@@ -24,6 +24,7 @@ class Latency(Kind):
     description = "percentile (or mean) -> maximum, e.g. p99: 150ms, mean: 80ms"
     bucket_limit = True
     cross_checked = True
+    request_latency = True
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.latency"

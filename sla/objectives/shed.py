@@ -10,6 +10,7 @@ from sla.objectives.error_rate import ErrorRate
 
 class Shed(ErrorRate):
     names = ("shed_rate",)
+    counts_failures = False  # refusals the server counts as shed, not failures
     key = "shed"
     description = "maximum share of requests shed (503 or 429 with Retry-After), e.g. 85%; error_rate then counts the other failures"
     what = "shed (503/429 with Retry-After)"

@@ -16,6 +16,7 @@ class StageLatency(Latency):
     key = "stages"
     description = "server stage -> percentile -> maximum"
     cross_checked = False  # a stage is a part of the request: nothing on the client to compare with
+    request_latency = False
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         path = f"{ctx.path}.stages"

@@ -25,101 +25,147 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run, 130 interrupted",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    run = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
-    run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
-    run.add_argument("-f", "--locustfile", type=Path, help="your locustfile (imports the harness's user base, shape and plugin; "
-                     "see README, 'Gate your own service'); default locustfiles/ocr.py")
-    run.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/<scenario name>.yaml if it exists, else sla/thresholds/ocr.yaml)")
-    run.add_argument("--host", help="a running service to aim at (loopback); default: target.host, else start "
-                     "target.command or the reference server")
-    run.add_argument("--allow-remote", action="store_true", help="consent to load a host that is not a loopback address")
-    run.add_argument("--prometheus", help="URL of a running Prometheus; default: start one for the run")
-    run.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")
-    run.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
-    run.add_argument("--metrics-port", type=int, help="load-generator metrics port (default: a free one; fix it for an existing Prometheus)")
-    run.add_argument("--processes", type=int, default=1, help="Locust worker processes on this machine (Locust's --processes; default 1)")
-    run.add_argument("--master", action="store_true", help="run the Locust master and wait for --expect-workers workers started "
-                     "elsewhere (locust -f locustfiles/ocr.py --worker --master-host HOST)")
-    run.add_argument("--expect-workers", type=int, default=0, metavar="N", help="with --master: how many workers to wait for")
-    run.add_argument("--master-bind-host", default="127.0.0.1", help="with --master: the address the master listens on "
-                     "(default 127.0.0.1; 0.0.0.0 for workers on other machines)")
-    run.add_argument("--master-bind-port", type=int, default=5557, help="with --master: its port (default 5557, Locust's)")
-    run.add_argument("--workers-wait", type=_duration(1.0), default=120.0, help="with --master: how long to wait for the workers (default 2m)")
-    run.add_argument("--keep-raw", action="store_true", help="also keep every response time in the run directory (accuracy checks)")
-    _history_args(run)
-    check = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
-    check.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
-    check.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
-    check.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
-    check.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
-    check.add_argument("--out", type=Path, help="where its reports go (default: RUN_DIR/check-<time>; the run's own result.json is kept)")
-    _history_args(check)
-    exp = verbs.add_parser("explain", help="why a run measured what it did: where the time went, how loaded the server "
-                           "was, saturation, the setting to try, a what-if")
-    exp.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
-    exp.add_argument("--phase", help="only this phase (default: every phase the SLA judges)")
-    exp.add_argument("--sla", type=Path, help="SLA YAML for the what-if (default: the one the run used; a run copied without it "
-                     "is explained without one)")
-    exp.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
-    dif = verbs.add_parser("diff", help="two runs side by side: what differs (environment, settings), each objective, and "
-                           "the change in P50/P99 split into service time per stage and queueing")
-    dif.add_argument("run_a", type=Path, help="a run directory, e.g. development's (copied from another machine is fine)")
-    dif.add_argument("run_b", type=Path, help="another run directory of the same scenario, e.g. production's")
-    dif.add_argument("--phase", help="only this phase (needed when the runs' phases differ)")
-    dif.add_argument("--prometheus", help="URL of a Prometheus holding both runs (default: each run's kept data)")
-    cap = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
-    cap.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
-    cap.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
-    cap.add_argument("--phase", help="which phase of the SLA file (default: its only one)")
-    cap.add_argument("--target-peak", type=_rate, help="peak load to plan replicas for, e.g. 500/s")
-    cap.add_argument("--headroom", type=_percent, default=0.30, help="capacity kept free per replica (default 30%%)")
-    cap.add_argument("--start-rate", type=_rate, default=2.0, help="first step's arrival rate (default 2/s)")
-    cap.add_argument("--factor", type=float, default=1.5, help="rate multiplier between steps (default 1.5)")
-    cap.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
-    cap.add_argument("--max-steps", type=int, default=16, help="at most this many steps (default 16)")
-    cap.add_argument("--warmup", type=_duration(0.0), default=10.0, help="each step's warm-up at 2 users before its rate "
-                     "(default 10s; 0s for a service with nothing to warm up)")
-    cap.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
-    cap.add_argument("--out", type=Path, default=Path("runs"))
-    cmp = verbs.add_parser("compare", help="run a scenario once per server configuration and compare")
-    cmp.add_argument("scenario", type=Path)
-    cmp.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
-    cmp.add_argument("--vary", action="append", default=[], metavar="OPTION=V1,V2",
-                     help="a server option and its values, e.g. threads=1,2 (repeat for a grid)")
-    cmp.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per run")
-    cmp.add_argument("--out", type=Path, default=Path("runs"))
-    plan = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time, the SLA's sample needs), send nothing")
-    plan.add_argument("scenario", type=Path)
-    plan.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
-    plan.add_argument("--processes", type=int, default=1, help="load-generator processes the run will use (default 1)")
-    alerts = verbs.add_parser("alerts", help="Prometheus rules, their promtool tests and a Grafana dashboard from an SLA file; "
-                              "--replay: would they have fired during a run?")
-    alerts.add_argument("sla", type=Path, nargs="?", help="SLA YAML (with --replay: default the run's)")
-    alerts.add_argument("--target-api", help="the service's API, whose server metrics the rules read (default reference)")
-    alerts.add_argument("--metrics", help="a shipped server metrics mapping instead of the API's own (kserve, mlserver, triton, ...)")
-    alerts.add_argument("--job", default="server", help="the Prometheus job that scrapes the service (default server)")
-    alerts.add_argument("--window", type=_duration(1.0), default=300.0, help="rolling window of the recordings and threshold alerts (default 5m)")
-    alerts.add_argument("--for", dest="for_s", type=_duration(0.0), default=300.0, help="how long a threshold is crossed before its alert fires (default 5m)")
-    alerts.add_argument("--interval", type=_duration(1.0, whole=True), help="the rule groups' evaluation interval (default Prometheus' global "
-                        "one; the replay's step, default 1m)")
-    alerts.add_argument("--phase", help="only this phase's objectives (default every phase's)")
-    alerts.add_argument("-o", "--out", type=Path, help="output directory (default alerts, with --replay RUN_DIR/alerts)")
-    alerts.add_argument("--replay", type=Path, metavar="RUN_DIR", help="evaluate the alerts over this run's recorded data")
-    alerts.add_argument("--prometheus", help="with --replay: URL of the Prometheus holding the run (default: its kept data)")
-    hist = verbs.add_parser("history", help="each objective across the runs of a history store, the change points in it, "
-                            "and a page with the series and a link to each run's report")
-    hist.add_argument("--history", metavar="URL", default=DEFAULT_HISTORY, help=f"the store (default {DEFAULT_HISTORY})")
-    hist.add_argument("--scenario", help="only runs of this scenario (its name)")
-    hist.add_argument("--objective", metavar="ID", help="only this objective, e.g. steady.latency.p99")
-    hist.add_argument("--since", type=_since, help="only runs started since: a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h)")
-    hist.add_argument("--limit", type=_positive_int, default=200, help="at most the last N runs (default 200)")
-    hist.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
-    demo = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
-    demo.add_argument("--preset", default="base", help="model preset (tiny, base)")
-    for verb, handler in ((run, _run), (check, _check), (exp, _explain), (dif, _diff), (cap, _capacity), (cmp, _compare), (plan, _plan),
-                          (alerts, _alerts), (hist, _history), (demo, _demo)):
-        verb.set_defaults(handler=handler)
+    _run_parser(verbs)
+    _check_parser(verbs)
+    _explain_parser(verbs)
+    _diff_parser(verbs)
+    _capacity_parser(verbs)
+    _compare_parser(verbs)
+    _plan_parser(verbs)
+    _alerts_parser(verbs)
+    _history_parser(verbs)
+    _demo_parser(verbs)
     return parser
+
+def _run_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
+    verb.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
+    verb.add_argument("-f", "--locustfile", type=Path, help="your locustfile (imports the harness's user base, shape and plugin; "
+                     "see README, 'Gate your own service'); default locustfiles/ocr.py")
+    verb.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/<scenario name>.yaml if it exists, else sla/thresholds/ocr.yaml)")
+    verb.add_argument("--host", help="a running service to aim at (loopback); default: target.host, else start "
+                     "target.command or the reference server")
+    verb.add_argument("--allow-remote", action="store_true", help="consent to load a host that is not a loopback address")
+    verb.add_argument("--prometheus", help="URL of a running Prometheus; default: start one for the run")
+    verb.add_argument("--out", type=Path, default=Path("runs"), help="parent of the run directory (default runs)")
+    verb.add_argument("--run-id", help="run id (default: UTC time and scenario name)")
+    verb.add_argument("--metrics-port", type=int, help="load-generator metrics port (default: a free one; fix it for an existing Prometheus)")
+    verb.add_argument("--processes", type=int, default=1, help="Locust worker processes on this machine (Locust's --processes; default 1)")
+    verb.add_argument("--master", action="store_true", help="run the Locust master and wait for --expect-workers workers started "
+                     "elsewhere (locust -f locustfiles/ocr.py --worker --master-host HOST)")
+    verb.add_argument("--expect-workers", type=int, default=0, metavar="N", help="with --master: how many workers to wait for")
+    verb.add_argument("--master-bind-host", default="127.0.0.1", help="with --master: the address the master listens on "
+                     "(default 127.0.0.1; 0.0.0.0 for workers on other machines)")
+    verb.add_argument("--master-bind-port", type=int, default=5557, help="with --master: its port (default 5557, Locust's)")
+    verb.add_argument("--workers-wait", type=_duration(1.0), default=120.0, help="with --master: how long to wait for the workers (default 2m)")
+    verb.add_argument("--keep-raw", action="store_true", help="also keep every response time in the run directory (accuracy checks)")
+    _history_args(verb)
+    verb.set_defaults(handler=_run)
+
+
+def _check_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("check", help="judge an earlier run again from its manifest and kept Prometheus data")
+    verb.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
+    verb.add_argument("--sla", type=Path, help="SLA YAML (default: the one the run used)")
+    verb.add_argument("--baseline", type=Path, help="result.json of an earlier run, for baseline objectives")
+    verb.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    verb.add_argument("--out", type=Path, help="where its reports go (default: RUN_DIR/check-<time>; the run's own result.json is kept)")
+    _history_args(verb)
+    verb.set_defaults(handler=_check)
+
+
+def _explain_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("explain", help="why a run measured what it did: where the time went, how loaded the server "
+                           "was, saturation, the setting to try, a what-if")
+    verb.add_argument("run_dir", type=Path, help="a run directory (holds run.json)")
+    verb.add_argument("--phase", help="only this phase (default: every phase the SLA judges)")
+    verb.add_argument("--sla", type=Path, help="SLA YAML for the what-if (default: the one the run used; a run copied without it "
+                     "is explained without one)")
+    verb.add_argument("--prometheus", help="URL of the Prometheus holding the run (default: its kept data)")
+    verb.set_defaults(handler=_explain)
+
+
+def _diff_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("diff", help="two runs side by side: what differs (environment, settings), each objective, and "
+                           "the change in P50/P99 split into service time per stage and queueing")
+    verb.add_argument("run_a", type=Path, help="a run directory, e.g. development's (copied from another machine is fine)")
+    verb.add_argument("run_b", type=Path, help="another run directory of the same scenario, e.g. production's")
+    verb.add_argument("--phase", help="only this phase (needed when the runs' phases differ)")
+    verb.add_argument("--prometheus", help="URL of a Prometheus holding both runs (default: each run's kept data)")
+    verb.set_defaults(handler=_diff)
+
+
+def _capacity_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("capacity", help="the highest arrival rate one replica takes while meeting the SLA; replicas for a peak")
+    verb.add_argument("scenario", type=Path, help="scenario whose target, payloads and request settings the steps use")
+    verb.add_argument("--sla", type=Path, required=True, help="SLA YAML; each step must meet one phase's objectives")
+    verb.add_argument("--phase", help="which phase of the SLA file (default: its only one)")
+    verb.add_argument("--target-peak", type=_rate, help="peak load to plan replicas for, e.g. 500/s")
+    verb.add_argument("--headroom", type=_percent, default=0.30, help="capacity kept free per replica (default 30%%)")
+    verb.add_argument("--start-rate", type=_rate, default=2.0, help="first step's arrival rate (default 2/s)")
+    verb.add_argument("--factor", type=float, default=1.5, help="rate multiplier between steps (default 1.5)")
+    verb.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
+    verb.add_argument("--max-steps", type=int, default=16, help="at most this many steps (default 16)")
+    verb.add_argument("--warmup", type=_duration(0.0), default=10.0, help="each step's warm-up at 2 users before its rate "
+                     "(default 10s; 0s for a service with nothing to warm up)")
+    verb.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
+    verb.add_argument("--out", type=Path, default=Path("runs"))
+    verb.set_defaults(handler=_capacity)
+
+
+def _compare_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("compare", help="run a scenario once per server configuration and compare")
+    verb.add_argument("scenario", type=Path)
+    verb.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
+    verb.add_argument("--vary", action="append", default=[], metavar="OPTION=V1,V2",
+                     help="a server option and its values, e.g. threads=1,2 (repeat for a grid)")
+    verb.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per run")
+    verb.add_argument("--out", type=Path, default=Path("runs"))
+    verb.set_defaults(handler=_compare)
+
+
+def _plan_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("plan", help="print what a scenario will do (phases, users over time, the SLA's sample needs), send nothing")
+    verb.add_argument("scenario", type=Path)
+    verb.add_argument("--sla", type=Path, help="SLA YAML (default as for sla run)")
+    verb.add_argument("--processes", type=int, default=1, help="load-generator processes the run will use (default 1)")
+    verb.set_defaults(handler=_plan)
+
+
+def _alerts_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("alerts", help="Prometheus rules, their promtool tests and a Grafana dashboard from an SLA file; "
+                              "--replay: would they have fired during a run?")
+    verb.add_argument("sla", type=Path, nargs="?", help="SLA YAML (with --replay: default the run's)")
+    verb.add_argument("--target-api", help="the service's API, whose server metrics the rules read (default reference)")
+    verb.add_argument("--metrics", help="a shipped server metrics mapping instead of the API's own (kserve, mlserver, triton, ...)")
+    verb.add_argument("--job", default="server", help="the Prometheus job that scrapes the service (default server)")
+    verb.add_argument("--window", type=_duration(1.0), default=300.0, help="rolling window of the recordings and threshold alerts (default 5m)")
+    verb.add_argument("--for", dest="for_s", type=_duration(0.0), default=300.0, help="how long a threshold is crossed before its alert fires (default 5m)")
+    verb.add_argument("--interval", type=_duration(1.0, whole=True), help="the rule groups' evaluation interval (default Prometheus' global "
+                        "one; the replay's step, default 1m)")
+    verb.add_argument("--phase", help="only this phase's objectives (default every phase's)")
+    verb.add_argument("-o", "--out", type=Path, help="output directory (default alerts, with --replay RUN_DIR/alerts)")
+    verb.add_argument("--replay", type=Path, metavar="RUN_DIR", help="evaluate the alerts over this run's recorded data")
+    verb.add_argument("--prometheus", help="with --replay: URL of the Prometheus holding the run (default: its kept data)")
+    verb.set_defaults(handler=_alerts)
+
+
+def _history_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("history", help="each objective across the runs of a history store, the change points in it, "
+                            "and a page with the series and a link to each run's report")
+    verb.add_argument("--history", metavar="URL", default=DEFAULT_HISTORY, help=f"the store (default {DEFAULT_HISTORY})")
+    verb.add_argument("--scenario", help="only runs of this scenario (its name)")
+    verb.add_argument("--objective", metavar="ID", help="only this objective, e.g. steady.latency.p99")
+    verb.add_argument("--since", type=_since, help="only runs started since: a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h)")
+    verb.add_argument("--limit", type=_positive_int, default=200, help="at most the last N runs (default 200)")
+    verb.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
+    verb.set_defaults(handler=_history)
+
+
+def _demo_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    verb = verbs.add_parser("demo", help="start the reference server, send a few images, print what it read")
+    verb.add_argument("--preset", default="base", help="model preset (tiny, base)")
+    verb.set_defaults(handler=_demo)
 
 
 def _history_args(verb: argparse.ArgumentParser) -> None:

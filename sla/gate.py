@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -33,18 +34,17 @@ from sla.explain import Explanation, explain_run, short_block
 from sla.history.record import History
 from sla.limits import Limiter, suite_slowdown
 from sla.manifest import MANIFEST_NAME, RunManifest, json_value, new_run_id
-from sla.balancer import slot_name
-from sla.probe import ReadyWatch
-from sla.processes import LOOPBACK, ManagedProcess, PortClash, command_process, free_port, reference_server
+from sla.processes import LOOPBACK, ManagedProcess, PortClash, free_port
 from sla.prometheus.server import PORT_TRIES, scrape_config, start_prometheus
 from sla.supervise import exit_info, wait_until_scraped, watch
 from sla.rundir import final_scrape_time, open_run, run_prometheus
 from sla.replicas import ReplicaSet
 from sla.reports import summary_table, write_reports
 from sla.scenario import Scenario, load_scenario
+from sla.service import replica_set, running_host, server_record, start_watched
 from sla.slafile import SlaSpec, load_sla
-from sla.targets import DEFAULT_API, check_host
 from sla.targets.hosts import scrape_address
+from sla.targets.metrics import MetricsMapping
 from sla.validation import NAME_RULE, is_safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,53 +114,6 @@ def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, S
     return scenario, sla
 
 
-def _running_host(opts: RunOptions, scenario: Scenario) -> str | None:
-    """The URL of a running service to aim at (--host, else target.host), or None: the gate starts one."""
-    host = opts.host or scenario.target.host
-    if scenario.balanced:
-        t = scenario.target
-        if host is not None:
-            raise SlaError(f"{scenario.path}: target.replicas / scale_to: the gate starts the replicas behind HAProxy, so --host cannot be given")
-        if t.metrics_port_given or (t.metrics is not None and t.metrics.port is not None):
-            raise SlaError(f"{scenario.path}: target.replicas / scale_to: each replica is scraped on its own inference port; "
-                           "a metrics port apart ({metrics_port}, or the mapping's port) is not supported with replicas")
-    if host is None:
-        if not scenario.target.command and scenario.target.api_name != DEFAULT_API:
-            raise SlaError(f"{scenario.path}: target.api is {scenario.target.api_name}: give target.command (the gate starts "
-                           "the service for the run) or target.host / --host (a running service)")
-        return None
-    check_host(host, opts.allow_remote)
-    if scenario.target.cpu:
-        raise SlaError(f"{scenario.path}: target.cpus / target.cpuset limit a service the gate starts; {host} is a running "
-                       "service the gate did not start: remove the limit, or run without --host / target.host")
-    if scenario.target.fresh:
-        raise SlaError(f"{scenario.path}: target.fresh is true (a cold start): run without --host/target.host so the gate starts a fresh server")
-    return host.rstrip("/")
-
-
-def _start_target(scenario: Scenario, opts: RunOptions, sla: SlaSpec, limiter: Limiter, port: int, metrics_port: int | None,
-                  run_dir: Path, out: TextIO, log_name: str = "server.log") -> ManagedProcess:
-    """Start the service under test fresh for the run: target.command, or the reference server,
-    under the scenario's CPU limit (target.cpus, target.cpuset)."""
-    target = scenario.target
-    log_path = run_dir / log_name
-    if target.command:
-        server = command_process(target, port, run_dir, log_path, metrics_port=metrics_port)
-        shown = " ".join(server.argv)
-    else:
-        options = {**target.server, **(opts.server_options or {})}
-        options["extra_buckets"] = tuple(sorted({*options.get("extra_buckets", ()), *sla.thresholds_s()}))
-        server = reference_server(port, log_path, options)
-        server.options = options
-        shown = ", ".join(f"{k}={v}" for k, v in options.items() if k != "extra_buckets") or "defaults"
-    if limiter:
-        limiter.apply(server, f"{Path(log_name).stem}-{port}")
-        shown += f"; {limiter.limit}"
-    server.start()
-    print(f"{target.started_by_gate} on http://{LOOPBACK}:{port} ({shown}); log {log_path}", file=out)
-    return server
-
-
 def locust_argv(opts: RunOptions, scenario: Scenario, sla: SlaSpec, locustfile: Path, host: str, metrics_port: int, run_dir: Path,
                 run_id: str) -> list[str]:
     """Locust's command line for a run: headless, the harness's plugin options (the scenario, the
@@ -187,7 +140,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         raise SlaError("--processes forks workers on this machine, --expect-workers waits for workers started elsewhere: give one")
     for problem in generator_problems(scenario, opts.generators) + claim_problems(scenario, sla):
         print(f"warning: {problem} (the verdict may be INCONCLUSIVE)", file=out)
-    running = _running_host(opts, scenario)
+    running = running_host(opts.host, opts.allow_remote, scenario)
     # refused here, before any traffic, where no cgroup is writable
     limiter = Limiter(suite_slowdown(scenario.target.cpu) if running is None else scenario.target.cpu)
     locustfile = opts.locustfile or LOCUSTFILE
@@ -228,13 +181,8 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
     server_metrics_port = free_port() if server_port is not None and scenario.target.metrics_port_given else None
     server_target = scrape_address(host, server_metrics_port or mapping.port) if mapping else None
     metrics_path = mapping.path if mapping else None
-    replicas = None
-    if server_port is not None and scenario.balanced:
-        t = scenario.target
-        replicas = ReplicaSet(
-            t.replicas, scenario.max_replicas,
-            lambda i, port: _start_target(scenario, opts, sla, limiter, port, None, run_dir, out, f"server-{slot_name(i)}.log"),
-            run_dir, t.probe_path(), t.routing, t.slowstart, t.ready_timeout, out)
+    replicas = replica_set(scenario, opts.server_options, sla, limiter, run_dir, out) if server_port is not None and scenario.balanced else None
+    if replicas is not None:
         host, server_target = replicas.url, None
 
     with ExitStack() as stack:
@@ -248,24 +196,14 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         locust.limited(None, limiter.loadgen_cores)           # SIGTERM only after the shape ends; SIGINT at once
         stack.callback(locust.stop)                           # (and off the cores the service is pinned to)
         locust.start()
-        server = ready = None
-        if server_port is not None and replicas is None:
-            # started while Prometheus discovers its targets (up to ~5 s): Locust holds the first
-            # request until it has been scraped, and the cold start is timed from the process start
-            server = _start_target(scenario, opts, sla, limiter, server_port, server_metrics_port, run_dir, out)
-            stack.callback(server.stop)
-            ready = ReadyWatch(host, scenario.target.probe_path(), server.alive, scenario.target.ready_timeout).start()
-            stack.callback(ready.stop)
+        server, ready = (None, None) if server_port is None or replicas is not None else \
+            start_watched(stack, scenario, opts.server_options, sla, limiter, server_port, server_metrics_port, run_dir, host, out)
         wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)
         if replicas is not None:
             wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
             replicas.start_replicas()
             server = replicas.first
-        print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
-        if opts.expect_workers:
-            print(f"Locust master on {opts.master_bind_host}:{opts.master_bind_port} waits up to {opts.workers_wait_s:.0f} s for "
-                  f"{opts.expect_workers} workers; start each with: locust -f {locustfile} --worker --master-host "
-                  f"<this host> --master-port {opts.master_bind_port}", file=out, flush=True)
+        _announce(opts, scenario, run_id, locustfile, out)
         scale = dict(scenario.scale)
         on_phase = (lambda phase: replicas.scale_to(phase, scale[phase]) if phase in scale else None) if replicas else None
         died = watch(locust, server, ready, prom, scenario, f"http://{loadgen_target}/metrics", out, opts.expect_workers, on_phase)
@@ -273,17 +211,19 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         if (code not in LOCUST_EXIT_OK and died is None) or not (run_dir / MANIFEST_NAME).exists():
             how = exit_info(locust, locust.started_at)["how"]
             raise SlaError(f"Locust (the load generator) did not complete the run ({how}); {locust.log_path} ends:\n{locust.log_tail()}")
-        manifest = RunManifest.read(run_dir)
-        manifest.prometheus_url = reader.url
-        manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}
-        if server is not None:
-            manifest.server = _server_record(scenario, server, ready, replicas, server_port, died, limiter, manifest)
-        manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
-        manifest.environment["target"] = read_target_environment(reader, mapping, manifest.loadgen["final_scrape_at"] or manifest.ended_at)
-        manifest.write(run_dir)
+        record = server_record(scenario, server, ready, replicas, server_port, died, limiter) if server is not None else None
+        manifest = _complete_manifest(run_dir, reader, sla, mapping, record)
         analysis, timeline, explanation = _judge(reader, manifest, sla, None, run_dir, history)
         analysis.notes.extend(clashes)
         return _finish(run_dir, manifest, analysis, sla.path, out, timeline, explanation, history=history)
+
+
+def _announce(opts: RunOptions, scenario: Scenario, run_id: str, locustfile: Path, out: TextIO) -> None:
+    print(f"running {scenario.name}: {len(scenario.phases)} phases, {scenario.duration:.0f} s; run {run_id}", file=out)
+    if opts.expect_workers:
+        print(f"Locust master on {opts.master_bind_host}:{opts.master_bind_port} waits up to {opts.workers_wait_s:.0f} s for "
+              f"{opts.expect_workers} workers; start each with: locust -f {locustfile} --worker --master-host "
+              f"<this host> --master-port {opts.master_bind_port}", file=out, flush=True)
 
 
 def _prometheus(opts: RunOptions, stack: ExitStack, run_dir: Path, loadgen_target: str, server_target: str | None,
@@ -306,16 +246,19 @@ def _prometheus(opts: RunOptions, stack: ExitStack, run_dir: Path, loadgen_targe
     return prom, PromReader(url)
 
 
-def _server_record(scenario: Scenario, server: ManagedProcess, ready: ReadyWatch | None, replicas: ReplicaSet | None,
-                   port: int | None, died: dict | None, limiter: Limiter, manifest: RunManifest) -> dict:
-    """run.json's `server`: what the gate started, when it was ready, how it was limited, whether it died."""
-    return {"started_by_gate": True, "start": server.started_at, "port": replicas.port if replicas else port,
-            "ready": ready.ready_at if ready else None, "ready_path": scenario.target.probe_path(),
-            **({"options": json_value(server.options)} if server.options else {"command": server.argv}),
-            **({"exited": died} if died else {}),
-            **({"replicas": replicas.describe(lambda p: limiter.describe(p.group, manifest.phases) if limiter else None)}
-               if replicas else {}),
-            **({"cpu": limiter.describe(server.group, manifest.phases)} if limiter and not replicas else {})}
+def _complete_manifest(run_dir: Path, reader: PromReader, sla: SlaSpec, mapping: MetricsMapping | None,
+                       server: Callable[[RunManifest], dict] | None) -> RunManifest:
+    """run.json as Locust wrote it, completed with what only the gate knows (its Prometheus, the SLA,
+    the server it started, the final scrape, what the target reported of itself), written once."""
+    manifest = RunManifest.read(run_dir)
+    manifest.prometheus_url = reader.url
+    manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}
+    if server is not None:
+        manifest.server = server(manifest)
+    manifest.loadgen["final_scrape_at"] = final_scrape_time(reader, manifest)
+    manifest.environment["target"] = read_target_environment(reader, mapping, manifest.loadgen["final_scrape_at"] or manifest.ended_at)
+    manifest.write(run_dir)
+    return manifest
 
 
 def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:

@@ -106,6 +106,17 @@ def _check_server_sources(reader: Reader, objectives: list[Objective], api_name:
             reader.problem(key_path(o), f"source: server: {why}")
 
 
+def _at_rate(reader: Reader, per: dict, phase: str, rates: dict[str, float | None] | None) -> float | None:
+    """A phase's `at_rate`: a rate its arrival_rate phase asks at least (None after a problem)."""
+    rate = reader.get(per, f"phases.{phase}", "at_rate", positive(parse_rate), "a positive rate such as 120/s")
+    asked = rates.get(phase) if rates is not None else None
+    if rate is not None and rates is not None and asked is None:
+        reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} is a closed-model (users) phase; at_rate needs an arrival_rate phase")
+    elif rate is not None and asked is not None and asked < rate:
+        reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} asks {asked:g}/s, under the {rate:g}/s the SLA must hold at")
+    return rate
+
+
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
              api_name: str | None = None, mapping: MetricsMapping | None = None, accuracy_problem: str | None = None) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
@@ -140,15 +151,8 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
         ctx = ParseContext(reader, str(phase), reader.mapping(per, f"phases.{phase}", {**AT_RATE, **section_keys("phases")}), mapping,
                            stage_names, tuple(known) if known is not None else None, accuracy_problem)
         objectives += [o for kind in REGISTRY if kind.section == "phases" for o in kind.parse(ctx)]
-        if isinstance(per, dict) and "at_rate" in per:
-            rate = reader.get(per, f"phases.{phase}", "at_rate", positive(parse_rate), "a positive rate such as 120/s")
-            asked = rates.get(phase) if rates is not None else None
-            if rate is not None and rates is not None and asked is None:
-                reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} is a closed-model (users) phase; at_rate needs an arrival_rate phase")
-            elif rate is not None and asked is not None and asked < rate:
-                reader.problem(f"phases.{phase}.at_rate", f"the scenario's phase {phase!r} asks {asked:g}/s, under the {rate:g}/s the SLA must hold at")
-            if rate is not None:
-                at_rate[str(phase)] = rate
+        if isinstance(per, dict) and "at_rate" in per and (rate := _at_rate(reader, per, str(phase), rates)) is not None:
+            at_rate[str(phase)] = rate
     gen = reader.mapping(doc.get("generator") or {}, "generator", GENERATOR_KEYS)
     max_lag = reader.get(gen, "generator", "max_lag_p99", positive(parse_duration), "a positive duration such as 50ms", DEFAULT_MAX_LAG_P99)
     min_achieved = reader.get(gen, "generator", "min_achieved", fraction, "a percentage such as 95%", DEFAULT_MIN_ACHIEVED)

@@ -66,12 +66,18 @@ def _stat_panel(title: str, unit: str, target: prometheus.Dataquery, limit: floa
 
 
 def build_dashboard(rules: RuleSet) -> dash_b.Dashboard:
-    m, job, sla = rules.mapping, rules.options.job, rules.sla
+    job, sla = rules.options.job, rules.sla
     board = (dash_b.Dashboard(f"SLA {sla.name}: {job}").uid(f"sla-{sla.name}-{job}"[:40]).tags(["sla", "generated"])
              .description(f"From the SLA file {sla.path.name} by `sla alerts`; the SLA panels draw the rules' recordings")
              .refresh("30s").time("now-3h", "now").timezone("browser")
              .with_variable(dash_b.DatasourceVariable("datasource").label("Prometheus").type("prometheus")))
-    board = board.with_row(dash_b.Row("SLA objectives"))
+    board = _objective_panels(board.with_row(dash_b.Row("SLA objectives")), rules)
+    return _service_panels(board.with_row(dash_b.Row("Service")), rules)
+
+
+def _objective_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboard:
+    """A panel per objective kind, drawing the rules' recordings against their limits."""
+    sla = rules.sla
     by_kind: dict[str, list[Rule]] = {}
     for rule in rules.alerts:
         if rule.value and rule.objective:
@@ -84,7 +90,12 @@ def build_dashboard(rules: RuleSet) -> dash_b.Dashboard:
         board = board.with_panel(_series_panel(PANEL_TITLES.get(kind, kind), unit, targets, [r.limit for r in group],
                                                red_is_high=kinds[kind].direction != "min",
                                                description=f"Over the rules' {rules.options.window_s:g} s window"))
-    board = board.with_row(dash_b.Row("Service"))
+    return board
+
+
+def _service_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboard:
+    """The service's own series: requests by status, latency, stages, queue, batches, cold start, replicas."""
+    m, job, sla = rules.mapping, rules.options.job, rules.sla
     sel = lambda spec, suffix="", **labels: series(spec, suffix, job=job, **labels)  # noqa: E731
     if m.requests_counter:
         by = m.status_label or "job"

@@ -103,21 +103,28 @@ def collect_timeline(run: "Analyzer", run_dir: Path | None) -> Timeline:
         t.limits = [{"phase": o.phase, "percentile": o.percentile, "seconds": o.limit, "source": o.source}
                     for o in run.sla.objectives if o.kind_of.request_latency and o.percentile is not None and o.phase]
     if mapping is not None and mapping.stage_histogram:
-        for win in windows:
-            if run.server.validity(win):
-                continue
-            per = {}
-            for stage in mapping.stages:
-                b = run.server.latency(win, stage=stage).buckets
-                per[stage] = {"p50": _finite(b.quantile(0.5)) if b and b.total else None,
-                              "p99": _finite(b.quantile(0.99)) if b and b.total else None}
-            t.stages[win.name] = per
+        t.stages = stage_percentiles(run, windows, mapping.stages)
     t.cold_start, t.cold_start_from = cold_start_events(run)
     t.curves = {phase: {timing: hdr_curve(entry["encoded"], CURVE_PERCENTILES)
                         for timing, entry in timings.items() if entry.get("encoded")}
                 for phase, timings in run.loadgen.hdr.items()}
     t.locust = locust_percentiles(run_dir / "locust_stats.csv") if run_dir else []
     return t
+
+
+def stage_percentiles(run: "Analyzer", windows: list, stages: tuple[str, ...]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per phase (where the server's series are valid), each stage's P50 and P99."""
+    out = {}
+    for win in windows:
+        if run.server.validity(win):
+            continue
+        per = {}
+        for stage in stages:
+            b = run.server.latency(win, stage=stage).buckets
+            per[stage] = {"p50": _finite(b.quantile(0.5)) if b and b.total else None,
+                          "p99": _finite(b.quantile(0.99)) if b and b.total else None}
+        out[win.name] = per
+    return out
 
 
 def asked_at(windows: list, t: float) -> float | None:

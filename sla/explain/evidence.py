@@ -158,7 +158,7 @@ def server_cores(manifest: Any) -> tuple[float | None, str]:
 
 def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     """The evidence of one phase (`analyzer`: sla.analysis.analyzer.Analyzer over the run)."""
-    reader, manifest = analyzer.reader, analyzer.manifest
+    manifest = analyzer.manifest
     loadgen = analyzer.loadgen
     timing = loadgen.timing(w)
     counts = loadgen.outcomes(w)
@@ -191,6 +191,13 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         ev.missing.append(f"the {manifest.target_api} target has no server metrics: time inside the server, its queue "
                           "and its CPU are not known, only what the load generator saw")
         return ev
+    _server_evidence(ev, analyzer, w, thirds)
+    return ev
+
+
+def _server_evidence(ev: PhaseEvidence, analyzer: Any, w: PhaseWindow, thirds: list[float]) -> None:
+    """What the server's metrics say of the phase: its own latency, queue, stages, batches, CPU."""
+    reader, m = analyzer.reader, analyzer.server.metrics
     start, end = w.start, w.end
     if m.request_histogram:
         ev.server = _server_histogram(reader, "server", m.request_histogram, m.unit, start, end)
@@ -202,17 +209,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         ev.served = out.total if out else None
     elif ev.server and ev.server.buckets:
         ev.served = ev.server.buckets.total
-    if m.queue_histogram or m.queue_duration:
-        if m.queue_histogram:
-            ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
-            trend = [_server_mean(reader, m.queue_histogram, 1.0, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
-        else:  # a cumulative counter of queue wait: a mean per request (Triton)
-            ev.queue = Part("queue wait", _part_mean(reader, m, m.queue_duration, start, end))
-            trend = [_part_mean(reader, m, m.queue_duration, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
-        if None not in trend:
-            ev.queue_trend = (trend[0], trend[1])
-    else:
-        ev.missing.append(f"the {m.name} metrics have no queue histogram: waiting for a worker is not told apart from service")
+    _queue_evidence(ev, reader, m, start, end, thirds)
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
     else:
@@ -229,7 +226,21 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     ev.cpu_seconds = reader.scalar(promql.server_delta(promql.series("process_cpu_seconds_total", job=promql.SERVER_JOB), None, start, end))
     if ev.cpu_seconds is None:
         ev.missing.append("the server exposes no process_cpu_seconds_total: its CPU use is not known")
-    return ev
+
+
+def _queue_evidence(ev: PhaseEvidence, reader: Any, m: Any, start: float, end: float, thirds: list[float]) -> None:
+    """Time waiting for a worker, over the phase and in its first and last thirds."""
+    if not (m.queue_histogram or m.queue_duration):
+        ev.missing.append(f"the {m.name} metrics have no queue histogram: waiting for a worker is not told apart from service")
+        return
+    if m.queue_histogram:
+        ev.queue = _server_histogram(reader, "queue wait", m.queue_histogram, 1.0, start, end)
+        trend = [_server_mean(reader, m.queue_histogram, 1.0, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+    else:  # a cumulative counter of queue wait: a mean per request (Triton)
+        ev.queue = Part("queue wait", _part_mean(reader, m, m.queue_duration, start, end))
+        trend = [_part_mean(reader, m, m.queue_duration, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
+    if None not in trend:
+        ev.queue_trend = (trend[0], trend[1])
 
 
 def cfs_throttling(reader: Any, matchers: str, start: float, end: float) -> float | None:

@@ -305,8 +305,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from sla.alerts import AlertsRequest, run_alerts
-    from sla.alerts.rules import AlertOptions
+    from sla.alerts.command import AlertsRequest, run_alerts
+    from sla.alerts.model import AlertOptions
 
     return run_alerts(AlertsRequest(
         sla=args.sla, target_api=args.target_api, metrics=args.metrics, out=args.out, replay=args.replay, prometheus=args.prometheus,

@@ -24,7 +24,7 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dash_m
 
-from sla.alerts.rules import Rule, RuleSet
+from sla.alerts.model import Rule, RuleSet
 from sla.analysis.promql import series
 from sla.units import format_duration
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from sla.alerts.rules import Case, Rule, RuleSet, prom_duration, shown_path
+from sla.alerts.model import Case, Rule, RuleSet, prom_duration
+from sla.alerts.rules import shown_path
 
 PROMTOOL_TIMEOUT_S = 300
 

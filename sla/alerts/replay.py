@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sla.tables import markdown_table
-from sla.alerts.rules import Rule, RuleSet, prom_duration
+from sla.alerts.model import Rule, RuleSet, prom_duration
 from sla.prometheus.client import PromReader
 from sla.manifest import RunManifest
 

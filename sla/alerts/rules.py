@@ -18,15 +18,15 @@ the run's data but never evaluated these rules.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client.utils import floatToGoString
 
-from sla.analysis.promql import SERVER_JOB, escape, restart_counter, series
+from sla.alerts.cases import CASE_REQUESTS, INSTANCE, CaseSeries, Segments, _equality_labels, counter
+from sla.alerts.model import AlertOptions, Case, Rule, RuleSet, prom_duration
+from sla.analysis.promql import escape, restart_counter, series
 from sla.objectives import Objective
 from sla.slafile import SlaSpec, key_path
 from sla.targets.metrics import MetricsMapping
@@ -37,87 +37,6 @@ BURN_RATES = (("page", 14.4, 3600, 300), ("page", 6.0, 6 * 3600, 1800),
               ("ticket", 3.0, 86400, 7200), ("ticket", 1.0, 3 * 86400, 6 * 3600))
 BURN_NAMES = {"page": "FastBurn", "ticket": "SlowBurn"}
 RESTART_WINDOW_S = 900  # a restart is reported for this long
-CASE_REQUESTS = 100.0  # requests per test interval in the generated promtool cases
-INSTANCE = "replica-1:8000"  # the instance label of the generated promtool cases
-
-
-@dataclass(frozen=True)
-class AlertOptions:
-    job: str = SERVER_JOB  # the Prometheus job that scrapes the service
-    window_s: float = 300.0  # the rolling window of the recording rules and threshold alerts
-    for_s: float = 300.0  # how long a threshold must be crossed before the alert fires
-    interval_s: float | None = None  # the rule groups' evaluation interval (None: Prometheus' global one)
-    phase: str | None = None  # only this phase's objectives (None: all)
-
-
-@dataclass
-class Case:
-    """One `promtool test rules` case: series, and at `eval_s` the alert firing (with these
-    labels) or not (`labels` None)."""
-
-    name: str
-    interval_s: float
-    series: list[tuple[str, str]]  # (series selector with labels, promtool values notation)
-    eval_s: float
-    labels: dict[str, str] | None
-    step_s: float | None = None  # how often the rules are evaluated (default: every interval)
-
-    @property
-    def eval_every_s(self) -> float:
-        return self.step_s or self.interval_s
-
-
-@dataclass
-class Rule:
-    expr: str
-    record: str | None = None
-    alert: str | None = None
-    for_s: float = 0.0
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-    window_s: float = 0.0  # the longest range its expression reads (the replay needs that much data)
-    objective: str | None = None  # the objective id it comes from
-    value: str = ""  # a threshold alert's compared series (the recording), for dashboards
-    limit: float | None = None  # ... and its limit
-    cases: list[Case] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.alert or self.record or ""
-
-    def to_yaml(self) -> dict:
-        doc: dict = {"record": self.record} if self.record else {"alert": self.alert}
-        doc["expr"] = self.expr
-        if self.alert and self.for_s:
-            doc["for"] = prom_duration(self.for_s)
-        if self.labels:
-            doc["labels"] = dict(self.labels)
-        if self.annotations:
-            doc["annotations"] = dict(self.annotations)
-        return doc
-
-
-@dataclass
-class RuleSet:
-    sla: SlaSpec
-    mapping: MetricsMapping
-    options: AlertOptions
-    records: list[Rule]
-    alerts: list[Rule]
-    skipped: list[tuple[str, str]]  # (where in the SLA file, why it has no production rule)
-
-    @property
-    def group_prefix(self) -> str:
-        return f"sla-{self.sla.name}"
-
-
-def prom_duration(seconds: float) -> str:
-    """A Prometheus duration: 5m, 1h, 3d, 30s, 250ms."""
-    ms = round(seconds * 1000)
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms >= size and ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
 
 
 def le_matcher(bound: float) -> str:
@@ -142,41 +61,6 @@ def shown_path(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
-def _example_labels(spec: str) -> dict[str, str]:
-    """Label values that satisfy a mapping series' own matchers (for the promtool cases)."""
-    out = {}
-    for name, op, value in re.findall(r'(\w+)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"', spec.partition("{")[2]):
-        if op == "=":
-            out[name] = value
-        elif op == "=~":
-            guess = re.sub(r"\.\*", "", re.sub(r"\.\+", "x", value)).replace("\\", "")
-            if not re.fullmatch(value, guess):
-                raise ValueError(f"cannot make a test label value matching {name}=~{value!r} in {spec}")
-            out[name] = guess
-        else:
-            out[name] = "zz-other"
-    return out
-
-
-def _equality_labels(selector: str) -> dict[str, str]:
-    """The labels `absent()` gives its result: the selector's equality matchers."""
-    return dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', selector))
-
-
-def counter(segments: list[tuple[float, int]]) -> str:
-    """promtool's values notation of a counter from 0 that grows by `inc` per interval for `n`
-    intervals, segment after segment."""
-    value, parts = 0.0, []
-    for i, (inc, n) in enumerate(segments):
-        first = value if i == 0 else value + inc
-        parts.append(f"{first:g}+{inc:g}x{n if i == 0 else n - 1}")
-        value += inc * n
-    return " ".join(parts)
-
-
-Segments = list[tuple[float, int]]  # (share of bad requests, intervals)
-
-
 def _supported(method):
     """A builder method an objective kind calls: nothing is added where the service's metrics cannot
     read the objective, and the reason is returned."""
@@ -189,7 +73,7 @@ def _supported(method):
     return wrapper
 
 
-class RuleBuilder:
+class RuleBuilder(CaseSeries):
     """Collects the rules of one SLA file; the objective kinds call its methods (`Kind.production`)."""
 
     def __init__(self, sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, inline: bool = False) -> None:
@@ -268,58 +152,6 @@ class RuleBuilder:
         rule.value, rule.limit = value, o.limit
         return rule
 
-    # -- promtool cases ---------------------------------------------------------------------------
-    def _job_labels(self, **more: str) -> dict[str, str]:
-        return {"job": self.opt.job, **more}
-
-    def case_series(self, spec: str, suffix: str = "", **labels: str) -> str:
-        """A series of a promtool case: the mapping's metric with label values its own matchers
-        accept, on the job and the cases' instance."""
-        return series(spec.partition("{")[0], suffix, **_example_labels(spec), **self._job_labels(instance=INSTANCE), **labels)
-
-    def _case_interval(self) -> float:
-        return max(self.opt.window_s / 5, 1.0)
-
-    def _steps(self, until_s: float, interval_s: float) -> int:
-        return int(math.ceil(until_s / interval_s)) + 2
-
-    def _threshold_cases(self, rule: Rule, series_for, over: float, under: float, labels: dict[str, str], quiet_what: str) -> None:
-        """Cases of a threshold alert: firing once over the limit for longer than `for`; quiet at a
-        near miss; not firing yet before `for` has passed."""
-        ti = self._case_interval()
-        settle = self.opt.window_s + rule.for_s + 2 * ti
-        steps = self._steps(settle, ti)
-        rule.cases += [Case("over the limit for longer than `for`: fires", ti, series_for([(over, steps)]), settle,
-                            {**labels, **rule.labels}),
-                       Case(quiet_what, ti, series_for([(under, steps)]), settle, None)]
-        if rule.for_s >= 2 * ti:
-            rule.cases.append(Case("over the limit, `for` not yet passed: does not fire yet", ti, series_for([(over, steps)]),
-                                   rule.for_s, None))
-
-    def histogram_series(self, spec: str, bounds: list[float], segments: list[tuple[tuple[float, ...], int]],
-                         **labels: str) -> list[tuple[str, str]]:
-        """A histogram growing by CASE_REQUESTS requests per interval: per segment, the cumulative
-        shares under each of `bounds` (seconds), for that many intervals."""
-        out = []
-        for i, bound in enumerate([*bounds, math.inf]):
-            le = "+Inf" if math.isinf(bound) else floatToGoString(bound / self.m.unit)
-            incs = [(CASE_REQUESTS * (shares[i] if i < len(bounds) else 1.0), n) for shares, n in segments]
-            out.append((self.case_series(spec, "_bucket", **labels, le=le), counter(incs)))
-        out.append((self.case_series(spec, "_count", **labels), counter([(CASE_REQUESTS, n) for _, n in segments])))
-        out.append((self.case_series(spec, "_sum", **labels), counter([(CASE_REQUESTS * bounds[0] / self.m.unit, n) for _, n in segments])))
-        return out
-
-    def outcome_series(self, segments: Segments, per_interval: float = CASE_REQUESTS) -> list[tuple[str, str]]:
-        """Request counters growing by `per_interval` per interval, a share of them failing."""
-        m = self.m
-        good = counter([(per_interval * (1 - bad), n) for bad, n in segments])
-        failed = counter([(per_interval * bad, n) for bad, n in segments])
-        if m.status_label:
-            failing = "500" if "500" not in m.success_values else "599"
-            return [(self.case_series(m.requests_counter, **{m.status_label: m.success_values[0]}), good),
-                    (self.case_series(m.requests_counter, **{m.status_label: failing}), failed)]
-        return [(self.case_series(m.requests_counter), good), (self.case_series(m.failures_counter), failed)]
-
     # -- what the objective kinds call -------------------------------------------------------------
     @_supported
     def percentile(self, o: Objective, stage: str | None = None) -> None:
@@ -387,30 +219,6 @@ class RuleBuilder:
 
     def _sli_name(self, o: Objective) -> str:
         return "sla_" + re.sub(r"[^A-Za-z0-9_]", "_", o.id) + "_bad"
-
-    def _burn_cases(self, o: Objective, clauses, budget: float, series_for, rule: Rule) -> list[Case]:
-        """A steady burn just over and just under the smallest factor. For pages also the fast
-        clause alone (an hour at 20x after five good ones: the 6h window stays under 6x), and a
-        5-minute burst after two good hours, which burns the short windows only."""
-        ti, step = 60.0, 300.0  # series every minute (5-minute windows need two samples), rules every 5
-        lowest = min(f for f, _, _ in clauses)
-        until = 6 * 3600  # the long windows read what data there is
-        steps = self._steps(until, ti)
-        fired = {**self._job_labels(sla=self.sla.name), **rule.labels}
-        cases = [Case(f"{lowest:g}x the budget burning: fires", ti, series_for([(min(1.0, 1.2 * lowest * budget), steps)]), until,
-                      fired, step),
-                 Case(f"just under {lowest:g}x the budget: does not fire", ti, series_for([(0.9 * lowest * budget, steps)]), until,
-                      None, step)]
-        factors = {f for f, _, _ in clauses}
-        if rule.labels["severity"] == "page" and factors == {14.4, 6.0} and 20 * budget <= 1:
-            cases.append(Case("an hour at 20x after five good hours (the 14.4x clause alone): fires", ti,
-                              series_for([(0.0, 300), (20 * budget, 60), (0.0, steps - 360)]), 6 * 3600, fired, step))
-        if rule.labels["severity"] == "page":
-            quiet = 120
-            cases.append(Case("a 5-minute burst after 2 good hours (short windows burn, long ones do not): does not fire", ti,
-                              series_for([(0.0, quiet), (min(1.0, 100 * budget), 5), (0.0, steps - quiet - 5)]), (quiet + 5) * ti,
-                              None, step))
-        return cases
 
     @_supported
     def mean(self, o: Objective) -> None:

@@ -18,7 +18,9 @@ import yaml
 
 from sla.alerts.dashboard import dashboard_json, validate
 from sla.alerts.promtool import check_and_test, write_rules
-from sla.alerts.rules import AlertOptions, build_rules, counter, le_matcher, prom_duration
+from sla.alerts.cases import counter
+from sla.alerts.model import AlertOptions, prom_duration
+from sla.alerts.rules import build_rules, le_matcher
 from sla.alerts.replay import first_firing
 from sla.cli import main
 from sla.slafile import load_sla

@@ -33,7 +33,9 @@ def parse(cls, options: dict):
 
 
 def test_every_api_is_registered_by_its_scenario_name():
-    assert set(API_REGISTRY) >= {"reference", "paddlex", "paddlehub", "paddle_serving", "http"}
+    assert set(API_REGISTRY) >= {"reference", "paddlex", "paddlehub", "paddle_serving", "http", "v2"}
+    for name, api in API_REGISTRY.items():  # a scenario's `target.api: NAME` finds the class that speaks it
+        assert api.name == name, name
 
 
 # -- reference -------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def outcomes(client_failed: float, server_failed: float):
 
 
 def server_error_rate():
-    objective = SimpleNamespace(kind="error_rate", source="server", phase="steady")
+    objective = SimpleNamespace(kind="error_rate", kind_of=SimpleNamespace(counts_failures=True), source="server", phase="steady")
     return objective, SimpleNamespace(detail="0 failed of 100")
 
 

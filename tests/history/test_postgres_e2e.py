@@ -23,7 +23,7 @@ SCENARIO = """name: pg
 target: {api: http, options: {path: /v1/ocr, ready_path: /readyz}}
 payloads: {mix: {small-plain-png: 1}, variants: 1}
 phases:
-  - {name: steady, kind: arrival_rate, duration: 3s, rate: 20/s}
+  - {name: steady, kind: arrival_rate, duration: 6s, rate: 20/s}
 """
 SLA_FILE = "name: pg\nphases:\n  steady: {baseline: {p99: +20%, throughput: 10%, runs: 2}}\n"
 
@@ -52,7 +52,7 @@ def test_runs_stored_at_once_in_postgresql_and_judged_against(tmp_path):
         output = third.communicate(timeout=240)[0]
         assert third.returncode in (0, 2), output[-3000:]  # unchanged: never a FAIL
         judged = json.loads((tmp_path / "runs" / "c" / "result.json").read_text())["objectives"]
-        assert all("over the last 2 runs" in o["detail"] for o in judged), judged
+        assert all("over the last 2 runs" in o["detail"] for o in judged), [o["detail"] for o in judged]
 
         with psycopg.connect(url) as db:
             rows = db.execute("SELECT r.run_id, count(DISTINCT p.phase), count(DISTINCT o.objective) FROM runs r "

@@ -6,7 +6,7 @@ series, two series written into one SQLite store at once.
 - regressed: 100 ms in runs 1-7, 115 ms from run 8 on (another server, the same scenario file).
 `sla history` must put the change point at run 8 of the regressed series and none in the other; the
 baseline objective (P50 +5 % against the last 6 runs) must FAIL on run 9 and never FAIL unchanged.
-(P50, not P99: the P99 of a run's 150 requests is its second-highest, which one scheduling hiccup
+(P50, not P99: the P99 of a run's 160 requests is its second-highest, which one scheduling hiccup
 of the load generator moves by 10 %; benchmarks/bench_history.py measures P99 baselines on the
 reference server's longer runs.)
 """
@@ -35,7 +35,7 @@ target: {{api: http, options: {{path: /v1/ocr, ready_path: /readyz}}}}
 payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
 request: {{timeout: 10s}}
 phases:
-  - {{name: steady, kind: arrival_rate, duration: 6s, rate: 25/s}}
+  - {{name: steady, kind: arrival_rate, duration: 4s, rate: 40/s}}
 """
 SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p99: 1s}\n    baseline: {p50: +5%, runs: 6}\n"
 
@@ -67,7 +67,7 @@ def history(tmp_path_factory) -> tuple[Path, str]:
     for name in ("unchanged", "regressed"):
         (tmp / f"{name}.yaml").write_text(SCENARIO.format(name=name))
     with ExitStack() as stack:
-        # a server per series and service time (8 workers of 100 ms: 80/s; a run asks 25/s)
+        # a server per series and service time (8 workers of 100 ms: 80/s; a run asks 40/s)
         unchanged, before, after = synthetic(stack, tmp, 100), synthetic(stack, tmp, 100), synthetic(stack, tmp, 115)
         for i in range(1, RUNS + 1):
             runs = {name: subprocess.Popen(
@@ -89,7 +89,7 @@ def test_both_series_written_at_once_are_stored_whole(history):
         assert [r for _, r in runs] == [f"{name}-{i:02d}" for i in range(1, RUNS + 1)]
         for pk, run_id in runs:
             (vals,) = db.execute("SELECT vals FROM phases WHERE run = ? AND phase = 'steady'", (pk,)).fetchone()
-            assert json.loads(vals)["requests"] == 150, run_id
+            assert json.loads(vals)["requests"] == 160, run_id
             objectives = {o for (o,) in db.execute("SELECT objective FROM objectives WHERE run = ?", (pk,))}
             assert objectives == {"steady.latency.p99", "steady.baseline.p50"}, run_id
 

@@ -43,6 +43,16 @@ def test_a_run_is_stored_whole_and_read_back_as_its_phase_values(tmp_path):
     assert json.loads(db.execute("SELECT manifest FROM runs").fetchone()[0])["run_id"] == "r1"
 
 
+def test_a_percentiles_series_takes_the_hdrhistograms_value_where_the_run_has_one(tmp_path):
+    store = store_at(tmp_path)
+    judged = result(0.1099)
+    judged["objectives"][0]["extra"] = {"hdr": 0.1043}  # inside the (0.1, 0.11] bucket: interpolated 0.1099
+    store.append(judged, manifest("r1", 1.0), HDR, tmp_path / "x.html")
+    store.append(result(0.2), manifest("r2", 2.0), HDR, tmp_path / "x.html")
+    values = [p["value"] for _, p in store.objective_series(store.runs())["steady.latency.p99"]]
+    assert values == [0.1043, 0.2]
+
+
 def test_comparable_runs_are_the_last_n_before_this_one_of_the_same_sla_and_machine(tmp_path):
     store = store_at(tmp_path)
     for i in range(6):

@@ -98,7 +98,9 @@ def _migrate_2(conn, t) -> None:
     """Version 2: one row per judged objective (the series of `sla history`), filled from the
     results of the runs already stored."""
     t.objectives.create(conn, checkfirst=True)
-    for run_pk, text in conn.execute(t.select_results()).all():
+    from sqlalchemy import select
+
+    for run_pk, text in conn.execute(select(t.runs.c.id, t.runs.c.result)).all():
         rows = objective_rows(run_pk, json.loads(text))
         if rows:
             conn.execute(t.objectives.insert(), rows)
@@ -110,14 +112,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class _Tables:
     def __init__(self) -> None:
-        from sqlalchemy import MetaData, select
+        from sqlalchemy import MetaData
 
         self.metadata = MetaData()
         self.runs, self.phases, self.objectives, self.meta = _tables(self.metadata)
-        self._select = select
-
-    def select_results(self):
-        return self._select(self.runs.c.id, self.runs.c.result)
 
 
 def objective_rows(run_pk: int, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -125,12 +123,17 @@ def objective_rows(run_pk: int, result: dict[str, Any]) -> list[dict[str, Any]]:
     one (3 significant digits; the judged value is interpolated inside a 10 %-wide bucket, which
     makes a series jump when a few requests cross a boundary)."""
     return [{"run": run_pk, "objective": o["id"], "kind": o.get("kind", ""), "lim": _number(o.get("limit")),
-             "value": _number((o.get("extra") or {}).get("hdr")) if _number((o.get("extra") or {}).get("hdr")) is not None else _number(o.get("value")),
+             "value": _first_number((o.get("extra") or {}).get("hdr"), o.get("value")),
              "unit": o.get("unit") or "", "verdict": o.get("verdict", "")} for o in result.get("objectives", []) if o.get("id")]
 
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value == value else None
+
+
+def _first_number(*values: Any) -> float | None:
+    """The first of `values` that is a number (None: none is)."""
+    return next((n for v in values if (n := _number(v)) is not None), None)
 
 
 def engine_url(url: str) -> str:
@@ -352,7 +355,7 @@ def phase_values(summary: dict[str, Any], hdr: dict[str, Any] | None) -> dict[st
     error rate and counts."""
     timing = "intended" if any(k.endswith("_uncorrected") for k in summary) else "actual"
     exact = (hdr or {}).get(timing) or {}
-    return {k: _number(exact.get(k)) if _number(exact.get(k)) is not None else _number(summary.get(k)) for k in PHASE_KEYS}
+    return {k: _first_number(exact.get(k), summary.get(k)) for k in PHASE_KEYS}
 
 
 def _why_not_comparable(digests, scenario_sha: str, sla_sha: str, fp: str, any_environment: bool) -> str:

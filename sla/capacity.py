@@ -165,7 +165,8 @@ class CapacitySearch:
         s = outcome.analysis.phases.get(STEP_PHASE)
         stable = bool(s and s.stable)
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
-        step = Step(rate, s and s.achieved_rate, s and s.p50, s and s.p99, s and s.error_rate, verdict, stable,
+        achieved, p50, p99, error_rate = (s.achieved_rate, s.p50, s.p99, s.error_rate) if s else (None, None, None, None)
+        step = Step(rate, achieved, p50, p99, error_rate, verdict, stable,
                     str(outcome.run_dir.resolve()), duration, note)
         self.result.steps.append(step)
         return step
@@ -203,14 +204,14 @@ class CapacitySearch:
 
 def knee(steps: list[Step]) -> float | None:
     """The last asked rate before the P99 more than doubles over the P99 at the lowest rate tested."""
-    ordered = sorted((s for s in steps if s.p99), key=lambda s: s.asked)
+    ordered = sorted((s.asked, s.p99) for s in steps if s.p99)
     if not ordered:
         return None
-    base, last = ordered[0].p99, ordered[0].asked
-    for s in ordered[1:]:
-        if s.p99 > 2 * base:
+    (last, base), rest = ordered[0], ordered[1:]
+    for asked, p99 in rest:
+        if p99 > 2 * base:
             return last
-        last = s.asked
+        last = asked
     return last
 
 
@@ -250,6 +251,7 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
         lines.append(f"- Per-replica target with {o.headroom * 100:g}% headroom: {r.per_replica_target:.3g}/s.")
         if r.replicas is not None:
             lines.append(f"- Replicas for a peak of {o.target_peak:g}/s: **{r.replicas}**.")
+        assert r.per_replica_target is not None  # set with the capacity
         hpa = hpa_yaml(r.per_replica_target, r.replicas)
         paths["hpa"] = d / "hpa.yaml"
         paths["hpa"].write_text(hpa)

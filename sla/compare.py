@@ -119,7 +119,8 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
         s = outcome.analysis.phases.get(phase)
         cold = outcome.analysis.cold_start
         accuracy = (s.accuracy if s else None) or {}
-        rows.append(Row(config, outcome.analysis.verdict, s and s.p50, s and s.p99, s and s.throughput, s and s.error_rate,
+        p50, p99, throughput, error_rate = (s.p50, s.p99, s.throughput, s.error_rate) if s else (None, None, None, None)
+        rows.append(Row(config, outcome.analysis.verdict, p50, p99, throughput, error_rate,
                         cold.get("time_to_ready"), cold.get("first_request"), str(outcome.run_dir.resolve()),
                         accuracy.get("exact_lines"), accuracy.get("cer"), note=note))
     best = mark_best(rows)

@@ -30,7 +30,8 @@ NOT_REPORTED = "not reported"
 def read_cpuinfo(text: str) -> tuple[str | None, list[str]]:
     """The CPU's model name and which of ISA_FLAGS it has, from /proc/cpuinfo's text (x86: "model
     name" and "flags"; elsewhere the model may be missing and the flags are "Features")."""
-    model, flags = None, set()
+    model: str | None = None
+    flags: set[str] = set()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip()
@@ -132,7 +133,7 @@ def read_target_environment(reader: Any, mapping: Any, at: float) -> dict[str, A
 
 def describe_cpu(env: dict[str, Any]) -> str:
     """One line for a host or a target: "AMD EPYC, 2 cores (affinity 1), limit 0.5 cores, avx2 avx512f"."""
-    parts = [env.get("cpu_model") or "CPU model " + NOT_REPORTED]
+    parts: list[str] = [env.get("cpu_model") or "CPU model " + NOT_REPORTED]
     if env.get("cores"):
         parts.append(f"{env['cores']} cores" + (f" (affinity {env['affinity']})" if env.get("affinity") else ""))
     if env.get("cpu_limit") not in (None, "", "none"):
@@ -153,7 +154,7 @@ def environment_lines(environment: dict[str, Any]) -> list[tuple[str, str]]:
     host = environment.get("loadgen")
     if host:
         memory = f"{host['memory_bytes'] / 2**30:.0f} GiB" if host.get("memory_bytes") else None
-        rest = [memory, host.get("kernel") and f"Linux {host['kernel']}", host.get("python") and f"Python {host['python']}",
+        rest: list[str | None] = [memory, host.get("kernel") and f"Linux {host['kernel']}", host.get("python") and f"Python {host['python']}",
                 host.get("locust") and f"Locust {host['locust']}", host.get("harness") and f"harness {host['harness']}"]
         lines.append(("load generator", ", ".join([describe_cpu(host), *filter(None, rest)])))
     target = environment.get("target")
@@ -165,8 +166,8 @@ def environment_lines(environment: dict[str, Any]) -> list[tuple[str, str]]:
         for name, labels in target.get("info", {}).items():
             for one in labels if isinstance(labels, list) else [labels]:
                 cpu = [describe_cpu(one)] if "cpu_model" in one else []
-                rest = [f"{k}={v}" for k, v in one.items() if k not in CPU_KEYS]
-                lines.append((f"target ({name})", ", ".join(cpu + rest)))
+                settings = [f"{k}={v}" for k, v in one.items() if k not in CPU_KEYS]
+                lines.append((f"target ({name})", ", ".join(cpu + settings)))
         if target.get("python") not in (None, NOT_REPORTED):
             lines.append(("target (python_info)", f"Python {target['python']}"))
         process = target.get("process")

@@ -187,9 +187,10 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
 
     with ExitStack() as stack:
         prom, reader = _prometheus(opts, stack, run_dir, loadgen_target, server_target, metrics_path, replicas, out)
+        balancer = None
         if replicas is not None:
             stack.callback(replicas.stop)
-            replicas.start_balancer()
+            balancer = replicas.start_balancer()
 
         locust = ManagedProcess("locust", locust_argv(opts, scenario, sla, locustfile, host, metrics_port, run_dir, run_id),
                                 run_dir / "locust.log", stop_signal=signal.SIGINT)  # Locust 2.47 headless with a shape handles
@@ -199,8 +200,8 @@ def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter,
         server, ready = (None, None) if server_port is None or replicas is not None else \
             start_watched(stack, scenario, opts.server_options, sla, limiter, server_port, server_metrics_port, run_dir, host, out)
         wait_until_scraped(reader, locust, loadgen_target, clash_retried=opts.metrics_port is None)
-        if replicas is not None:
-            wait_until_scraped(reader, replicas.balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
+        if replicas is not None and balancer is not None:
+            wait_until_scraped(reader, balancer.process, f"{LOOPBACK}:{replicas.metrics_port}", False, HAPROXY_JOB, "HAProxy")
             replicas.start_replicas()
             server = replicas.first
         _announce(opts, scenario, run_id, locustfile, out)
@@ -239,8 +240,8 @@ def _prometheus(opts: RunOptions, stack: ExitStack, run_dir: Path, loadgen_targe
         return None, reader
     prom, url = start_prometheus(
         run_dir / "prometheus", loadgen_target, server_target, server_path=metrics_path,
-        **({"server_file": replicas.targets_file if metrics_path is not None else None,
-            "haproxy": f"{LOOPBACK}:{replicas.metrics_port}"} if replicas else {}))
+        server_file=replicas.targets_file if replicas and metrics_path is not None else None,
+        haproxy=f"{LOOPBACK}:{replicas.metrics_port}" if replicas else None)
     stack.callback(prom.stop)
     print(f"Prometheus {url} (data in {run_dir / 'prometheus'})", file=out)
     return prom, PromReader(url)

@@ -297,8 +297,8 @@ def own_cpu_quota(root: Path | None = None, proc_cgroup: str | None = None) -> f
 def _quota_at(group: Path) -> list[float]:
     try:
         if (group / "cpu.max").is_file():
-            quota, _, period = (group / "cpu.max").read_text().partition(" ")
-            return [] if quota == "max" else [int(quota) / int(period)]
+            limit, _, period = (group / "cpu.max").read_text().partition(" ")
+            return [] if limit == "max" else [int(limit) / int(period)]
         if (group / "cpu.cfs_quota_us").is_file():
             quota = int((group / "cpu.cfs_quota_us").read_text())
             return [] if quota < 0 else [quota / int((group / "cpu.cfs_period_us").read_text())]

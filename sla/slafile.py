@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sla.objectives import REGISTRY, Objective, ParseContext
+from sla.objectives import REGISTRY, Kind, Objective, ParseContext
 from sla.objectives.base import SOURCES, fraction
 from sla.targets import MetricsMapping
 from sla.targets.reference import REFERENCE
@@ -49,11 +50,11 @@ DEFAULT_MIN_ACHIEVED = 0.95
 AT_RATE = {"at_rate": "the arrival rate the objectives must hold at, e.g. 120/s (an arrival_rate phase)"}
 
 
-def section_keys(section: str) -> dict[str, str]:
-    """The keys the registered kinds read in a section (`phases` or `cold_start`), with what they take
-    (several kinds may read one key: the first registered describes it)."""
+def section_keys(section: str, kinds: Sequence[Kind] = REGISTRY) -> dict[str, str]:
+    """The keys the kinds read in a section (`phases` or `cold_start`), with what they take
+    (several kinds may read one key: the first listed describes it)."""
     keys: dict[str, str] = {}
-    for kind in REGISTRY:
+    for kind in kinds:
         if kind.section == section:
             keys.setdefault(kind.key, kind.description)
     return keys
@@ -118,12 +119,14 @@ def _at_rate(reader: Reader, per: dict, phase: str, rates: dict[str, float | Non
 
 
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
-             api_name: str | None = None, mapping: MetricsMapping | None = None, accuracy_problem: str | None = None) -> SlaSpec:
+             api_name: str | None = None, mapping: MetricsMapping | None = None, accuracy_problem: str | None = None,
+             kinds: Sequence[Kind] = REGISTRY) -> SlaSpec:
     """Read and validate an SLA file. With `phases` (names, or name -> asked arrival rate), every
     phase it names must exist, and `at_rate` must name an arrival_rate phase asking that much.
     With the target's API name and server metrics `mapping`, objectives read from server metrics
     must be ones the mapping supports. `accuracy_problem` (Scenario.accuracy_problem) refuses
-    accuracy objectives on a scenario whose answers cannot be scored."""
+    accuracy objectives on a scenario whose answers cannot be scored. `kinds` are the objective kinds
+    it reads (the shipped registry; a test or a plugin hands its own list), each objective bound to its kind."""
     rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
     doc = load_yaml(path, "SLA")
@@ -148,16 +151,18 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
         if known is not None and phase not in known:
             reader.problem(f"phases.{phase}", f"the scenario {scenario_name} has no phase {phase!r}; its phases: {', '.join(known)}")
             continue
-        ctx = ParseContext(reader, str(phase), reader.mapping(per, f"phases.{phase}", {**AT_RATE, **section_keys("phases")}), mapping,
+        ctx = ParseContext(reader, str(phase), reader.mapping(per, f"phases.{phase}", {**AT_RATE, **section_keys("phases", kinds)}), mapping,
                            stage_names, tuple(known) if known is not None else None, accuracy_problem)
-        objectives += [o for kind in REGISTRY if kind.section == "phases" for o in kind.parse(ctx)]
+        objectives += [o for kind in kinds if kind.section == "phases" for o in kind.parse(ctx)]
         if isinstance(per, dict) and "at_rate" in per and (rate := _at_rate(reader, per, str(phase), rates)) is not None:
             at_rate[str(phase)] = rate
     gen = reader.mapping(doc.get("generator") or {}, "generator", GENERATOR_KEYS)
     max_lag = reader.get(gen, "generator", "max_lag_p99", positive(parse_duration), "a positive duration such as 50ms", DEFAULT_MAX_LAG_P99)
     min_achieved = reader.get(gen, "generator", "min_achieved", fraction, "a percentage such as 95%", DEFAULT_MIN_ACHIEVED)
-    cold = ParseContext(reader, None, reader.mapping(doc.get("cold_start") or {}, "cold_start", section_keys("cold_start")), mapping)
-    objectives += [o for kind in REGISTRY if kind.section == "cold_start" for o in kind.parse(cold)]
+    cold = ParseContext(reader, None, reader.mapping(doc.get("cold_start") or {}, "cold_start", section_keys("cold_start", kinds)), mapping)
+    objectives += [o for kind in kinds if kind.section == "cold_start" for o in kind.parse(cold)]
+    by_name = {name: kind for kind in kinds for name in kind.names}
+    objectives = [replace(o, bound=by_name[o.kind]) for o in objectives]
     if api_name is not None:
         _check_server_sources(reader, objectives, api_name, mapping)
     if not objectives and not reader.problems:

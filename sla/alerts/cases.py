@@ -109,12 +109,14 @@ class CaseSeries:
     def outcome_series(self, segments: Segments, per_interval: float = CASE_REQUESTS) -> list[tuple[str, str]]:
         """Request counters growing by `per_interval` per interval, a share of them failing."""
         m = self.m
+        assert m.requests_counter, "the kinds ask `failures` first"
         good = counter([(per_interval * (1 - bad), n) for bad, n in segments])
         failed = counter([(per_interval * bad, n) for bad, n in segments])
         if m.status_label:
             failing = "500" if "500" not in m.success_values else "599"
             return [(self.case_series(m.requests_counter, **{m.status_label: m.success_values[0]}), good),
                     (self.case_series(m.requests_counter, **{m.status_label: failing}), failed)]
+        assert m.failures_counter
         return [(self.case_series(m.requests_counter), good), (self.case_series(m.failures_counter), failed)]
 
     def _burn_cases(self, o: Objective, clauses, budget: float, series_for, rule: Rule) -> list[Case]:

@@ -103,7 +103,7 @@ def _generate(rules: RuleSet, out_dir: Path, out: TextIO) -> bool:
 
 def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
     if req.replay is not None:
-        return _replay(req, out)
+        return _replay(req, req.replay, out)
     if req.sla is None:
         raise SlaError("name an SLA file (sla alerts SLA_FILE), or a run to replay the alerts on (--replay RUN_DIR)")
     api = req.target_api or DEFAULT_API
@@ -114,10 +114,9 @@ def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
     return 0 if _generate(rules, req.out or Path("alerts"), out) else 3
 
 
-def _replay(req: AlertsRequest, out: TextIO) -> int:
+def _replay(req: AlertsRequest, run_dir: Path, out: TextIO) -> int:
     from sla.rundir import read_manifest, run_prometheus
 
-    run_dir = req.replay
     manifest = read_manifest(run_dir)
     if req.target_api and req.target_api != manifest.target_api:
         raise SlaError(f"--target-api {req.target_api}: the run {run_dir} aimed at the {manifest.target_api} API; leave it out to replay")

@@ -87,7 +87,7 @@ def _objective_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboa
     for kind, group in by_kind.items():
         unit = UNITS.get(kinds[kind].unit, "short")
         targets = [_query(r.value, f"{r.objective} (limit {_shown(r.limit, kinds[kind].unit)})") for r in group]
-        board = board.with_panel(_series_panel(PANEL_TITLES.get(kind, kind), unit, targets, [r.limit for r in group],
+        board = board.with_panel(_series_panel(PANEL_TITLES.get(kind, kind), unit, targets, [r.limit for r in group if r.limit is not None],
                                                red_is_high=kinds[kind].direction != "min",
                                                description=f"Over the rules' {rules.options.window_s:g} s window"))
     return board

@@ -112,15 +112,18 @@ class RuleBuilder(CaseSeries):
     def bad_ratio(self, window_s: float) -> str:
         """The share of failed requests over a window."""
         m = self.m
+        assert m.requests_counter, "the kinds ask `failures` first"
         if m.status_label:
             failed = f'{m.status_label}!~"{self._success()}"'
             return f"{self.rate(m.requests_counter, '', window_s, failed)} / {self.rate(m.requests_counter, '', window_s)}"
+        assert m.failures_counter
         return (f"{self.rate(m.failures_counter, '', window_s)} / "
                 f"({self.rate(m.requests_counter, '', window_s)} + {self.rate(m.failures_counter, '', window_s)})")
 
     def slower_than(self, limit: float):
         """The share of requests slower than `limit` over a window (needs a bucket at the limit)."""
         spec, le = self.m.request_histogram, le_matcher(limit / self.m.unit)
+        assert spec, "the kinds ask `percentiles` first"
         return lambda window_s: (f"1 - ({self.rate(spec, '_bucket', window_s, le)} / "
                                  f"{self.rate(spec, '_count', window_s)})")
 
@@ -157,9 +160,10 @@ class RuleBuilder(CaseSeries):
     def percentile(self, o: Objective, stage: str | None = None) -> None:
         """A percentile at or under a limit: P(q) recorded over the window with a threshold alert;
         for request latency also burn-rate alerts on the share of requests slower than the limit."""
-        q = o.percentile / 100
+        q = o.q
         pct = f"p{o.percentile:g}".replace(".", "_")
         spec = self.m.stage_histogram if stage else self.m.request_histogram
+        assert spec, "the kinds ask `percentiles` (and for stages) first"
         extra = {self.m.stage_label: stage} if stage else {}
         by, level = (f"job, {self.m.stage_label}, le", f"job_{self.m.stage_label}") if stage else ("job, le", "job")
         quantile = lambda **labels: self._scaled(f"histogram_quantile({q:g}, {self.rate(spec, '_bucket', by=by, **labels)})")  # noqa: E731
@@ -183,6 +187,7 @@ class RuleBuilder(CaseSeries):
             return
         self._bucket_checks.add(limit_s)
         spec = self.m.request_histogram
+        assert spec
         name = spec.partition("{")[0]
         selector = self.sel(spec, "_bucket", le_matcher(limit_s / self.m.unit))
         limit = format_duration(limit_s)
@@ -224,7 +229,8 @@ class RuleBuilder(CaseSeries):
     def mean(self, o: Objective) -> None:
         h = self.m.request_histogram
         spec_sum, spec_count = (series(h, "_sum"), series(h, "_count")) if h else (self.m.duration_sum, self.m.duration_count)
-        rec = self.ref(f"job:{metric_base(h or self.m.duration_sum)}:mean_rate{self.window}",
+        assert spec_sum and spec_count, "the kinds ask `mean` first"
+        rec = self.ref(f"job:{metric_base(h or spec_sum)}:mean_rate{self.window}",
                        self._scaled(f"{self.rate(spec_sum)} / {self.rate(spec_count)}"), self.opt.window_s)
         limit = format_duration(o.limit)
         rule = self._threshold(o, "LatencyMeanOverLimit", rec, f"mean latency over {limit}",
@@ -247,6 +253,7 @@ class RuleBuilder(CaseSeries):
     @_supported
     def throughput(self, o: Objective) -> None:
         m = self.m
+        assert m.requests_counter
         raw = (f'{m.status_label}=~"{self._success()}"',) if m.status_label else ()
         rec = self.ref(f"job:{metric_base(m.requests_counter)}:success_rate{self.window}", self.rate(m.requests_counter, "", None, *raw),
                        self.opt.window_s)
@@ -262,9 +269,11 @@ class RuleBuilder(CaseSeries):
         """A replica still not ready `limit` after its start (page), and one that became ready later
         than that (ticket: a cold start shorter than the evaluation interval shows only afterwards)."""
         m = self.m
+        process_start, ready_timestamp = m.process_start, m.ready_timestamp
+        assert process_start and ready_timestamp, "the kind asks the mapping first"
         limit = format_duration(o.limit)
-        started = f"max by (job, instance) ({self.sel(m.process_start)})"
-        ready = f"max by (job, instance) ({self.sel(m.ready_timestamp)})"
+        started = f"max by (job, instance) ({self.sel(process_start)})"
+        ready = f"max by (job, instance) ({self.sel(ready_timestamp)})"
         stuck = self._alert(o, camel(self.sla.name) + "NotReadyInTime",
                             f"(time() - {started} > {o.limit:g}) and on (job, instance) ({ready} == 0)", "page",
                             f"not ready {limit} after start", f"A replica started more than {limit} ago and is still not ready")
@@ -277,7 +286,7 @@ class RuleBuilder(CaseSeries):
 
         def gauges(ready_at: float) -> list[tuple[str, str]]:
             steps = self._steps(until, ti)
-            return [(self.case_series(m.process_start), f"0x{steps}"), (self.case_series(m.ready_timestamp), f"{ready_at:g}x{steps}")]
+            return [(self.case_series(process_start), f"0x{steps}"), (self.case_series(ready_timestamp), f"{ready_at:g}x{steps}")]
         on_time = f"ready {format_duration(0.8 * o.limit)} after start: does not fire"
         stuck.cases += [Case(f"not ready {limit} after start: fires", ti, gauges(0), until, {**base, **stuck.labels}),
                         Case(on_time, ti, gauges(0.8 * o.limit), until, None)]
@@ -289,6 +298,7 @@ class RuleBuilder(CaseSeries):
     @_supported
     def first_request(self, o: Objective) -> None:
         gauge = self.m.first_request_gauge
+        assert gauge, "the kind asks the mapping first"
         limit = format_duration(o.limit)
         rule = self._alert(o, camel(self.sla.name) + "FirstRequestSlow", f"max by (job, instance) ({self.sel(gauge)}) > {o.limit:g}",
                            "ticket", f"first request after start over {limit}",

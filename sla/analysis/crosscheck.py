@@ -107,10 +107,10 @@ def cross_check(pairs_of: Callable[[], dict[str, Pair]], objectives: list["Objec
     pairs = pairs_of()
     warnings = []
     for o, r in checked:
-        pair = pairs.get(o.phase)
+        pair = pairs.get(o.phase) if o.phase else None
         if pair is None:
             continue
-        q = o.percentile / 100
+        q = o.q
         overhead, low_phase = low_load_overhead(list(pairs.values()), q)
         why = disagreement(pair, q, overhead, low_phase)
         r.extra["cross_check"] = {"client": pair.client.quantile(q), "server": pair.server.quantile(q), "overhead": overhead,
@@ -125,7 +125,7 @@ def absent_series(m: "MetricsMapping | None", missing: list[tuple[str, str]]) ->
     """A warning for the mapping's series (field, selector) that no scrape of the server held over
     the whole run. Checked over the run, not at its first scrape: most stacks create a labelled
     series at its first observation."""
-    if not missing:
+    if not missing or m is None:
         return []
     return [f"the {m.name} metrics mapping names series that the server never exposed during the run: "
             + "; ".join(f"{field} {selector}" for field, selector in missing)

@@ -173,7 +173,7 @@ class LoadgenSource(_Prom):
         return "intended" if w.asked_rate is not None else "actual"
 
     def validity(self, w: PhaseWindow) -> tuple[str, ...]:
-        lost = () if self.final_seen else (
+        lost: tuple[str, ...] = () if self.final_seen else (
             f"Prometheus never held the load generator's final request count ({self.manifest.loadgen.get('requests')}): "
             "its last observations were not scraped",)
         lost += tuple(

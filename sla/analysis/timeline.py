@@ -151,7 +151,7 @@ def cold_start_events(run: "Analyzer") -> tuple[dict[str, float | None], str]:
     }
     mapping = server.metrics
     source = "client"
-    if mapping is not None and mapping.ready_timestamp:
+    if mapping is not None and mapping.ready_timestamp and mapping.process_start:
         ready = run.reader.scalar(promql.gauge(mapping.ready_timestamp, run.final))
         started = run.reader.scalar(promql.gauge(mapping.process_start, run.final, promql.SERVER_JOB))
         if ready and started:

@@ -124,24 +124,25 @@ def why(phase: str, ea: dict[str, Any], eb: dict[str, Any], la: dict[str, Any], 
         parts.append(f"B throttled in {tb:.0%} of its CFS periods" + (f" (A {ta:.0%})" if ta is not None else ""))
     elif ta is not None and (tb is None or ta - tb >= 0.1):
         parts.append(f"A throttled in {ta:.0%} of its CFS periods" + (f" (B {tb:.0%})" if tb is not None else ""))
-    named = "; ".join(f"{k} {va} -> {vb}" for k, va, vb in diffs[:4]) if diffs else "no setting or environment differs"
-    return f"{phase}: " + ", ".join(parts) + f"; what differs: {named}"
+    differing = "; ".join(f"{k} {va} -> {vb}" for k, va, vb in diffs[:4]) if diffs else "no setting or environment differs"
+    return f"{phase}: " + ", ".join(parts) + f"; what differs: {differing}"
 
 
 def diff(a: dict[str, Any], b: dict[str, Any], phases: list[str]) -> dict[str, Any]:
     """The comparison of two runs (each {"manifest", "result", "explain"} as they wrote them)."""
     diffs = differences(a["manifest"], b["manifest"])
     oa, ob = _by(a["result"].get("objectives") or [], "id"), _by(b["result"].get("objectives") or [], "id")
-    objectives = [{"id": k, "unit": oa.get(k, ob.get(k))["unit"], "a": oa[k]["value"] if k in oa else None,
+    objectives = [{"id": k, "unit": (oa.get(k) or ob[k])["unit"], "a": oa[k]["value"] if k in oa else None,
                    "b": ob[k]["value"] if k in ob else None, "verdict_a": oa.get(k, {}).get("verdict"), "verdict_b": ob.get(k, {}).get("verdict")}
                   for k in list(oa) + [k for k in ob if k not in oa]]
     ea, eb = _by(a["explain"]["evidence"], "phase"), _by(b["explain"]["evidence"], "phase")
     la = {p["phase"]: p["load"] for p in a["explain"]["phases"]}
     lb = {p["phase"]: p["load"] for p in b["explain"]["phases"]}
-    out = {"differences": [{"setting": k, "a": va, "b": vb} for k, va, vb in diffs], "objectives": objectives, "phases": {}}
+    rows: dict[str, Any] = {}
+    out = {"differences": [{"setting": k, "a": va, "b": vb} for k, va, vb in diffs], "objectives": objectives, "phases": rows}
     for phase in phases:
         loads = la.get(phase, {}), lb.get(phase, {})
-        out["phases"][phase] = {"rows": phase_rows(ea[phase], eb[phase], *loads), "why": why(phase, ea[phase], eb[phase], *loads, diffs)}
+        rows[phase] = {"rows": phase_rows(ea[phase], eb[phase], *loads), "why": why(phase, ea[phase], eb[phase], *loads, diffs)}
     return out
 
 

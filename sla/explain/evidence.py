@@ -88,9 +88,10 @@ class PhaseEvidence:
 
 
 def _part(name: str, buckets: Buckets | None, seconds: float | None, count: float | None) -> Part:
-    has = buckets is not None and buckets.total > 0
-    return Part(name, seconds / count if seconds is not None and count else None,
-                buckets.quantile(0.5) if has else None, buckets.quantile(0.99) if has else None, buckets if has else None)
+    mean = seconds / count if seconds is not None and count else None
+    if buckets is None or buckets.total <= 0:
+        return Part(name, mean, None, None, None)
+    return Part(name, mean, buckets.quantile(0.5), buckets.quantile(0.99), buckets)
 
 
 def _server_sum_count(reader: Any, spec: str, unit: float, start: float, end: float, **labels: str) -> tuple[float | None, float | None]:
@@ -239,7 +240,7 @@ def _queue_evidence(ev: PhaseEvidence, reader: Any, m: Any, start: float, end: f
     else:  # a cumulative counter of queue wait: a mean per request (Triton)
         ev.queue = Part("queue wait", _part_mean(reader, m, m.queue_duration, start, end))
         trend = [_part_mean(reader, m, m.queue_duration, a, b) for a, b in ((thirds[0], thirds[1]), (thirds[-2], thirds[-1]))]
-    if None not in trend:
+    if trend[0] is not None and trend[1] is not None:
         ev.queue_trend = (trend[0], trend[1])
 
 

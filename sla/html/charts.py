@@ -136,9 +136,12 @@ def cold_start_chart(t: "Timeline") -> Chart | None:
     e = t.cold_start
     start, ready = e.get("process_start"), e.get("ready")
     first_end, first_s = e.get("first_request_end"), e.get("first_request_seconds")
-    if start is None and first_end is None:
+    if start is not None:
+        origin = start
+    elif first_end is not None:
+        origin = first_end - (first_s or 0)
+    else:
         return None
-    origin = start if start is not None else first_end - (first_s or 0)
     bars: list[tuple[str, float, float, str]] = []  # label, from, to (seconds since process start), color
     if start is not None and ready is not None:
         load, warm = e.get("models_load_seconds"), e.get("warmup_seconds")

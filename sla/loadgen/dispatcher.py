@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, cast
 
 import gevent
 from gevent.local import local
@@ -87,8 +87,8 @@ class Dispatcher:
         state = self.state
         timeout = state.scenario.timeout
         tag = ArrivalContext()
-        session = FastHttpSession(
-            self.environment.host, self.environment.events.request, tag, concurrency=phase.connections,
+        session = FastHttpSession(  # Locust asks its `user` only for context(): ArrivalContext stands in
+            self.environment.host, self.environment.events.request, cast(Any, tag), concurrency=phase.connections,
             network_timeout=timeout, connection_timeout=timeout,
         )
         sender = sender_class(self.environment)(self.environment)

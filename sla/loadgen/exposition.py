@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.utils import floatToGoString
 
 from sla.loadgen.histograms import CounterSet, HistogramSet, header, label_text
-from sla.loadgen.state import state_of
+from sla.loadgen.state import running_state
 
 REQUEST_LABELS = ("phase", "name", "outcome", "timing")
 
@@ -42,7 +42,7 @@ class Snapshot:
 
 
 def snapshot(environment: Any) -> Snapshot:
-    state = state_of(environment)
+    state = running_state(environment)
     runner = environment.runner
     master = isinstance(runner, MasterRunner)
     return Snapshot(

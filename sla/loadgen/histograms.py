@@ -52,7 +52,7 @@ class HistogramSet:
     def merge(self, delta: dict[str, list]) -> None:
         for joined, (counts, total) in delta.items():
             key = tuple(joined.split(_SEP))
-            series = self.ensure(key)  # type: ignore[arg-type]
+            series = self.ensure(key)
             if len(counts) != len(series[0]):
                 raise ValueError(f"bucket layout mismatch: {len(counts)} vs {len(series[0])} buckets")
             series[0] = [a + b for a, b in zip(series[0], counts)]

@@ -70,13 +70,15 @@ class ScenarioShape(LoadTestShape):
         return True
 
     def tick(self) -> tuple[int, float] | None:
-        environment: Any = self.runner.environment
+        runner: Any = self.runner  # Locust sets it before the first tick
+        environment = runner.environment
         if self._index is None and not self._begin(environment):
             return None
+        assert self._index is not None  # _begin set it
         state = environment.sla_plugin.state
         now = time.time()
-        if isinstance(self.runner, MasterRunner):
-            state.watch_workers({c.id for c in self.runner.clients.values() if c.state != STATE_MISSING}, now)
+        if isinstance(runner, MasterRunner):
+            state.watch_workers({c.id for c in runner.clients.values() if c.state != STATE_MISSING}, now)
         phases = state.scenario.phases
         if self._index == -1 or now >= self._phase_end:  # each phase runs its duration from its executed start
             index = self._index + 1
@@ -86,7 +88,7 @@ class ScenarioShape(LoadTestShape):
                 return None
             self._index = index
             self._phase_end = now + phases[index].duration
-            workers = self.runner.worker_count if isinstance(self.runner, MasterRunner) else 1
+            workers = runner.worker_count if isinstance(runner, MasterRunner) else 1
             state.enter_phase(index, now, workers)
             if isinstance(self.runner, MasterRunner):
                 self.runner.send_message(PHASE_MESSAGE, {"name": state.phase, "start": state.phase_start, "workers": workers})

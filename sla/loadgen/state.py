@@ -149,6 +149,14 @@ def state_of(environment: Any) -> LoadgenState | None:
     return plugin.state if plugin is not None else None
 
 
+def running_state(environment: Any) -> LoadgenState:
+    """The state of a process whose test has started (users and the metrics endpoint run only then)."""
+    state = state_of(environment)
+    if state is None:
+        raise RuntimeError("the sla plugin has no run state: a test has not started in this Locust process")
+    return state
+
+
 def fail(environment: Any, message: str) -> None:
     """The one way the plugin reports what stops a run: on stderr, and exit code 3 (could not run)."""
     print(f"sla: error: {message}", file=sys.stderr, flush=True)

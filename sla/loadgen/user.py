@@ -15,7 +15,7 @@ from typing import Any
 from locust import FastHttpUser, task
 
 from sla.loadgen.checks import response_problem, score_answer
-from sla.loadgen.state import state_of
+from sla.loadgen.state import running_state
 from sla.payloads import Payload
 
 
@@ -47,7 +47,7 @@ class SlaUser(FastHttpUser):
     abstract = True
 
     def __init__(self, environment: Any) -> None:
-        state = state_of(environment)
+        state = running_state(environment)
         self.network_timeout = self.connection_timeout = state.scenario.timeout
         super().__init__(environment)
         self.sla = state

@@ -105,7 +105,7 @@ class ExactLines(_Scored):
         return out
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
-        return _measured(run.source("loadgen").answers(w))
+        return _measured(run.loadgen.answers(w))
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         lines, missed = m.count or 0.0, m.failures or 0.0
@@ -185,9 +185,9 @@ class AccuracyDrop(_Scored):
         return [Objective(f"{ctx.phase}.accuracy_drop", self.names[0], ctx.phase, "loadgen", limit, vs=vs, where=path)]
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
-        here = _measured(run.source("loadgen").answers(w))
+        here = _measured(run.loadgen.answers(w))
         quiet = run.window(o.vs or "")
-        base = run.source("loadgen").answers(quiet) if quiet is not None else None
+        base = run.loadgen.answers(quiet) if quiet is not None else None
         if base is None or not base.lines:
             return here
         return Measurement(here.promql + "\n" + base.promql, count=here.count, failures=here.failures, figures=here.figures,

@@ -14,7 +14,7 @@ The core (the SLA loader, the analyzer, the reports, the claims) asks the kind, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sla.analysis.verdict import Measurement, ObjectiveResult
@@ -22,8 +22,8 @@ from sla.units import parse_percent
 from sla.validation import Reader
 
 if TYPE_CHECKING:
-    from sla.analysis.sources import Source
-    from sla.manifest import PhaseWindow
+    from sla.analysis.sources import LoadgenSource, ServerSource, Source
+    from sla.manifest import PhaseWindow, RunManifest
     from sla.history.store import Comparable
     from sla.targets.metrics import MetricsMapping
 
@@ -46,12 +46,23 @@ class Objective:
     sample: float | None = None  # accuracy: the share of answers scored (None: every one)
     runs: int | None = None  # baseline: compared with the last N comparable runs of the history store (None: --baseline)
     where: str = ""  # where it is written in the SLA file, e.g. phases.steady.latency.p99
+    # the kind that parsed it (the SLA loader binds it, from the kinds it was handed); None: the shipped kind of that name
+    bound: "Kind | None" = field(default=None, compare=False, repr=False)
 
     @property
     def kind_of(self) -> "Kind":
+        if self.bound is not None:
+            return self.bound
         from sla.objectives import KINDS  # the registry imports the kinds, which import this module
 
         return KINDS[self.kind]
+
+    @property
+    def q(self) -> float:
+        """Its percentile as a quantile (0.99 for p99): only for the kinds that have one."""
+        if self.percentile is None:
+            raise ValueError(f"objective {self.id} has no percentile")
+        return self.percentile / 100
 
     @property
     def direction(self) -> str:
@@ -84,8 +95,11 @@ class Run(Protocol):
 
     baseline: dict[str, Any] | None
     history: "Comparable | None"  # the comparable runs of the history store (None: no --history)
+    manifest: "RunManifest"
+    loadgen: "LoadgenSource"  # what only the load generator knows (answers, latency over time, ...)
+    server: "ServerSource"
 
-    def source(self, name: str) -> "Source": ...
+    def source(self, name: str) -> "Source": ...  # either, by an objective's `source`
 
     def duration(self, w: "PhaseWindow") -> float: ...
 

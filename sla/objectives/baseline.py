@@ -122,7 +122,7 @@ class BaselineLatency(Latency):
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
         if o.runs is not None:
             b = m.buckets
-            value = m.hdr if m.hdr is not None else b.quantile(o.percentile / 100) if b and b.total else None
+            value = m.hdr if m.hdr is not None else b.quantile(o.q) if b and b.total else None
             return judge_history(o, m, value, f"P{o.percentile:g}", format_duration)
         if m.baseline is None or not m.baseline > 0:
             return result(o, m, INCONCLUSIVE, None, "the baseline has no value for this percentile", NO_BASELINE)

@@ -44,6 +44,7 @@ class ErrorRate(Kind):
         if n <= 0:
             return result(o, m, INCONCLUSIVE, None, "no requests in the window", "check that Prometheus scraped the target", samples=0)
         rate = share(k, n)
+        assert rate is not None  # n > 0
         what = self.what + (" other than shed" if o.excludes_shed else "")
         detail = f"{k:.0f} {what} of {n:.0f} = {rate * 100:.3f}%"
         if rate > o.limit:

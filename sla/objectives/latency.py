@@ -42,7 +42,7 @@ class Latency(Kind):
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
         read = run.source(o.source).latency(w, o.percentile, o.stage)
-        uncorrected = read.actual.quantile(o.percentile / 100) if read.actual and read.actual.total else None
+        uncorrected = read.actual.quantile(o.q) if read.actual and read.actual.total else None
         return Measurement(read.promql, buckets=read.buckets, hdr=read.hdr, uncorrected=uncorrected, actual_buckets=read.actual)
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
@@ -76,7 +76,7 @@ def judge_percentile(o: Objective, m: Measurement, lim: float, extra: dict | Non
     if not b or n <= 0:
         return result(o, m, INCONCLUSIVE, None, "no requests in the window (no series or all zero)",
                       "check that Prometheus scraped the target during the phase", limit=lim, samples=0, extra=extra)
-    q = o.percentile / 100.0
+    q = o.q
     name = f"P{o.percentile:g}"
     estimate = b.quantile(q)
     extra = {**extra, **{k: v for k, v in (("hdr", m.hdr), ("uncorrected", m.uncorrected)) if v is not None}}

@@ -39,8 +39,8 @@ class Recovery(Kind):
         return (o.threshold,) if o.threshold else ()
 
     def measure(self, o: Objective, run: Run, w) -> Measurement:
-        q, samples = run.source("loadgen").latency_series(w)
-        at = recovery_time(samples, w.start, RECOVERY_WINDOW_S, o.percentile / 100, o.threshold or 0.0)
+        q, samples = run.loadgen.latency_series(w)
+        at = recovery_time(samples, w.start, RECOVERY_WINDOW_S, o.q, o.threshold or 0.0)
         return Measurement(q, value=at, count=samples[-1][1].total if samples else 0.0)
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:

@@ -28,8 +28,8 @@ SUB_KEYS = AnyPercentile(NAMED)
 NO_EVENT = "no scale event in this phase (run.json server.replicas.scale_events): give the phase scale_to and let the gate start the replicas"
 
 
-def _doc(ctx: ParseContext) -> dict | None:
-    return ctx.doc.get(KEY) if isinstance(ctx.doc.get(KEY), dict) else None
+def _doc(ctx: ParseContext) -> dict:
+    return ctx.doc[KEY] if isinstance(ctx.doc.get(KEY), dict) else {}
 
 
 def _window(ctx: ParseContext) -> float | None:
@@ -37,7 +37,7 @@ def _window(ctx: ParseContext) -> float | None:
 
 
 def scale_event(run: Run, phase: str | None) -> dict | None:
-    manifest = run.source("loadgen").manifest
+    manifest = run.manifest
     events = ((manifest.server or {}).get("replicas") or {}).get("scale_events") or []
     return next((e for e in events if e.get("phase") == phase), None)
 
@@ -82,7 +82,7 @@ class ScaleLatency(_AtScaleEvent, Latency):
         return out
 
     def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
-        q, buckets = run.source("loadgen").buckets_between(w, event["at"], event["at"] + (o.threshold or 0.0))
+        q, buckets = run.loadgen.buckets_between(w, event["at"], event["at"] + (o.threshold or 0.0))
         return Measurement(q, buckets=buckets)
 
     def judge(self, o: Objective, m: Measurement) -> ObjectiveResult:
@@ -101,15 +101,18 @@ class ScaleErrors(_AtScaleEvent, ErrorRate):
     description = DESCRIPTION
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
-        doc, window = _doc(ctx), _window(ctx) if _doc(ctx) is not None else None
-        if doc is None or "error_rate" not in doc or window is None:
+        doc = _doc(ctx)
+        if "error_rate" not in doc:
+            return []
+        window = _window(ctx)
+        if window is None:
             return []
         got = ctx.reader.get(doc, f"{ctx.path}.{KEY}", "error_rate", fraction, "a percentage such as 1%")
         return [] if got is None else [Objective(f"{ctx.phase}.{KEY}.error_rate", self.names[0], ctx.phase, "loadgen", got,
                                                  threshold=window, where=f"{ctx.path}.{KEY}.error_rate")]
 
     def measure_event(self, o: Objective, run: Run, w, event: dict) -> Measurement:
-        counts = run.source("loadgen").outcomes_between(w, event["at"], event["at"] + (o.threshold or 0.0))
+        counts = run.loadgen.outcomes_between(w, event["at"], event["at"] + (o.threshold or 0.0))
         if counts is None:
             return Measurement("")
         return Measurement(counts.promql, count=counts.total, failures=counts.failed(excluding_shed=False))
@@ -133,7 +136,7 @@ class _NewReplicas(_AtScaleEvent, Kind):
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         doc = _doc(ctx)
-        if doc is None or self.sub not in doc:
+        if self.sub not in doc:
             return []
         got = ctx.reader.get(doc, f"{ctx.path}.{KEY}", self.sub, positive(parse_duration), "a positive duration such as 10s")
         return [] if got is None else [Objective(f"{ctx.phase}.{KEY}.{self.sub}", self.names[0], ctx.phase, "loadgen", got,
@@ -159,7 +162,7 @@ class _NewReplicas(_AtScaleEvent, Kind):
         if missing:
             return result(o, m, INCONCLUSIVE, None, f"{self.what} of the new replicas: {shown}",
                           "a replica that served no request has no first request; lengthen the phase", extra=extra)
-        worst = max(figures.values())
+        worst = max(v for v in figures.values() if v is not None)
         detail = f"{self.what} of the new replicas: {shown}"
         if worst <= o.limit:
             return result(o, m, PASS, worst, detail, samples=len(figures), extra=extra)
@@ -190,7 +193,7 @@ class ScaleFirstRequest(_NewReplicas):
     what = "first request"
 
     def figures(self, run: Run, event: dict):
-        source = run.source("server")
+        source = run.server
         gauge = source.metrics.first_request_gauge if source.metrics else None
         if gauge is None:
             return "", [(a["replica"], None) for a in event["added"]]

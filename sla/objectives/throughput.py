@@ -50,6 +50,7 @@ def judge_throughput(o: Objective, m: Measurement, lim: float, extra: dict | Non
     if m.count is None or not m.duration or m.duration <= 0:
         return result(o, m, INCONCLUSIVE, None, "no request count for the window", "check that Prometheus scraped the target", limit=lim, extra=extra)
     value = per_second(m.count, m.duration)
+    assert value is not None  # the duration is positive
     detail = f"{m.count:.0f} successful requests in {m.duration:.1f} s = {value:.2f}/s"
     if value >= lim:
         return result(o, m, PASS, value, detail, limit=lim, samples=m.count, extra=extra)

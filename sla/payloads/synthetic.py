@@ -90,7 +90,8 @@ def render_lines(size: str, background: str, seed: int) -> tuple[Image.Image, li
         while x + draw.textlength(text, font=font) > width - font_size and " " in text:
             text = text.rsplit(" ", 1)[0]
         draw.text((x, y), text, fill=ink, font=font)
-        lines.append(TextLine(text, tuple(int(v) for v in draw.textbbox((x, y), text, font=font))))
+        left, top, right, bottom = (int(v) for v in draw.textbbox((x, y), text, font=font))
+        lines.append(TextLine(text, (left, top, right, bottom)))
         y += int(font_size * rng.uniform(1.8, 3.2))
     return page, lines
 

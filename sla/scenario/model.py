@@ -12,7 +12,7 @@ from sla.payloads import PayloadMix, from_glob, from_manifest, parse_class
 from sla.targets import API_REGISTRY, DEFAULT_API, MetricsMapping, TargetApi
 from sla.targets.metrics import MAPPINGS, parse_mapping
 from sla.targets.reference import SERVER_OPTIONS, ReferenceApi
-from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase
+from sla.scenario.phases import MAX_PHASE_S, PHASE_KINDS, Phase, users_over_time
 from sla.units import parse_duration
 from sla.validation import Reader, at_most, integer, load_yaml, non_negative, one_of, positive, safe_name, text
 
@@ -372,3 +372,18 @@ def load_scenario(path: Path | str) -> Scenario:
         phases=tuple(phases),
         scale=tuple(scale),
     )
+
+
+def format_plan(scenario: Scenario) -> str:
+    lines = [f"scenario {scenario.name} ({scenario.path}): {len(scenario.phases)} phases, {scenario.duration:.0f} s"]
+    t = 0.0
+    for phase in scenario.phases:
+        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<12} {phase.describe()}")
+        t += phase.duration
+    step = max(1.0, round(scenario.duration / 20))
+    if any(p.asked_rate is not None for p in scenario.phases):
+        lines.append("  (arrival_rate phases run one dispatcher per load-generator process)")
+    lines.append("  users over time:")
+    for at, users in users_over_time(scenario.phases, step):
+        lines.append(f"  {at:7.0f}s {users:6.1f} " + "#" * int(round(users)))
+    return "\n".join(lines)

@@ -150,17 +150,3 @@ def users_over_time(phases: list[Phase] | tuple[Phase, ...], step_s: float = 1.0
     points.append((round(t0, 6), users))
     return points
 
-
-def format_plan(scenario: "Scenario") -> str:  # noqa: F821 - avoids an import cycle
-    lines = [f"scenario {scenario.name} ({scenario.path}): {len(scenario.phases)} phases, {scenario.duration:.0f} s"]
-    t = 0.0
-    for phase in scenario.phases:
-        lines.append(f"  {t:7.0f}s -> {t + phase.duration:7.0f}s  {phase.name:<16} {phase.kind:<12} {phase.describe()}")
-        t += phase.duration
-    step = max(1.0, round(scenario.duration / 20))
-    if any(p.asked_rate is not None for p in scenario.phases):
-        lines.append("  (arrival_rate phases run one dispatcher per load-generator process)")
-    lines.append("  users over time:")
-    for at, users in users_over_time(scenario.phases, step):
-        lines.append(f"  {at:7.0f}s {users:6.1f} " + "#" * int(round(users)))
-    return "\n".join(lines)

@@ -33,7 +33,7 @@ class TargetApi:
     name: ClassVar[str]
     description: ClassVar[str]
     options: ClassVar[dict[str, str]] = {}  # option -> what it is (shown when a key is refused)
-    ready_path: ClassVar[str | None] = None  # GET answers 200 once the service can serve; None: port open
+    ready_path: str | None = None  # GET answers 200 once the service can serve; None: port open
     alive_path: ClassVar[str | None] = None  # GET answers 200 while the process is up (default: ready_path)
     needs_image: ClassVar[bool] = True  # payload files must be images
     metrics: ClassVar[MetricsMapping | None] = None  # where its server-side series are (sla.targets.metrics)

@@ -83,7 +83,7 @@ def _conditions(reader: Reader, value: Any, path: str) -> list[tuple[str, str, A
     if not isinstance(value, list):
         reader.problem(path, f"got {value!r}; expected a list of conditions such as {{path: code, equals: 0}} or {{path: data, exists: true}}")
         return []
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for i, item in enumerate(value):
         here = f"{path}[{i}]"
         item = reader.mapping(item, here, {"path": "a JSON path such as result.items[0]", "equals": "the value it must have",

@@ -126,7 +126,8 @@ class MetricsMapping:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "MetricsMapping":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in doc.items() if k in known})
+        kept: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.items() if k in known}
+        return cls(**kept)
 
 
 SERIES_FIELDS = ("request_histogram", "duration_sum", "duration_count", "requests_counter", "failures_counter",
@@ -208,7 +209,7 @@ def parse_mapping(reader: Reader, value: Any, path: str, default: MetricsMapping
     if like is not None and like not in MAPPINGS:
         reader.problem(f"{path}.like", f"{like!r} is not a shipped mapping; shipped: {', '.join(MAPPINGS)}")
         like = None
-    given = {}
+    given: dict[str, Any] = {}
     for key in doc:
         if key == "process_start" and doc[key] is None:
             given[key] = None  # the stack has no start time: the gate's probe stands in

@@ -8,6 +8,7 @@ import pytest
 from sla.analysis.evaluate import evaluate
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement
 from sla.analysis.stats import Buckets, recovery_time
+from sla.validation import FileProblems
 from sla.slafile import load_sla
 from sla.targets.reference import ReferenceApi
 
@@ -66,7 +67,7 @@ def test_shed_share_and_the_other_failures_are_judged_apart(tmp_path):
 def test_a_recovery_objective_refuses_two_percentiles(tmp_path):
     sla_file = tmp_path / "sla.yaml"
     sla_file.write_text("phases:\n  recovery:\n    recovers: {p99: 1s, p50: 1s, within: 15s}\n")
-    with pytest.raises(Exception, match="give one percentile"):
+    with pytest.raises(FileProblems, match="give one percentile"):
         load_sla(sla_file)
 
 

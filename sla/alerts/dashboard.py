@@ -25,15 +25,11 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from sla.alerts.model import Rule, RuleSet
-from sla.analysis.promql import series
 from sla.units import format_duration
 
 DATASOURCE = dash_m.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 UNITS = {"s": "s", "/s": "reqps", "fraction": "percentunit"}
-PANEL_TITLES = {"latency": "Latency percentiles (SLA limits as lines)", "latency_mean": "Mean latency (SLA limit as a line)",
-                "error_rate": "Error ratio (SLA limit as a line)", "throughput": "Successful requests/s (SLA floor as a line)",
-                "stage_latency": "Stage latency (SLA limits as lines)"}
 
 
 def _query(expr: str, legend: str, instant: bool = False) -> prometheus.Dataquery:
@@ -87,7 +83,7 @@ def _objective_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboa
     for kind, group in by_kind.items():
         unit = UNITS.get(kinds[kind].unit, "short")
         targets = [_query(r.value, f"{r.objective} (limit {_shown(r.limit, kinds[kind].unit)})") for r in group]
-        board = board.with_panel(_series_panel(PANEL_TITLES.get(kind, kind), unit, targets, [r.limit for r in group if r.limit is not None],
+        board = board.with_panel(_series_panel(kinds[kind].kind_of.panel or kind, unit, targets, [r.limit for r in group if r.limit is not None],
                                                red_is_high=kinds[kind].direction != "min",
                                                description=f"Over the rules' {rules.options.window_s:g} s window"))
     return board
@@ -95,39 +91,35 @@ def _objective_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboa
 
 def _service_panels(board: dash_b.Dashboard, rules: RuleSet) -> dash_b.Dashboard:
     """The service's own series: requests by status, latency, stages, queue, batches, cold start, replicas."""
-    m, job, sla = rules.mapping, rules.options.job, rules.sla
-    sel = lambda spec, suffix="", **labels: series(spec, suffix, job=job, **labels)  # noqa: E731
+    m, job, sla, s = rules.mapping, rules.options.job, rules.sla, rules.selectors
     if m.requests_counter:
         by = m.status_label or "job"
-        targets = [_query(f"sum by ({by}) (rate({sel(m.requests_counter)}[{RATE}]))", "{{" + by + "}}" if m.status_label else "answered")]
+        targets = [_query(s.rate(m.requests_counter, "", RATE, by=by), "{{" + by + "}}" if m.status_label else "answered")]
         if m.failures_counter:
-            targets.append(_query(f"sum (rate({sel(m.failures_counter)}[{RATE}]))", "failed"))
+            targets.append(_query(s.rate(m.failures_counter, "", RATE), "failed"))
         board = board.with_panel(_series_panel("Requests/s by status", "reqps", targets))
     if m.request_histogram:
-        quantiles = [_query(f"histogram_quantile({q}, sum by (le) (rate({sel(m.request_histogram, '_bucket')}[{RATE}])))"
-                            + (f" * {m.unit:g}" if m.unit != 1 else ""), f"P{q * 100:g}") for q in (0.5, 0.99)]
+        quantiles = [_query(s.quantile(q, m.request_histogram, RATE), f"P{q * 100:g}") for q in (0.5, 0.99)]
         board = board.with_panel(_series_panel("P50 and P99 latency (server)", "s", quantiles,
                                                [o.limit for o in sla.objectives if o.kind_of.request_latency]))
     if m.stage_histogram:
-        stages = _query(f"histogram_quantile(0.99, sum by ({m.stage_label}, le) (rate({sel(m.stage_histogram, '_bucket')}[{RATE}])))",
-                        "{{" + m.stage_label + "}} P99")
+        stages = _query(s.quantile(0.99, m.stage_histogram, RATE, by=f"{m.stage_label}, le"), "{{" + m.stage_label + "}} P99")
         board = board.with_panel(_series_panel("Stage P99 latency", "s", [stages]))
     if m.queue_histogram:
-        board = board.with_panel(_series_panel("Queue wait P99", "s", [_query(
-            f"histogram_quantile(0.99, sum by (le) (rate({sel(m.queue_histogram, '_bucket')}[{RATE}])))", "P99")]))
+        board = board.with_panel(_series_panel("Queue wait P99", "s", [_query(s.quantile(0.99, m.queue_histogram, RATE), "P99")]))
     if m.in_flight_gauge:
-        board = board.with_panel(_series_panel("Requests in flight", "short", [_query(f"sum by (instance) ({sel(m.in_flight_gauge)})",
+        board = board.with_panel(_series_panel("Requests in flight", "short", [_query(f"sum by (instance) ({s.sel(m.in_flight_gauge)})",
                                                                                       "{{instance}}")]))
     if m.batch_histogram:
         board = board.with_panel(_series_panel("Mean batch size", "short", [_query(
-            f"sum (rate({sel(m.batch_histogram, '_sum')}[{RATE}])) / sum (rate({sel(m.batch_histogram, '_count')}[{RATE}]))", "mean")]))
+            f"{s.rate(m.batch_histogram, '_sum', RATE)} / {s.rate(m.batch_histogram, '_count', RATE)}", "mean")]))
     cold = {o.kind: o.limit for o in sla.objectives if o.phase is None}
-    if m.ready_timestamp:
+    if m.ready_timestamp and m.process_start:
         board = board.with_panel(_stat_panel("Time to ready", "s", _query(
-            f"max by (instance) ({sel(m.ready_timestamp)} - {sel(m.process_start)})", "{{instance}}", True), cold.get("time_to_ready")))
+            f"max by (instance) ({s.sel(m.ready_timestamp)} - {s.sel(m.process_start)})", "{{instance}}", True), cold.get("time_to_ready")))
     if m.first_request_gauge:
         board = board.with_panel(_stat_panel("First request after start", "s", _query(
-            f"max by (instance) ({sel(m.first_request_gauge)})", "{{instance}}", True), cold.get("first_request")))
+            f"max by (instance) ({s.sel(m.first_request_gauge)})", "{{instance}}", True), cold.get("first_request")))
     board = board.with_panel(_stat_panel("Replicas up", "short", _query(f'sum (up{{job="{job}"}})', "up", True), None))
     return board
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sla.analysis.promql import SERVER_JOB
+from sla.analysis.promql import SERVER_JOB, series
 from sla.slafile import SlaSpec
 from sla.targets.metrics import MetricsMapping
 
@@ -17,6 +17,31 @@ class AlertOptions:
     for_s: float = 300.0  # how long a threshold must be crossed before the alert fires
     interval_s: float | None = None  # the rule groups' evaluation interval (None: Prometheus' global one)
     phase: str | None = None  # only this phase's objectives (None: all)
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """The service's series in PromQL: the mapping's series on the service's job. The one place the
+    rules (sla/alerts/rules.py) and the dashboard (dashboard.py) select from."""
+
+    mapping: MetricsMapping
+    job: str
+
+    def sel(self, spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
+        """A selector of one of the mapping's series, with more matchers."""
+        return series(spec, suffix, *raw, job=self.job, **labels)
+
+    def rate(self, spec: str, suffix: str, window: str, *raw: str, by: str = "job", **labels: str) -> str:
+        """Its per-second rate over `window` (a duration, or Grafana's $__rate_interval), summed by `by`."""
+        return f"sum by ({by}) (rate({self.sel(spec, suffix, *raw, **labels)}[{window}]))"
+
+    def scaled(self, expr: str) -> str:
+        """Durations of the mapping's unit in seconds."""
+        return expr if self.mapping.unit == 1.0 else f"({expr}) * {self.mapping.unit:g}"
+
+    def quantile(self, q: float, spec: str, window: str, by: str = "job, le", **labels: str) -> str:
+        """A latency quantile of a histogram of the mapping, in seconds."""
+        return self.scaled(f"histogram_quantile({q:g}, {self.rate(spec, '_bucket', window, by=by, **labels)})")
 
 
 @dataclass
@@ -71,6 +96,7 @@ class RuleSet:
     sla: SlaSpec
     mapping: MetricsMapping
     options: AlertOptions
+    selectors: Selectors  # what the dashboard draws the service's own series with
     records: list[Rule]
     alerts: list[Rule]
     skipped: list[tuple[str, str]]  # (where in the SLA file, why it has no production rule)

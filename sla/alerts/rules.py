@@ -25,7 +25,7 @@ from pathlib import Path
 from prometheus_client.utils import floatToGoString
 
 from sla.alerts.cases import CASE_REQUESTS, INSTANCE, CaseSeries, Segments, _equality_labels, counter
-from sla.alerts.model import AlertOptions, Case, Rule, RuleSet, prom_duration
+from sla.alerts.model import AlertOptions, Case, Rule, RuleSet, Selectors, prom_duration
 from sla.analysis.promql import escape, restart_counter, series
 from sla.objectives import Objective
 from sla.slafile import SlaSpec, key_path
@@ -78,6 +78,7 @@ class RuleBuilder(CaseSeries):
 
     def __init__(self, sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, inline: bool = False) -> None:
         self.sla, self.m, self.opt, self.inline = sla, mapping, options, inline
+        self.selectors = Selectors(mapping, options.job)
         self.records: dict[str, Rule] = {}
         self.alerts: list[Rule] = []
         self.window = prom_duration(options.window_s)
@@ -86,12 +87,11 @@ class RuleBuilder(CaseSeries):
 
     # -- PromQL ---------------------------------------------------------------------------------
     def sel(self, spec: str, suffix: str = "", *raw: str, **labels: str) -> str:
-        """A selector of the mapping's series on the service's job, with more matchers."""
-        return series(spec, suffix, *raw, job=self.opt.job, **labels)
+        return self.selectors.sel(spec, suffix, *raw, **labels)
 
     def rate(self, spec: str, suffix: str = "", window_s: float | None = None, *raw: str, by: str = "job", **labels: str) -> str:
-        w = prom_duration(window_s) if window_s else self.window
-        return f"sum by ({by}) (rate({self.sel(spec, suffix, *raw, **labels)}[{w}]))"
+        """Over `window_s`, or the rules' window."""
+        return self.selectors.rate(spec, suffix, prom_duration(window_s) if window_s else self.window, *raw, by=by, **labels)
 
     def ref(self, record: str, expr: str, window_s: float, select: dict[str, str] | None = None, selected: str | None = None) -> str:
         """A recorded expression: its recording rule's name in the rules file (with `select`
@@ -102,9 +102,6 @@ class RuleBuilder(CaseSeries):
         if self.inline:
             return f"({selected or expr})"
         return series(record, sla=self.sla.name, **(select or {}))
-
-    def _scaled(self, expr: str) -> str:
-        return expr if self.m.unit == 1.0 else f"({expr}) * {self.m.unit:g}"
 
     def _success(self) -> str:
         return escape("|".join(re.escape(v) for v in self.m.success_values))
@@ -166,7 +163,7 @@ class RuleBuilder(CaseSeries):
         assert spec, "the kinds ask `percentiles` (and for stages) first"
         extra = {self.m.stage_label: stage} if stage else {}
         by, level = (f"job, {self.m.stage_label}, le", f"job_{self.m.stage_label}") if stage else ("job, le", "job")
-        quantile = lambda **labels: self._scaled(f"histogram_quantile({q:g}, {self.rate(spec, '_bucket', by=by, **labels)})")  # noqa: E731
+        quantile = lambda **labels: self.selectors.quantile(q, spec, self.window, by=by, **labels)  # noqa: E731
         rec = self.ref(f"{level}:{metric_base(spec)}:{pct}_rate{self.window}", quantile(), self.opt.window_s, extra, quantile(**extra))
         what = f"stage {stage} P{o.percentile:g}" if stage else f"P{o.percentile:g} latency"
         limit = format_duration(o.limit)
@@ -231,7 +228,7 @@ class RuleBuilder(CaseSeries):
         spec_sum, spec_count = (series(h, "_sum"), series(h, "_count")) if h else (self.m.duration_sum, self.m.duration_count)
         assert spec_sum and spec_count, "the kinds ask `mean` first"
         rec = self.ref(f"job:{metric_base(h or spec_sum)}:mean_rate{self.window}",
-                       self._scaled(f"{self.rate(spec_sum)} / {self.rate(spec_count)}"), self.opt.window_s)
+                       self.selectors.scaled(f"{self.rate(spec_sum)} / {self.rate(spec_count)}"), self.opt.window_s)
         limit = format_duration(o.limit)
         rule = self._threshold(o, "LatencyMeanOverLimit", rec, f"mean latency over {limit}",
                                f"The mean latency has been over {limit}")
@@ -354,4 +351,4 @@ def build_rules(sla: SlaSpec, mapping: MetricsMapping, options: AlertOptions, in
         why = o.kind_of.production(o, builder)
         if why:
             skipped.append((key_path(o), why))
-    return RuleSet(sla, mapping, options, list(builder.records.values()), builder.alerts, skipped)
+    return RuleSet(sla, mapping, options, builder.selectors, list(builder.records.values()), builder.alerts, skipped)

@@ -144,6 +144,7 @@ class Kind:
     request_latency: bool = False  # a percentile of whole requests: drawn on the latency charts, aimed at by the what-if
     counts_failures: bool = False  # judges failed requests (the server's count is checked against the load generator's)
     compares_runs: bool = False  # judged against other runs (--baseline, --history), not on its own
+    panel: str = ""  # the title of the dashboard panel its production recordings are drawn on (sla/alerts/dashboard.py)
 
     def parse(self, ctx: ParseContext) -> list[Objective]:
         raise NotImplementedError

@@ -11,6 +11,7 @@ from sla.objectives.base import Kind, Objective, ParseContext, Run, fraction, li
 
 class ErrorRate(Kind):
     names = ("error_rate",)
+    panel = "Error ratio (SLA limit as a line)"
     key = "error_rate"
     description = "maximum share of failures, e.g. 0.1%"
     unit = "fraction"

@@ -20,6 +20,7 @@ from sla.validation import positive
 
 class Latency(Kind):
     names = ("latency",)
+    panel = "Latency percentiles (SLA limits as lines)"
     key = "latency"
     description = "percentile (or mean) -> maximum, e.g. p99: 150ms, mean: 80ms"
     bucket_limit = True

@@ -14,6 +14,7 @@ KEY = "mean"
 
 class MeanLatency(Kind):
     names = ("mean_latency",)
+    panel = "Mean latency (SLA limit as a line)"
     key = "latency"  # beside the percentiles (sla/objectives/latency.py reads those)
 
     def parse(self, ctx: ParseContext) -> list[Objective]:

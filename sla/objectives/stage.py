@@ -13,6 +13,7 @@ class StageLatency(Latency):
     """Measured and judged like `latency`, from the server's stage histogram."""
 
     names = ("stage_latency",)
+    panel = "Stage latency (SLA limits as lines)"
     key = "stages"
     description = "server stage -> percentile -> maximum"
     cross_checked = False  # a stage is a part of the request: nothing on the client to compare with

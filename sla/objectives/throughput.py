@@ -14,6 +14,7 @@ from sla.validation import positive
 
 class Throughput(Kind):
     names = ("throughput",)
+    panel = "Successful requests/s (SLA floor as a line)"
     key = "throughput"
     description = "minimum successful requests/s, e.g. 120/s"
     unit = "/s"

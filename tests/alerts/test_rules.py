@@ -79,6 +79,23 @@ def test_rules_of_every_shipped_sla_file_pass_promtool_check_and_their_own_tests
     assert validate(dashboard_json(rules)) == []
 
 
+def test_every_dashboard_query_of_every_shipped_sla_file_is_promql_that_promtool_accepts(tmp_path):
+    """The dashboard draws with the rules' selectors (RuleSet.selectors): each panel's query, with
+    Grafana's $__rate_interval as 5m, passes `promtool check rules` as a recording rule."""
+    exprs = {}
+    for path in SHIPPED:
+        board = dashboard_json(shipped_rules(path))
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                exprs[f"{path.stem}: {panel['title']}"] = target["expr"].replace("$__rate_interval", "5m")
+    assert any("Queue wait" in k for k in exprs) and any("Requests/s by status" in k for k in exprs)
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:query{i}", "expr": e} for i, e in enumerate(exprs.values())]}]}
+    (tmp_path / "dashboard.rules.yml").write_text(yaml.safe_dump(rules))
+    done = subprocess.run(["promtool", "check", "rules", str(tmp_path / "dashboard.rules.yml")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr + "\n" + "\n".join(f"{k}: {e}" for k, e in exprs.items())
+    assert f"SUCCESS: {len(exprs)} rules found" in done.stdout
+
+
 def test_a_rule_changed_by_hand_fails_its_generated_cases(tmp_path):
     """The cases can fail: a P99 limit raised tenfold and the fast burn's 14.4x made 44.4x are caught."""
     rules = build_rules(load_sla(ROOT / "sla/thresholds/sustained.yaml"), REFERENCE, AlertOptions())

@@ -118,6 +118,13 @@ def _at_rate(reader: Reader, per: dict, phase: str, rates: dict[str, float | Non
     return rate
 
 
+def _parsed(kinds: Sequence[Kind], ctx: ParseContext) -> list[Objective]:
+    """What the kinds of a section (a phase's, or cold_start) read in it, each bound to the kind it names."""
+    by_name = {name: kind for kind in kinds for name in kind.names}
+    section = "phases" if ctx.phase is not None else "cold_start"
+    return [replace(o, bound=by_name[o.kind]) for kind in kinds if kind.section == section for o in kind.parse(ctx)]
+
+
 def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str] | None = None, scenario_name: str = "",
              api_name: str | None = None, mapping: MetricsMapping | None = None, accuracy_problem: str | None = None,
              kinds: Sequence[Kind] = REGISTRY) -> SlaSpec:
@@ -153,16 +160,14 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
             continue
         ctx = ParseContext(reader, str(phase), reader.mapping(per, f"phases.{phase}", {**AT_RATE, **section_keys("phases", kinds)}), mapping,
                            stage_names, tuple(known) if known is not None else None, accuracy_problem)
-        objectives += [o for kind in kinds if kind.section == "phases" for o in kind.parse(ctx)]
+        objectives += _parsed(kinds, ctx)
         if isinstance(per, dict) and "at_rate" in per and (rate := _at_rate(reader, per, str(phase), rates)) is not None:
             at_rate[str(phase)] = rate
     gen = reader.mapping(doc.get("generator") or {}, "generator", GENERATOR_KEYS)
     max_lag = reader.get(gen, "generator", "max_lag_p99", positive(parse_duration), "a positive duration such as 50ms", DEFAULT_MAX_LAG_P99)
     min_achieved = reader.get(gen, "generator", "min_achieved", fraction, "a percentage such as 95%", DEFAULT_MIN_ACHIEVED)
     cold = ParseContext(reader, None, reader.mapping(doc.get("cold_start") or {}, "cold_start", section_keys("cold_start", kinds)), mapping)
-    objectives += [o for kind in kinds if kind.section == "cold_start" for o in kind.parse(cold)]
-    by_name = {name: kind for kind in kinds for name in kind.names}
-    objectives = [replace(o, bound=by_name[o.kind]) for o in objectives]
+    objectives += _parsed(kinds, cold)
     if api_name is not None:
         _check_server_sources(reader, objectives, api_name, mapping)
     if not objectives and not reader.problems:

@@ -28,10 +28,13 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The virtualenvs install side by side (-j; -O keeps each one's output together).
+# The virtualenvs install side by side (-j; -O keeps each one's output together). The tests whose
+# subject is a server's speed on these cores (marker cpu_bound) run alone; the others (unit tests,
+# the harness's logic against the timer-only synthetic server) two at a time, a test file per worker.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n 2 --dist loadfile -m "not cpu_bound" --durations=10
+	$(BIN)/pytest -m cpu_bound --durations=10
 
 bench: setup
 	$(BIN)/python benchmarks/bench_server.py

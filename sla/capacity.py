@@ -1,8 +1,9 @@
 """`sla capacity`: the highest arrival rate one replica takes while meeting the SLA.
 
-Each step is an `sla run` (the one orchestration path) of a scenario generated from the user's:
-its target, payloads and request settings, a short warm-up, then one `arrival_rate` phase `step`
-at the step's rate, judged by the user's SLA objectives for one phase. Rates go up by `factor`
+Each step is an `sla run` (the one orchestration path) of a scenario derived from the user's
+(Scenario.derive): its target, payloads and request settings, a short warm-up, then one
+`arrival_rate` phase `step` at the step's rate, judged by the user's SLA objectives for one phase
+(step_sla). Both are objects handed to the gate, which writes them into the step's run directory. Rates go up by `factor`
 until a step does not pass, then a binary search (geometric) refines between the last passing and
 the first failing rate until they are within `resolution`. A step counts only when it passes and
 its measurement is stable (the last three windows within 10 % on throughput and P99); an unstable
@@ -15,7 +16,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import yaml
 
@@ -27,9 +28,8 @@ from sla.gate import RunOptions, run_gate_once_more_on_failure
 from sla.html.pages import write_capacity_page
 from sla.manifest import json_value, new_run_id, write_json
 from sla.progress import SeriesProgress
-from sla.scenario import load_scenario
-from sla.slafile import load_sla
-from sla.validation import load_yaml
+from sla.inputs import Inputs, load_inputs
+from sla.slafile import SlaSpec, derived_sla
 
 STEP_PHASE = "step"
 MIN_STEP_S, MAX_STEP_S = 15.0, 300.0
@@ -80,29 +80,21 @@ class CapacityResult:
     replicas: int | None = None
 
 
-def _sla_phase_doc(opts: CapacityOptions) -> tuple[dict[str, Any], dict[str, Any]]:
-    doc = load_yaml(opts.sla, "SLA")
-    phases = doc.get("phases") if isinstance(doc, dict) else None
+def step_sla(inputs: Inputs, phase: str | None) -> SlaSpec:
+    """What each step must meet: the objectives of one phase of the SLA, on the step's phase (its
+    at_rate, baselines and throughput floor left out: a step's rate is the search's)."""
+    sla, scenario = inputs.sla, inputs.scenario
+    phases = sla.doc.get("phases")
     if not isinstance(phases, dict) or not phases:
-        raise SlaError(f"{opts.sla}: phases: capacity needs the objectives of one phase (latency, error_rate, ...)")
-    name = opts.phase or (next(iter(phases)) if len(phases) == 1 else None)
+        raise SlaError(f"{sla.path}: phases: capacity needs the objectives of one phase (latency, error_rate, ...)")
+    name = phase or (next(iter(phases)) if len(phases) == 1 else None)
     if name is None or name not in phases:
-        raise SlaError(f"{opts.sla}: pick the phase whose objectives each step must meet with --phase; its phases: {', '.join(phases)}")
+        raise SlaError(f"{sla.path}: pick the phase whose objectives each step must meet with --phase; its phases: {', '.join(phases)}")
     objectives = {k: v for k, v in phases[name].items() if k not in ("at_rate", "baseline", "throughput")}
-    return doc, objectives
-
-
-def anchored(doc: dict[str, Any], base: Path) -> dict[str, Any]:
-    """The scenario document with its relative paths (payload files, the command's cwd) made absolute,
-    so that the step scenarios written elsewhere still find them."""
-    payloads, target = doc.get("payloads"), doc.get("target")
-    if isinstance(payloads, dict):
-        for key in ("files", "manifest"):
-            if isinstance(payloads.get(key), str):
-                payloads[key] = str(base / payloads[key])
-    if isinstance(target, dict) and target.get("command"):
-        target["cwd"] = str((base / target.get("cwd", ".")).resolve())
-    return doc
+    doc = {"name": f"{sla.name}-per-step", "phases": {STEP_PHASE: objectives},
+           **({"generator": sla.doc["generator"]} if "generator" in sla.doc else {})}
+    return derived_sla(doc, sla.path, ["warmup", STEP_PHASE], f"{scenario.name}-capacity", scenario.target.api_name,
+                       scenario.target.metrics, scenario.accuracy_problem)
 
 
 def step_duration(rate: float, need: int) -> float:
@@ -110,9 +102,8 @@ def step_duration(rate: float, need: int) -> float:
     return min(MAX_STEP_S, max(MIN_STEP_S, 1.25 * need / rate, STABLE_WINDOWS * window + window))
 
 
-def requests_needed(sla_path: Path) -> int:
+def requests_needed(sla: SlaSpec) -> int:
     """Requests a step needs for the SLA's claims to be decidable with none over the limit."""
-    sla = load_sla(sla_path)
     return max([100, *(o.kind_of.needs(o) for o in sla.objectives)])
 
 
@@ -120,20 +111,11 @@ class CapacitySearch:
     def __init__(self, opts: CapacityOptions, out: TextIO = sys.stdout) -> None:
         self.opts = opts
         self.out = out
-        scenario = load_scenario(opts.scenario)  # validates it
-        self.base = anchored(load_yaml(opts.scenario, "scenario"), scenario.path.resolve().parent)
-        self.base.pop("phases", None)
-        self.base["name"] = f"{scenario.name}-capacity"
-        sla_doc, objectives = _sla_phase_doc(opts)
-        self.dir = opts.out / new_run_id(f"capacity-{scenario.name}")
+        inputs = load_inputs(opts.scenario, opts.sla)
+        self.scenario, self.sla = inputs.scenario, step_sla(inputs, opts.phase)
+        self.dir = opts.out / new_run_id(f"capacity-{self.scenario.name}")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.sla_path = self.dir / "sla.yaml"
-        step_sla = {"name": f"{sla_doc.get('name', 'sla')}-per-step", "phases": {STEP_PHASE: objectives}}
-        if "generator" in sla_doc:
-            step_sla["generator"] = sla_doc["generator"]
-        self.sla_path.write_text(yaml.safe_dump(step_sla, sort_keys=False))
-        load_sla(self.sla_path, {"warmup": None, STEP_PHASE: opts.start_rate})
-        self.need = requests_needed(self.sla_path)
+        self.need = requests_needed(self.sla)
         self.result = CapacityResult()
         self.progress = SeriesProgress("capacity step", out)
         self.bracket: tuple[float | None, float | None] = (None, None)  # last passing, first failing, while refining
@@ -153,14 +135,13 @@ class CapacitySearch:
         duration = round(step_duration(rate, self.need) * scale)
         index = len(self.result.steps) + 1
         warmup = [{"name": "warmup", "kind": "users", "duration": f"{self.opts.warmup_s:g}s", "users": 2}] if self.opts.warmup_s else []
-        doc = dict(self.base, phases=[*warmup, {"name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s",
-                                                "rate": f"{rate:.4g}/s", "connections": 64, "max_in_flight": 1024}])
-        path = self.dir / f"step{index:02d}.yaml"
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        scenario = self.scenario.derive(f"{self.scenario.name}-capacity", [*warmup, {
+            "name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s", "rate": f"{rate:.4g}/s", "connections": 64,
+            "max_in_flight": 1024}])
         self.progress.begin(index, None, f"{rate:.3g}/s for {duration} s", self.steps_left())
         outcome, note = run_gate_once_more_on_failure(RunOptions(
-            scenario=path, sla=self.sla_path, prometheus=self.opts.prometheus, out=self.dir / "steps",
-            run_id=f"step{index:02d}-{rate:.4g}"), self.out)
+            scenario=self.opts.scenario, sla=self.opts.sla, prometheus=self.opts.prometheus, out=self.dir / "steps",
+            run_id=f"step{index:02d}-{rate:.4g}", inputs=Inputs(scenario, self.sla)), self.out)
         self.progress.end()
         s = outcome.analysis.phases.get(STEP_PHASE)
         stable = bool(s and s.stable)
@@ -257,7 +238,7 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
         paths["hpa"].write_text(hpa)
         lines += ["", "Kubernetes HorizontalPodAutoscaler targeting that per-replica rate:", "", "```yaml", hpa.rstrip(), "```"]
     paths["md"].write_text("\n".join(lines) + "\n")
-    limits = [(f"P{ob.percentile:g}", ob.limit) for ob in load_sla(search.sla_path).objectives if ob.kind_of.request_latency and ob.percentile]
+    limits = [(f"P{ob.percentile:g}", ob.limit) for ob in search.sla.objectives if ob.kind_of.request_latency and ob.percentile]
     paths["html"] = write_capacity_page(d, r, o, limits)
     return paths
 

@@ -295,12 +295,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from sla.claims import format_claims
-    from sla.gate import load_inputs
+    from sla.inputs import load_inputs
     from sla.scenario import format_plan
 
-    scenario, sla = load_inputs(args.scenario, args.sla)
-    print(format_plan(scenario))
-    print(format_claims(scenario, sla, args.processes))
+    inputs = load_inputs(args.scenario, args.sla)
+    print(format_plan(inputs.scenario))
+    print(format_claims(inputs.scenario, inputs.sla, args.processes))
     return 0
 
 

@@ -22,13 +22,12 @@ import yaml
 from sla.tables import markdown_table, ms
 from sla.analysis.verdict import PASS
 from sla.errors import SlaError
-from sla.gate import RunOptions, default_sla, run_gate_once_more_on_failure
+from sla.gate import RunOptions, run_gate_once_more_on_failure
+from sla.inputs import load_inputs
 from sla.html.pages import write_compare_page
 from sla.progress import SeriesProgress
 from sla.manifest import json_value, new_run_id, write_json
-from sla.scenario import load_scenario
-from sla.scenario.model import SERVER_KEYS, server_value
-from sla.slafile import load_sla
+from sla.scenario.target import SERVER_KEYS, server_value
 from sla.units import show
 
 
@@ -97,13 +96,11 @@ def judged_phase(sla_phases: list[str], scenario_phases: list[str]) -> str:
 
 def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out_dir: Path,
                 prometheus: str | None = None, out: TextIO = sys.stdout) -> int:
-    scenario = load_scenario(scenario_path)
+    inputs = load_inputs(scenario_path, sla_path)
+    scenario, sla = inputs
     if scenario.target.command or scenario.target.api_name != "reference":
         raise SlaError(f"{scenario_path}: sla compare varies the reference server's options; this scenario's target is "
                        f"{scenario.target.started_by_gate} with api {scenario.target.api_name}: write one scenario per configuration and compare their result.json")
-    sla_file = sla_path or default_sla(scenario)
-    sla = load_sla(sla_file, {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
-                   accuracy_problem=scenario.accuracy_problem)
     grid = parse_vary(vary)
     phase = judged_phase([o.phase for o in sla.objectives if o.phase], [p.name for p in scenario.phases])
     directory = out_dir / new_run_id(f"compare-{scenario.name}")
@@ -113,8 +110,9 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
     for i, config in enumerate(combos, 1):
         label = "-".join(f"{k}{_show(v)}" for k, v in config.items())
         progress.begin(i, len(combos), label)
-        outcome, note = run_gate_once_more_on_failure(RunOptions(scenario=scenario_path, sla=sla_file, prometheus=prometheus,
-                                                                 out=directory / "runs", run_id=label, server_options=config), out)
+        outcome, note = run_gate_once_more_on_failure(RunOptions(scenario=scenario_path, sla=sla.path, prometheus=prometheus,
+                                                                 out=directory / "runs", run_id=label, server_options=config,
+                                                                 inputs=inputs), out)
         progress.end()
         s = outcome.analysis.phases.get(phase)
         cold = outcome.analysis.cold_start
@@ -125,9 +123,9 @@ def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out
                         accuracy.get("exact_lines"), accuracy.get("cer"), note=note))
     best = mark_best(rows)
     md = directory / "compare.md"
-    md.write_text(markdown(rows, phase, scenario.name, sla_file))
+    md.write_text(markdown(rows, phase, scenario.name, sla.path))
     write_json(directory / "compare.json", {"phase": phase, "rows": json_value([asdict(r) for r in rows])})
-    page = write_compare_page(directory, rows, phase, scenario.name, sla_file)
+    page = write_compare_page(directory, rows, phase, scenario.name, sla.path)
     print("\n" + md.read_text(), file=out)
     print(f"comparison: {page}, {md}, {directory / 'compare.json'}", file=out)
     if best is not None:

@@ -40,17 +40,16 @@ from sla.supervise import exit_info, wait_until_scraped, watch
 from sla.rundir import final_scrape_time, open_run, run_prometheus
 from sla.replicas import ReplicaSet
 from sla.reports import summary_table, write_reports
-from sla.scenario import Scenario, load_scenario
+from sla.inputs import Inputs, load_inputs
+from sla.scenario import Scenario
 from sla.service import replica_set, running_host, server_record, start_watched
-from sla.slafile import SlaSpec, load_sla
+from sla.slafile import SlaSpec
 from sla.targets.hosts import scrape_address
 from sla.targets.metrics import MetricsMapping
 from sla.validation import NAME_RULE, is_safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "ocr.py"
-THRESHOLDS = ROOT / "sla" / "thresholds"
-DEFAULT_SLA = THRESHOLDS / "ocr.yaml"
 METRICS_LINGER_S = 3.0  # at least two scrapes of the final counts after the run
 WAIT_SCRAPES = 2  # Locust holds the first phase until Prometheus has scraped it this often
 LOCUST_EXIT_OK = (0, 1)  # 1: the run had failed requests, which the SLA judges
@@ -87,6 +86,7 @@ class RunOptions:
     workers_wait_s: float = 120.0  # how long to wait for them
     history: str | None = None  # the history store's URL: baselines of runs: N, and the run appended
     any_environment: bool = False  # compare with stored runs of any environment fingerprint
+    inputs: Inputs | None = None  # loaded already (compare, capacity steps); `scenario` and `sla` then say where from
 
     @property
     def generators(self) -> int:
@@ -99,19 +99,6 @@ class RunOptions:
             return ["--master", "--expect-workers", str(self.expect_workers), "--master-bind-host", self.master_bind_host,
                     "--master-bind-port", str(self.master_bind_port), "--expect-workers-max-wait", f"{self.workers_wait_s:g}"]
         return ["--processes", str(self.processes)] if self.processes > 1 else []
-
-
-def default_sla(scenario: Scenario) -> Path:
-    """`sla/thresholds/<scenario name>.yaml` when it exists, else `sla/thresholds/ocr.yaml`."""
-    own = THRESHOLDS / f"{scenario.name}.yaml"
-    return own if own.is_file() else DEFAULT_SLA
-
-
-def load_inputs(scenario_path: Path, sla_path: Path | None) -> tuple[Scenario, SlaSpec]:
-    scenario = load_scenario(scenario_path)
-    sla = load_sla(sla_path or default_sla(scenario), {p.name: p.asked_rate for p in scenario.phases}, scenario.name,
-                   scenario.target.api_name, scenario.target.metrics, scenario.accuracy_problem)
-    return scenario, sla
 
 
 def locust_argv(opts: RunOptions, scenario: Scenario, sla: SlaSpec, locustfile: Path, host: str, metrics_port: int, run_dir: Path,
@@ -132,7 +119,8 @@ def locust_argv(opts: RunOptions, scenario: Scenario, sla: SlaSpec, locustfile: 
 
 
 def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
-    scenario, sla = load_inputs(opts.scenario, opts.sla)
+    inputs = opts.inputs or load_inputs(opts.scenario, opts.sla)
+    scenario, sla = inputs.scenario, inputs.sla
     if scenario.balanced and opts.prometheus:
         raise SlaError(f"{scenario.path}: target.replicas / scale_to: the gate's own Prometheus follows the replicas as they start "
                        "and stop (file_sd); leave out --prometheus")
@@ -172,7 +160,7 @@ def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
 def _drive(opts: RunOptions, scenario: Scenario, sla: SlaSpec, limiter: Limiter, running: str | None, locustfile: Path,
            run_id: str, run_dir: Path, out: TextIO, clashes: list[str], history: History | None) -> RunOutcome:
     """One attempt: start the parts, drive the phases, judge. PortClash when a child lost its port."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    scenario, sla = _inputs_in(run_dir, scenario, sla)
     metrics_port = opts.metrics_port or free_port()
     server_port = None if running else free_port()
     host = running or f"http://{LOOPBACK}:{server_port}"
@@ -245,6 +233,14 @@ def _prometheus(opts: RunOptions, stack: ExitStack, run_dir: Path, loadgen_targe
     stack.callback(prom.stop)
     print(f"Prometheus {url} (data in {run_dir / 'prometheus'})", file=out)
     return prom, PromReader(url)
+
+
+def _inputs_in(run_dir: Path, scenario: Scenario, sla: SlaSpec) -> tuple[Scenario, SlaSpec]:
+    """The run directory made, the inputs derived for this run written into it: Locust reads a
+    scenario file, and `sla check` of the run reads its SLA again."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return (scenario.written(run_dir / "scenario.yaml") if scenario.derived else scenario,
+            sla.written(run_dir / "sla.yaml") if sla.derived else sla)
 
 
 def _complete_manifest(run_dir: Path, reader: PromReader, sla: SlaSpec, mapping: MetricsMapping | None,

@@ -23,10 +23,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from sla.objectives import REGISTRY, Kind, Objective, ParseContext
 from sla.objectives.base import SOURCES, fraction
@@ -69,6 +71,13 @@ class SlaSpec:
     at_rate: dict[str, float] = field(default_factory=dict)  # phase -> requests/s it must be judged at
     max_lag_p99: float = DEFAULT_MAX_LAG_P99
     min_achieved: float = DEFAULT_MIN_ACHIEVED
+    doc: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the document it was read from
+    derived: bool = False  # made from another SLA (a capacity step's): no file of its own until the gate writes one
+
+    def written(self, path: Path) -> "SlaSpec":
+        """A derived SLA written to `path` (what `sla check` of the run reads again): from then on, that file."""
+        path.write_text(yaml.safe_dump(self.doc, sort_keys=False))
+        return replace(self, path=path, derived=False)
 
     def thresholds_s(self) -> list[float]:
         """Every latency limit in seconds: to become a histogram bucket boundary."""
@@ -134,9 +143,25 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
     must be ones the mapping supports. `accuracy_problem` (Scenario.accuracy_problem) refuses
     accuracy objectives on a scenario whose answers cannot be scored. `kinds` are the objective kinds
     it reads (the shipped registry; a test or a plugin hands its own list), each objective bound to its kind."""
-    rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     path = Path(path)
-    doc = load_yaml(path, "SLA")
+    return sla_from_doc(load_yaml(path, "SLA"), path, hashlib.sha256(path.read_bytes()).hexdigest(), phases, scenario_name,
+                        api_name, mapping, accuracy_problem, kinds)
+
+
+def derived_sla(doc: dict[str, Any], origin: Path, phases: Mapping[str, float | None] | Iterable[str] | None = None,
+                scenario_name: str = "", api_name: str | None = None, mapping: MetricsMapping | None = None,
+                accuracy_problem: str | None = None) -> SlaSpec:
+    """An SLA made from another's document (`origin` the file it came from), validated as a file would be."""
+    text = yaml.safe_dump(doc, sort_keys=False)
+    sla = sla_from_doc(doc, origin, hashlib.sha256(text.encode()).hexdigest(), phases, scenario_name, api_name, mapping, accuracy_problem)
+    return replace(sla, derived=True)
+
+
+def sla_from_doc(doc: Any, path: Path, sha256: str, phases: Mapping[str, float | None] | Iterable[str] | None = None,
+                 scenario_name: str = "", api_name: str | None = None, mapping: MetricsMapping | None = None,
+                 accuracy_problem: str | None = None, kinds: Sequence[Kind] = REGISTRY) -> SlaSpec:
+    """An SLA document validated (see load_sla); problems are reported against `path`."""
+    rates = dict(phases) if isinstance(phases, Mapping) else ({n: None for n in phases} if phases is not None else None)
     reader = Reader(path)
     doc = reader.mapping(doc, "", TOP_KEYS)
     name = reader.get(doc, "", "name", text, "an SLA name", path.stem)
@@ -173,4 +198,4 @@ def load_sla(path: Path | str, phases: Mapping[str, float | None] | Iterable[str
     if not objectives and not reader.problems:
         reader.problem("", "no objectives: add phases.<phase>.latency/throughput/error_rate/stages or cold_start")
     reader.raise_if_any()
-    return SlaSpec(path, hashlib.sha256(path.read_bytes()).hexdigest(), name, tuple(objectives), at_rate, max_lag, min_achieved)
+    return SlaSpec(path, sha256, name, tuple(objectives), at_rate, max_lag, min_achieved, doc)

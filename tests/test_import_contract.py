@@ -17,7 +17,7 @@ FORBIDDEN = [
     ("sla.objectives", "sla.reports"), ("sla.objectives", "sla.html"),
     ("sla.analysis", "sla.alerts"), ("sla.analysis", "sla.gate"), ("sla.analysis", "sla.reports"), ("sla.analysis", "sla.html"),
     ("sla.targets", "sla.analysis"), ("sla.targets", "sla.objectives"), ("sla.targets", "sla.alerts"), ("sla.targets", "sla.gate"),
-    ("sla.alerts", "sla.gate"), ("sla.explain", "sla.gate"), ("sla.rundir", "sla.gate"), ("sla.service", "sla.gate"), ("sla.supervise", "sla.gate"), ("sla.history", "sla.gate"), ("sla.loadgen", "sla.gate"), ("sla.loadgen", "sla.analysis.analyzer"),
+    ("sla.alerts", "sla.gate"), ("sla.explain", "sla.gate"), ("sla.rundir", "sla.gate"), ("sla.service", "sla.gate"), ("sla.supervise", "sla.gate"), ("sla.history", "sla.gate"), ("sla.inputs", "sla.gate"), ("sla.loadgen", "sla.gate"), ("sla.loadgen", "sla.analysis.analyzer"),
 ]
 
 

@@ -4,7 +4,7 @@ can be judged from them.
 The analyzer builds its server queries from a mapping, never from names of its own, so a stack
 with other metric names is one more mapping. A target API holds its default mapping
 (`TargetApi.metrics`; the reference server's lives beside its API in sla/targets/reference.py); a
-scenario picks another by name or writes its own (`target.metrics`, sla/scenario/model.py). The
+scenario picks another by name or writes its own (`target.metrics`, sla/scenario/target.py). The
 mappings below were checked against a scrape of each stack running this project's OCR pipeline
 (integrations/<stack>/, made by `make stacks`); the scrapes are kept in tests/targets/scrapes/, and
 tests/targets/test_scrapes.py holds every mapping against its own.

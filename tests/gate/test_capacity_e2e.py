@@ -62,6 +62,13 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     assert "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
     assert "Highest rate that meets the SLA" in (cap_dir / "capacity.md").read_text()
     check_capacity_page(cap_dir, doc, tmp_path / "capacity.png")
+    # each step's inputs (derived from the user's, handed to the gate as objects) are written into its run directory
+    step = Path(doc["steps"][0]["run_dir"])
+    manifest = json.loads((step / "run.json").read_text())
+    assert manifest["sla"]["path"] == str(step / "sla.yaml") and manifest["scenario"]["path"] == str(step / "scenario.yaml")
+    assert sorted(p.name for p in cap_dir.iterdir() if p.suffix == ".yaml") == ["hpa.yaml"], "no YAML written per step beside them"
+    checked = subprocess.run([SLA, "check", str(step), "--out", str(tmp_path / "check")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert checked.returncode == {"PASS": 0, "UNSTABLE": 0, "FAIL": 1, "INCONCLUSIVE": 2}[doc["steps"][0]["verdict"]], checked.stdout + checked.stderr
 
 
 # the search's scenario, with a quiet phase (the service times' shape) and a steady one past the capacity

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sla.cli import main
-from sla.gate import default_sla
+from sla.inputs import default_sla
 from sla.progress import Progress
 from sla.scenario import load_scenario
 
@@ -71,13 +71,6 @@ def test_progress_shows_rate_and_p99_over_the_last_interval(capsys):
     assert "P99   199ms" in last
 
 
-def test_capacity_steps_keep_finding_the_users_files_and_command_directory(tmp_path):
-    from sla.capacity import anchored
-
-    doc = anchored({"payloads": {"files": "img/*.png"}, "target": {"command": ["srv"], "cwd": ".."}}, tmp_path / "sc")
-    assert doc["payloads"]["files"] == str(tmp_path / "sc" / "img/*.png") and doc["target"]["cwd"] == str(tmp_path)
-
-
 def test_compare_refuses_a_target_whose_options_it_cannot_vary(tmp_path, capsys):
     assert main(["compare", str(ROOT / "scenarios" / "paddlex.yaml"), "--vary", "threads=1,2", "--out", str(tmp_path)]) == 3
     assert "sla compare varies the reference server's options" in capsys.readouterr().err
@@ -109,7 +102,7 @@ def test_a_missing_locustfile_is_named(tmp_path, capsys):
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_and_its_sla_agree_and_plan_enough_requests_for_each_claim(path):
     from sla.claims import claim_problems, claims
-    from sla.gate import load_inputs
+    from sla.inputs import load_inputs
 
     scenario, sla = load_inputs(path, None)  # phase names and at_rate are checked here
     assert default_sla(scenario).name == f"{scenario.name}.yaml", "each shipped scenario has its own SLA"

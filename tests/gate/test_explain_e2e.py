@@ -13,7 +13,7 @@ import pytest
 from sla.limits import CpuLimit, suite_slowdown
 from tests.gate.test_own_service_e2e import ROOT, SLA
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 # One user, one page: nothing queues, every request is the same work.
 SCENARIO = """

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sla.gate import LOCUSTFILE, RunOptions, load_inputs, locust_argv
+from sla.gate import LOCUSTFILE, RunOptions, locust_argv
+from sla.inputs import load_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 

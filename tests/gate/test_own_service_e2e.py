@@ -14,7 +14,7 @@ import pytest
 
 from sla.payloads import make_payload
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = [str(Path(sys.executable).parent / "sla")]

@@ -98,3 +98,29 @@ def test_compare_ends_with_0_when_a_configuration_passes_else_1_on_a_fail_else_2
     assert compare.run_compare(ROOT / "scenarios/smoke.yaml", None, ["threads=1,2"], tmp_path, out=io.StringIO()) == code
     doc = __import__("json").loads(next(tmp_path.glob("*/compare.json")).read_text())
     assert [r["best"] for r in doc["rows"]] == [verdicts[1] == PASS, False]
+
+
+def test_each_step_is_judged_by_one_phase_of_the_users_sla_without_its_rate_floor_or_baselines(tmp_path):
+    """The step SLA: the chosen phase's objectives on the step's phase, validated against the
+    target; at_rate, throughput and baseline (a step's rate is the search's) left out; written into
+    the step's run directory it loads as the same SLA."""
+    from sla.capacity import STEP_PHASE, step_sla
+    from sla.errors import SlaError
+    from sla.inputs import load_inputs
+    from sla.slafile import load_sla
+
+    (tmp_path / "sla.yaml").write_text(
+        "name: two\nphases:\n  steady:\n    at_rate: 5/s\n    latency: {p99: 2s}\n    throughput: 4/s\n    error_rate: 1%\n"
+        "    baseline: {p99: +10%}\n  ramp:\n    latency: {p50: 1s}\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: two\npayloads: {mix: {small-plain-png: 1}}\nphases:\n  - {name: ramp, kind: users, duration: 5s, users: 1}\n"
+        "  - {name: steady, kind: arrival_rate, duration: 20s, rate: 5/s}\n")
+    inputs = load_inputs(tmp_path / "s.yaml", tmp_path / "sla.yaml")
+    sla = step_sla(inputs, "steady")
+    assert sla.derived and sla.name == "two-per-step" and sla.at_rate == {}
+    assert [o.id for o in sla.objectives] == [f"{STEP_PHASE}.latency.p99", f"{STEP_PHASE}.error_rate"]
+    (tmp_path / "run").mkdir()
+    written = sla.written(tmp_path / "run" / "sla.yaml")
+    assert load_sla(written.path, ["warmup", STEP_PHASE]).objectives == sla.objectives
+    with pytest.raises(SlaError, match="pick the phase whose objectives each step must meet with --phase; its phases: steady, ramp"):
+        step_sla(inputs, None)

@@ -20,7 +20,7 @@ from sla.payloads import make_payload
 from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, run_dir_of, sla
 from tests.gate.test_v2_e2e import gate_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 STACKS = ("triton", "mlserver", "bentoml", "ray_serve")
 HISTOGRAMS = ("mlserver", "bentoml", "ray_serve")  # a server P95, cross-checked; Triton keeps a mean only

@@ -49,9 +49,12 @@ phases:
 
 
 def start_workers(n: int, port: int, log_dir: Path) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-m", "locust", "-f", "locustfiles/ocr.py", "--worker", "--master-host", "127.0.0.1",
-                              "--master-port", str(port)], cwd=ROOT, stdout=open(log_dir / f"worker{i}.log", "w"),
-                             stderr=subprocess.STDOUT) for i in range(n)]
+    workers = []
+    for i in range(n):
+        with open(log_dir / f"worker{i}.log", "w") as log:  # the worker writes to its own copy of the descriptor
+            workers.append(subprocess.Popen([sys.executable, "-m", "locust", "-f", "locustfiles/ocr.py", "--worker", "--master-host",
+                                             "127.0.0.1", "--master-port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+    return workers
 
 
 def run_with_workers(tmp_path: Path, kill_after_s: float | None = None) -> tuple[subprocess.CompletedProcess, Path, list]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sla.analysis.verdict import FAIL, INCONCLUSIVE, PASS, Measurement
-from sla.gate import load_inputs
+from sla.inputs import load_inputs
 from sla.loadgen.histograms import CounterSet
 from sla.loadgen.checks import score_answer
 from sla.objectives import KINDS

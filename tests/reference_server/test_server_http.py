@@ -15,7 +15,7 @@ from PIL import Image
 from sla.payloads import make_payload
 from sla.payloads.scoring import score
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 PNG = make_payload("medium-plain-png")
 JPEG = make_payload("medium-noisy-jpeg")

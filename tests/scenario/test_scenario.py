@@ -132,3 +132,25 @@ def test_arrival_rate_problems_name_the_field(tmp_path):
     assert "phases[0].rate: '0/s' must be positive" in text
     assert "phases[0].arrivals: got 'bursty'; expected even or poisson" in text
     assert "phases[0].connections" in text
+
+
+def test_a_derived_scenario_written_elsewhere_keeps_finding_the_users_files_and_command_directory(tmp_path):
+    """A capacity step's scenario is derived from the user's (other phases) and written into its run
+    directory for Locust: relative payload files and the command's cwd still point at the user's."""
+    from PIL import Image
+
+    user = tmp_path / "user"
+    (user / "img").mkdir(parents=True)
+    Image.new("RGB", (64, 32), "white").save(user / "img" / "page.png")
+    (user / "s.yaml").write_text("name: mine\ntarget: {api: http, options: {path: /ocr}, command: [srv, '{port}'], cwd: ..}\n"
+                                 "payloads: {files: img/*.png}\nphases:\n  - {name: steady, kind: users, duration: 5s, users: 1}\n")
+    scenario = load_scenario(user / "s.yaml")
+    step = scenario.derive("mine-capacity", [{"name": "step", "kind": "arrival_rate", "duration": "20s", "rate": "5/s"}])
+    assert step.derived and step.name == "mine-capacity" and [p.name for p in step.phases] == ["step"]
+    (tmp_path / "run").mkdir()
+    written = step.written(tmp_path / "run" / "scenario.yaml")
+    again = load_scenario(written.path)
+    assert not written.derived and again.phases == step.phases and again.target.command == ("srv", "{port}")
+    assert again.target.cwd == tmp_path and [f.path for f in again.payloads.files] == [user / "img" / "page.png"]
+    with pytest.raises(FileProblems, match=r"rate"):  # validated as a file is
+        scenario.derive("mine-capacity", [{"name": "step", "kind": "arrival_rate", "duration": "20s", "rate": "lots"}])

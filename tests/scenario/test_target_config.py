@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sla.gate import load_inputs
+from sla.inputs import load_inputs
 from sla.scenario import load_scenario
 from sla.validation import FileProblems
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.gate.test_own_service_e2e import sla
 
-pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
+pytestmark = pytest.mark.e2e
 
 
 def test_demo_prints_what_was_read_beside_the_page_and_reads_it_right():

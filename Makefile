@@ -30,10 +30,11 @@ run: setup
 
 # The virtualenvs install side by side (-j; -O keeps each one's output together). The tests whose
 # subject is a server's speed on these cores (marker cpu_bound) run alone; the others (unit tests,
-# the harness's logic against the timer-only synthetic server) two at a time, a test file per worker.
+# the harness's logic against the timer-only synthetic server, mostly waiting) three at a time, a test
+# file per worker.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
-	$(BIN)/pytest -n 2 --dist loadfile -m "not cpu_bound" --durations=10
+	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound" --durations=10
 	$(BIN)/pytest -m cpu_bound --durations=10
 
 bench: setup

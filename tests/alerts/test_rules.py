@@ -58,9 +58,12 @@ def shipped_rules(path: Path):
 def promtool_runs(tmp_path_factory) -> dict[str, list[tuple[str, bool, str]]]:
     """promtool on every shipped file's rules and cases, one file per core at a time (each
     `promtool test rules` is single-threaded and takes seconds): {file stem: check_and_test's results}."""
+    # made here, not in the threads: the first mktemp of a process makes its base folder, which two threads at once race for
+    folders = {path: tmp_path_factory.mktemp(path.stem) for path in SHIPPED}
+
     def run(path: Path) -> list[tuple[str, bool, str]]:
         rules = shipped_rules(path)
-        return check_and_test(write_rules(rules, tmp_path_factory.mktemp(path.stem), rules.sla.name))
+        return check_and_test(write_rules(rules, folders[path], rules.sla.name))
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return dict(zip((p.stem for p in SHIPPED), pool.map(run, SHIPPED)))

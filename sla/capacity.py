@@ -3,17 +3,23 @@
 Each step is an `sla run` (the one orchestration path) of a scenario derived from the user's
 (Scenario.derive): its target, payloads and request settings, a short warm-up, then one
 `arrival_rate` phase `step` at the step's rate, judged by the user's SLA objectives for one phase
-(step_sla). Both are objects handed to the gate, which writes them into the step's run directory. Rates go up by `factor`
-until a step does not pass, then a binary search (geometric) refines between the last passing and
-the first failing rate until they are within `resolution`. A step counts only when it passes and
-its measurement is stable (the last three windows within 10 % on throughput and P99); an unstable
-step is run once more, twice as long, and otherwise reported UNSTABLE (not passing).
+(step_sla). Both are objects handed to the gate, which writes them into the step's run directory.
+From a start rate that passes, rates go up by `factor` until a step does not pass; from one that
+fails, they go down, halving, until a step passes (or the floor: `min_rate`, or a rate whose
+longest step cannot gather the requests the SLA's claims need). Then a binary search (geometric)
+refines between the last passing and the first failing rate until they are within `resolution`.
+A step counts only when it passes and its measurement is stable (the last three windows within
+10 % on throughput and P99); an unstable step is run once more, twice as long, and otherwise
+reported UNSTABLE (not passing). An INCONCLUSIVE step is neither a pass nor a failure: it is run
+once more, twice as long, and INCONCLUSIVE again ends the search, saying so. No step starts that
+would end past `max_time_s`. Why the search ended is reported (CapacityResult.ended).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -22,7 +28,7 @@ import yaml
 
 from sla.tables import markdown_table, ms
 from sla.analysis.analyzer import STABLE_WINDOWS, WINDOW_MIN_REQUESTS, WINDOW_MIN_S
-from sla.analysis.verdict import PASS
+from sla.analysis.verdict import INCONCLUSIVE, PASS
 from sla.errors import SlaError
 from sla.gate import RunOptions, run_gate_once_more_on_failure
 from sla.html.pages import write_capacity_page
@@ -30,9 +36,11 @@ from sla.manifest import json_value, new_run_id, write_json
 from sla.progress import SeriesProgress
 from sla.inputs import Inputs, load_inputs
 from sla.slafile import SlaSpec, derived_sla
+from sla.units import format_duration
 
 STEP_PHASE = "step"
 MIN_STEP_S, MAX_STEP_S = 15.0, 300.0
+STEP_OVERHEAD_S = 15.0  # a step's start and analysis beyond its phases (the first estimate for --max-time)
 UNSTABLE = "UNSTABLE"
 
 
@@ -47,6 +55,8 @@ class CapacityOptions:
     factor: float = 1.5
     resolution: float = 0.10  # stop refining when the bracket (first failing / last passing) is this narrow
     max_steps: int = 16
+    min_rate: float = 0.1  # the floor of a search down: a rate this low failing ends it
+    max_time_s: float | None = None  # no step starts that would end past this (None: no bound)
     warmup_s: float = 10.0  # each step's warm-up at 2 users (0: none)
     out: Path = Path("runs")
     prometheus: str | None = None
@@ -64,6 +74,8 @@ class Step:
     run_dir: str
     duration: float
     note: str = ""  # e.g. run again after a failure to run
+    direction: str = ""  # start, up (the start passed), down (the start failed), refine (between the two), again (longer)
+    why: str = ""  # an INCONCLUSIVE step: what its verdict lacked
 
     @property
     def passed(self) -> bool:
@@ -78,6 +90,9 @@ class CapacityResult:
     knee: float | None = None
     per_replica_target: float | None = None
     replicas: int | None = None
+    ended: str = ""  # why the search ended
+    refined: bool = False  # the bracket was narrowed to the resolution
+    floor: bool = False  # every rate tried failed, down to the floor: no rate meets the SLA
 
 
 def step_sla(inputs: Inputs, phase: str | None) -> SlaSpec:
@@ -131,14 +146,16 @@ class CapacitySearch:
         halvings = math.ceil(math.log2(math.log(ratio) / math.log(1 + self.opts.resolution)))
         return max(0, min(halvings - 1, self.opts.max_steps - len(self.result.steps) - 1))
 
-    def run_step(self, rate: float, scale: float = 1.0) -> Step:
+    def run_step(self, rate: float, scale: float = 1.0, direction: str = "") -> Step:
         duration = round(step_duration(rate, self.need) * scale)
+        self._may_start(rate, duration)
         index = len(self.result.steps) + 1
         warmup = [{"name": "warmup", "kind": "users", "duration": f"{self.opts.warmup_s:g}s", "users": 2}] if self.opts.warmup_s else []
         scenario = self.scenario.derive(f"{self.scenario.name}-capacity", [*warmup, {
             "name": STEP_PHASE, "kind": "arrival_rate", "duration": f"{duration}s", "rate": f"{rate:.4g}/s", "connections": 64,
             "max_in_flight": 1024}])
-        self.progress.begin(index, None, f"{rate:.3g}/s for {duration} s", self.steps_left())
+        self.progress.begin(index, None, f"{rate:.3g}/s for {duration} s, {direction or 'a step'}{self._time_left()}",
+                            self.steps_left())
         outcome, note = run_gate_once_more_on_failure(RunOptions(
             scenario=self.opts.scenario, sla=self.opts.sla, prometheus=self.opts.prometheus, out=self.dir / "steps",
             run_id=f"step{index:02d}-{rate:.4g}", inputs=Inputs(scenario, self.sla)), self.out)
@@ -147,40 +164,98 @@ class CapacitySearch:
         stable = bool(s and s.stable)
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
         achieved, p50, p99, error_rate = (s.achieved_rate, s.p50, s.p99, s.error_rate) if s else (None, None, None, None)
-        step = Step(rate, achieved, p50, p99, error_rate, verdict, stable,
-                    str(outcome.run_dir.resolve()), duration, note)
+        why = next((f"{x.id}: {x.detail}" for x in outcome.analysis.results if x.verdict == INCONCLUSIVE), "")
+        step = Step(rate, achieved, p50, p99, error_rate, verdict, stable, str(outcome.run_dir.resolve()), duration, note, direction,
+                    why if verdict == INCONCLUSIVE else "")
         self.result.steps.append(step)
         return step
 
-    def measure(self, rate: float) -> Step:
-        step = self.run_step(rate)
-        if step.verdict == UNSTABLE:
-            step = self.run_step(rate, scale=2.0)  # extended once
-        return step
+    def _may_start(self, rate: float, duration: float) -> None:
+        """Stop before a step past --max-steps, or one that would end past --max-time."""
+        o, done = self.opts, len(self.result.steps)
+        if done >= o.max_steps:
+            raise SearchEnded(f"--max-steps {o.max_steps} reached")
+        if o.max_time_s is not None:
+            overhead = max([STEP_OVERHEAD_S, *(d - s.duration for d, s in zip(self.progress.done, self.result.steps))])
+            if time.monotonic() - self.progress.started + duration + self.opts.warmup_s + overhead > o.max_time_s:
+                raise SearchEnded(f"--max-time {format_duration(o.max_time_s)} reached: the step at {rate:.3g}/s "
+                                  f"({duration:.0f} s) would end past it")
+
+    def _time_left(self) -> str:
+        if self.opts.max_time_s is None:
+            return ""
+        return f"; {format_duration(max(0.0, self.opts.max_time_s - (time.monotonic() - self.progress.started)))} of --max-time left"
+
+    def measure(self, rate: float, direction: str) -> bool:
+        """Whether `rate` meets the SLA. A step UNSTABLE or INCONCLUSIVE is run once more, twice as
+        long; INCONCLUSIVE again, the search cannot go on (SearchEnded)."""
+        step = self.run_step(rate, 1.0, direction)
+        if step.verdict in (UNSTABLE, INCONCLUSIVE):
+            step = self.run_step(rate, 2.0, "again")
+        if step.verdict == INCONCLUSIVE:
+            raise SearchEnded(f"the step at {rate:.3g}/s was INCONCLUSIVE twice ({step.why}): neither a pass nor a failure")
+        return step.passed
+
+    def _floor(self, rate: float) -> str | None:
+        """Why `rate` is below what a search down may try (None: it may)."""
+        if rate < self.opts.min_rate:
+            return f"the floor --min-rate {self.opts.min_rate:.3g}/s"
+        if rate * MAX_STEP_S < self.need:
+            return (f"a rate whose step ({MAX_STEP_S:.0f} s at most) gathers fewer than the {self.need} requests "
+                    "the SLA's claims need")
+        return None
+
+    def _bracket(self) -> tuple[float, float]:
+        """(last passing, first failing): up from a start that passes, down (halving) from one that fails."""
+        o = self.opts
+        rate = o.start_rate
+        if self.measure(rate, "start"):
+            while True:
+                last_pass, rate = rate, rate * o.factor
+                if not self.measure(rate, "up"):
+                    return last_pass, rate
+        first_fail = rate
+        while (floor := self._floor(rate / 2)) is None:
+            rate /= 2
+            if self.measure(rate, "down"):
+                return rate, first_fail
+            first_fail = rate
+        tried = ", ".join(f"{s.asked:.3g}/s" for s in self.result.steps)
+        self.result.floor = True
+        raise SearchEnded(f"no rate met the SLA: tried {tried}; the next, {rate / 2:.3g}/s, is below {floor}", first_fail)
 
     def run(self) -> CapacityResult:
         o, r = self.opts, self.result
-        rate, last_pass, first_fail = o.start_rate, None, None
-        while len(r.steps) < o.max_steps:
-            if self.measure(rate).passed:
-                last_pass, rate = rate, rate * o.factor
-            else:
-                first_fail = rate
-                break
-        while last_pass is not None and first_fail is not None and first_fail / last_pass > 1 + o.resolution and len(r.steps) < o.max_steps:
-            self.bracket = (last_pass, first_fail)
-            mid = math.sqrt(last_pass * first_fail)
-            if self.measure(mid).passed:
-                last_pass = mid
-            else:
-                first_fail = mid
-        r.capacity, r.first_failing = last_pass, first_fail
+        try:
+            last_pass, first_fail = self._bracket()
+            while first_fail / last_pass > 1 + o.resolution:
+                self.bracket = (last_pass, first_fail)
+                mid = math.sqrt(last_pass * first_fail)
+                if self.measure(mid, "refine"):
+                    last_pass = mid
+                else:
+                    first_fail = mid
+            r.capacity, r.first_failing = last_pass, first_fail
+            r.refined, r.ended = True, f"the passing and failing rates are within --resolution {o.resolution:.0%}"
+        except SearchEnded as stop:  # what the steps so far tell
+            r.ended = str(stop)
+            r.capacity = max((s.asked for s in r.steps if s.passed), default=None)
+            r.first_failing = min((s.asked for s in r.steps if not s.passed and s.verdict != INCONCLUSIVE
+                                   and (r.capacity is None or s.asked > r.capacity)), default=stop.first_fail)
         r.knee = knee(r.steps)
         if r.capacity is not None:
             r.per_replica_target = r.capacity * (1 - o.headroom)
             if o.target_peak:
                 r.replicas = math.ceil(o.target_peak / r.per_replica_target)
         return r
+
+
+class SearchEnded(Exception):
+    """The search cannot go on: why, and the lowest failing rate it knows."""
+
+    def __init__(self, why: str, first_fail: float | None = None) -> None:
+        super().__init__(why)
+        self.first_fail = first_fail
 
 
 def knee(steps: list[Step]) -> float | None:
@@ -219,14 +294,16 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     paths = {"json": d / "capacity.json", "md": d / "capacity.md"}
     write_json(paths["json"], {"options": json_value(asdict(o)), **json_value(asdict(r))})
     lines = ["## Capacity of one replica", "", *markdown_table(
-        ("Asked", "Achieved", "P50", "P99", "Error rate", "Stable", "Verdict", "Run"),
-        ((f"{s.asked:.3g}/s", f"{s.achieved or 0:.3g}/s", ms(s.p50), ms(s.p99), f"{(s.error_rate or 0) * 100:.2f}%",
-          "yes" if s.stable else "no", f"**{s.verdict}**", f"`{Path(s.run_dir).name}`" + (f" ({s.note})" if s.note else ""))
-         for s in r.steps)), ""]
+        ("Direction", "Asked", "Achieved", "P50", "P99", "Error rate", "Stable", "Verdict", "Run"),
+        ((s.direction, f"{s.asked:.3g}/s", f"{s.achieved or 0:.3g}/s", ms(s.p50), ms(s.p99), f"{(s.error_rate or 0) * 100:.2f}%",
+          "yes" if s.stable else "no", f"**{s.verdict}**",
+          f"`{Path(s.run_dir).name}`" + "".join(f" ({x})" for x in (s.note, s.why) if x))
+         for s in r.steps)), "", f"The search ended: {r.ended}.", ""]
     if r.capacity is None:
-        lines.append("No tested rate met the SLA: lower --start-rate, or the SLA is out of reach for one replica.")
+        lines.append("No tested rate met the SLA." if r.floor else "No rate is known to meet the SLA.")
     else:
-        bound = f" (the first failing rate was {r.first_failing:.3g}/s)" if r.first_failing else " (no failing rate found: raise --max-steps)"
+        bound = f" (the first failing rate was {r.first_failing:.3g}/s)" if r.first_failing else " (no failing rate found)"
+        bound += "" if r.refined else f", a lower bound: not refined to --resolution {o.resolution:.0%}"
         lines.append(f"- Highest rate that meets the SLA: **{r.capacity:.3g}/s**{bound}.")
         lines.append(f"- Knee (last rate before P99 doubles over the lowest rate's): {r.knee:.3g}/s." if r.knee else "- Knee: -")
         lines.append(f"- Per-replica target with {o.headroom * 100:g}% headroom: {r.per_replica_target:.3g}/s.")
@@ -251,4 +328,4 @@ def run_capacity(opts: CapacityOptions, out: TextIO = sys.stdout) -> int:
     print(f"capacity report: {paths['html']}, {paths['md']}, {paths['json']}", file=out)
     if result.capacity is not None:
         return 0
-    return 2 if any(s.verdict not in (PASS, "FAIL") for s in result.steps) else 1
+    return 1 if result.floor else 2  # 2: not known (a step INCONCLUSIVE twice, or --max-time/--max-steps before any pass)

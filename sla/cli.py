@@ -102,10 +102,13 @@ def _capacity_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]
     verb.add_argument("--phase", help="which phase of the SLA file (default: its only one)")
     verb.add_argument("--target-peak", type=_rate, help="peak load to plan replicas for, e.g. 500/s")
     verb.add_argument("--headroom", type=_percent, default=0.30, help="capacity kept free per replica (default 30%%)")
-    verb.add_argument("--start-rate", type=_rate, default=2.0, help="first step's arrival rate (default 2/s)")
-    verb.add_argument("--factor", type=float, default=1.5, help="rate multiplier between steps (default 1.5)")
+    verb.add_argument("--start-rate", type=_rate, default=2.0, help="first step's arrival rate (default 2/s); the search goes up "
+                      "from it when it passes, down (halving) when it fails")
+    verb.add_argument("--min-rate", type=_rate, default=0.1, help="the floor of a search down: below it, no rate met the SLA (default 0.1/s)")
+    verb.add_argument("--max-time", type=_duration(1.0), help="no step starts that would end past this, e.g. 30m (default: no bound)")
+    verb.add_argument("--factor", type=_over_one, default=1.5, help="rate multiplier between steps going up (default 1.5)")
     verb.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
-    verb.add_argument("--max-steps", type=int, default=16, help="at most this many steps (default 16)")
+    verb.add_argument("--max-steps", type=_positive_int, default=16, help="at most this many steps (default 16)")
     verb.add_argument("--warmup", type=_duration(0.0), default=10.0, help="each step's warm-up at 2 users before its rate "
                      "(default 10s; 0s for a service with nothing to warm up)")
     verb.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
@@ -225,6 +228,16 @@ def _percent(text: str) -> float:
     return value
 
 
+def _over_one(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give one over 1, e.g. 1.5") from None
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the rate multiplier must be over 1, e.g. 1.5")
+    return value
+
+
 def _duration(minimum: float, whole: bool = False):
     from sla.units import parse_duration
 
@@ -283,6 +296,7 @@ def _capacity(args: argparse.Namespace) -> int:
     return run_capacity(CapacityOptions(
         scenario=args.scenario, sla=args.sla, phase=args.phase, target_peak=args.target_peak, headroom=args.headroom,
         start_rate=args.start_rate, factor=args.factor, resolution=args.resolution, max_steps=args.max_steps, warmup_s=args.warmup,
+        min_rate=args.min_rate, max_time_s=args.max_time,
         out=args.out, prometheus=args.prometheus,
     ))
 

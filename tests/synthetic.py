@@ -22,3 +22,15 @@ def synthetic_target(service_ms: float = 20, workers: int = 1, indent: str = "  
              f'command: [{sys.executable}, {SERVER}, "{{port}}", --service-ms, "{service_ms:g}", --workers, "{workers}"]',
              *filter(None, extra.splitlines())]
     return "\n".join(indent + line for line in lines)
+
+
+def capacity_scenario(name: str, service_ms: float = 20, workers: int = 1) -> str:
+    """A scenario for `sla capacity` aimed at the synthetic server (its one phase is replaced by the steps)."""
+    return f"""name: {name}
+target:
+{synthetic_target(service_ms, workers)}
+payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
+request: {{timeout: 10s}}
+phases:
+  - {{name: steady, kind: users, duration: 5s, users: 1}}
+"""

@@ -1,9 +1,10 @@
 """`sla capacity` finds a capacity known in advance: the synthetic server with one worker and a
 fixed 20 ms service time serves at most 50 requests/s whatever the CPU does (timers only; below
 50/s nothing queues, above it the queue grows without bound). The gate starts it for each step
-with target.command, with no warm-up (timers have nothing to warm). Started at 35/s with a 25 % resolution, the search takes three steps (35
-passes, 52.5 fails, 42.9 passes), none so near 50/s that its windows jitter (which would run it
-again, twice as long). The same server is then pushed to 1.4x the capacity found, and its FAIL
+with target.command, with no warm-up (timers have nothing to warm). Started at 200/s, four times
+what it serves, with a 25 % resolution: the first step fails, so the search goes down, halving
+(100/s fails, 50/s passes or fails on its jitter), then refines between the last passing and the
+first failing rate. The same server is then pushed to 1.4x the capacity found, and its FAIL
 explains itself as saturation with a capacity near the search's. Slow (about three minutes): run alone with
 `pytest -m e2e tests/gate/test_capacity_e2e.py`; CI runs it too. The check of the reference
 server's capacity with fixed-rate runs is benchmarks/bench_capacity.py."""
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.synthetic import synthetic_target
+from tests.synthetic import capacity_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SLA = str(Path(sys.executable).parent / "sla")
 CAPACITY = 50.0  # 1 worker / 20 ms
 RESOLUTION = 0.25
-SCENARIO = f"""name: cap
-target:
-{synthetic_target(20, 1)}
-payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
-request: {{timeout: 10s}}
-phases:
-  - {{name: steady, kind: users, duration: 5s, users: 1}}
-"""
+SCENARIO = capacity_scenario("cap")
 SLA_FILE = "name: cap\nphases:\n  steady:\n    latency: {p95: 100ms}\n    error_rate: 5%\n"
 
 
@@ -44,7 +38,7 @@ def found(tmp_path_factory) -> tuple[Path, dict]:
     (tmp_path / "scenario.yaml").write_text(SCENARIO)
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
     result = subprocess.run([SLA, "capacity", str(tmp_path / "scenario.yaml"), "--sla", str(tmp_path / "sla.yaml"),
-                             "--start-rate", "35/s", "--resolution", f"{RESOLUTION:.0%}", "--target-peak", "500/s", "--warmup", "0s", "--out", str(tmp_path / "cap")],
+                             "--start-rate", "200/s", "--resolution", f"{RESOLUTION:.0%}", "--target-peak", "500/s", "--warmup", "0s", "--out", str(tmp_path / "cap")],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     [cap_dir] = list((tmp_path / "cap").iterdir())
@@ -61,6 +55,10 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
     assert doc["replicas"] == math.ceil(500 / doc["per_replica_target"])
     assert "HorizontalPodAutoscaler" in (cap_dir / "hpa.yaml").read_text()
     assert "Highest rate that meets the SLA" in (cap_dir / "capacity.md").read_text()
+    steps = doc["steps"]
+    assert [(s["direction"], s["asked"], s["verdict"]) for s in steps[:2]] == [("start", 200.0, "FAIL"), ("down", 100.0, "FAIL")]
+    assert {s["direction"] for s in steps} <= {"start", "down", "refine", "again"} and doc["refined"]
+    assert "The search ended: the passing and failing rates are within --resolution 25%." in (cap_dir / "capacity.md").read_text()
     check_capacity_page(cap_dir, doc, tmp_path / "capacity.png")
     # each step's inputs (derived from the user's, handed to the gate as objects) are written into its run directory
     step = Path(doc["steps"][0]["run_dir"])

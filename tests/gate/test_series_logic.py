@@ -19,18 +19,27 @@ ROOT = Path(__file__).resolve().parents[2]
 class ModelSearch(CapacitySearch):
     """A search whose steps come from a model of a service with a known capacity, not from runs."""
 
-    def __init__(self, opts: CapacityOptions, capacity: float, knee_at: float, unstable_once: set[float] = frozenset()) -> None:
+    def __init__(self, opts: CapacityOptions, capacity: float, knee_at: float, unstable_once: set[float] = frozenset(),
+                 inconclusive: dict[float, int] | None = None, step_s: float = 0.0) -> None:
         super().__init__(opts, out=io.StringIO())
         self.capacity, self.knee_at, self.unstable_once = capacity, knee_at, set(unstable_once)
+        self.inconclusive = dict(inconclusive or {})  # rate -> how many of its steps end INCONCLUSIVE
+        self.step_s = step_s  # how long each step takes (the clock of --max-time moves by it)
         self.calls: list[tuple[float, float]] = []
 
-    def run_step(self, rate: float, scale: float = 1.0) -> Step:
+    def run_step(self, rate: float, scale: float = 1.0, direction: str = "") -> Step:
+        self._may_start(rate, 10.0 * scale)
         self.calls.append((rate, scale))
+        self.progress.started -= self.step_s
         p99 = 0.1 if rate <= self.knee_at else 0.5
         unstable = rate in self.unstable_once and scale == 1.0
-        verdict = UNSTABLE if unstable else PASS if rate <= self.capacity else FAIL
-        step = Step(rate, rate, 0.05, p99, 0.0, verdict, not unstable, "", 10.0)
+        inconclusive = self.inconclusive.get(rate, 0) > 0
+        self.inconclusive[rate] = self.inconclusive.get(rate, 0) - 1
+        verdict = UNSTABLE if unstable else INCONCLUSIVE if inconclusive else PASS if rate <= self.capacity else FAIL
+        step = Step(rate, rate, 0.05, p99, 0.0, verdict, not unstable, "", 10.0 * scale, direction=direction,
+                    why="steady.latency.p99: 40 requests, too few" if inconclusive else "")
         self.result.steps.append(step)
+        self.progress.done.append(10.0 * scale + 20.0)
         return step
 
 
@@ -64,9 +73,55 @@ def test_replicas_for_a_peak_keep_the_headroom(tmp_path):
     assert r.per_replica_target == r.capacity * 0.7 and r.replicas == math.ceil(200.0 / (r.capacity * 0.7))
 
 
-def test_no_passing_step_means_no_capacity(tmp_path):
-    r = ModelSearch(options(tmp_path, start_rate=2.0), capacity=1.0, knee_at=1000.0).run()
-    assert r.capacity is None and r.first_failing == 2.0 and r.replicas is None
+@pytest.mark.parametrize("start", [200.0, 5.0, 50.0, 49.0])
+def test_from_any_start_rate_the_search_finds_the_capacity_within_its_resolution(tmp_path, start):
+    """Up from a start that passes, down (halving) from one that fails, then refined between."""
+    search = ModelSearch(options(tmp_path, start_rate=start, resolution=0.10), capacity=50.0, knee_at=1000.0)
+    r = search.run()
+    assert 50.0 / 1.10 <= r.capacity <= 50.0 < r.first_failing <= r.capacity * 1.10 + 1e-9 and r.refined
+    directions = [s.direction for s in r.steps]
+    assert directions[0] == "start" and set(directions[1:]) <= {"up", "down", "refine"}
+    if start > 50.0:
+        assert [s.asked for s in r.steps if s.direction == "down"][:2] == [start / 2, start / 4]
+        assert "up" not in directions
+    else:
+        assert "down" not in directions
+    assert "within --resolution 10%" in r.ended
+
+
+def test_a_sla_nothing_meets_ends_at_the_floor_naming_the_rates_tried(tmp_path):
+    search = ModelSearch(options(tmp_path, start_rate=8.0, min_rate=1.0), capacity=0.0, knee_at=1000.0)
+    r = search.run()
+    assert r.capacity is None and r.floor and r.first_failing == 1.0
+    assert [s.asked for s in r.steps] == [8.0, 4.0, 2.0, 1.0]
+    assert r.ended == "no rate met the SLA: tried 8/s, 4/s, 2/s, 1/s; the next, 0.5/s, is below the floor --min-rate 1/s"
+
+
+def test_below_the_rate_whose_step_cannot_gather_the_claims_requests_the_search_stops(tmp_path):
+    search = ModelSearch(options(tmp_path, start_rate=2.0), capacity=0.0, knee_at=1000.0)
+    r = search.run()
+    lowest = min(s.asked for s in r.steps)
+    assert r.floor and lowest * 300 >= search.need > lowest / 2 * 300
+    assert f"gathers fewer than the {search.need} requests the SLA's claims need" in r.ended
+
+
+def test_an_inconclusive_step_is_run_again_longer_and_twice_inconclusive_ends_the_search_saying_so(tmp_path):
+    once = ModelSearch(options(tmp_path, start_rate=20.0), capacity=50.0, knee_at=1000.0, inconclusive={30.0: 1})
+    r = once.run()
+    assert (30.0, 1.0) in once.calls and (30.0, 2.0) in once.calls and r.refined and 45.0 <= r.capacity <= 50.0
+    twice = ModelSearch(options(tmp_path, start_rate=20.0), capacity=50.0, knee_at=1000.0, inconclusive={30.0: 2})
+    r = twice.run()
+    assert not r.refined and r.capacity == 20.0 and r.first_failing is None and not r.floor
+    assert r.ended == ("the step at 30/s was INCONCLUSIVE twice (steady.latency.p99: 40 requests, too few): "
+                       "neither a pass nor a failure")
+
+
+def test_the_search_stops_before_a_step_that_would_end_past_max_time(tmp_path):
+    # each step: 10 s of load, the warm-up (10 s) and at least 15 s around it; the model's clock moves 35 s a step
+    search = ModelSearch(options(tmp_path, start_rate=2.0, max_time_s=120.0), capacity=50.0, knee_at=1000.0, step_s=35.0)
+    r = search.run()
+    assert len(r.steps) == 3 and r.capacity == 4.5 and not r.refined
+    assert r.ended.startswith("--max-time 2m reached: the step at 6.75/s (10 s) would end past it")
 
 
 def row(verdict: str, throughput: float, p99: float | None) -> Row:

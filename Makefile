@@ -29,9 +29,9 @@ run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
 # The virtualenvs install side by side (-j; -O keeps each one's output together). The tests whose
-# verdict depends on the CPU a server gets (marker cpu_bound) run alone; the others (unit tests, the
-# harness's logic against the timer-only synthetic server, servers judged against lax limits) three
-# at a time, a test file per worker.
+# verdict depends on the CPU a server or its load generator gets (marker cpu_bound) run alone; the
+# others (unit tests, the harness's logic against the timer-only synthetic server, mostly waiting)
+# three at a time, a test file per worker.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
 	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound" --durations=10

@@ -12,7 +12,7 @@ import pytest
 from tests.gate.test_own_service_e2e import objectives, sla
 from tests.gate.test_v2_e2e import gate_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 SCENARIO = """
 name: replay-e2e

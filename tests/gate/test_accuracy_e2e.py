@@ -15,7 +15,7 @@ import pytest
 
 from tests.gate.test_own_service_e2e import ROOT, SLA as SLA_COMMAND
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 # Two workers, so two requests can be in recognition at once; small pages (several lines each).
 SCENARIO = """

@@ -13,7 +13,7 @@ import pytest
 
 from tests.processes import children as children_of, interrupt_when_up, left_running
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = [str(Path(sys.executable).parent / "sla")]

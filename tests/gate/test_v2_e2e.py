@@ -12,7 +12,7 @@ import pytest
 from sla.payloads import make_payload
 from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, sla
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 KSERVE_PYTHON = ROOT / ".venvs" / "kserve" / "bin" / "python"
 SCENARIO = """

@@ -30,7 +30,7 @@ def capacity_scenario(name: str, service_ms: float = 20, workers: int = 1) -> st
 target:
 {synthetic_target(service_ms, workers)}
 payloads: {{mix: {{small-plain-png: 1}}, variants: 1}}
-request: {{timeout: 10s}}
+request: {{timeout: 2s}}
 phases:
   - {{name: steady, kind: users, duration: 5s, users: 1}}
 """

@@ -70,7 +70,7 @@ def test_capacity_search_finds_a_capacity_known_in_advance_within_its_resolution
 
 
 # the search's scenario, with a quiet phase (the service times' shape) and a steady one past the capacity
-OVERLOAD = SCENARIO.replace("name: cap", "name: overload").replace("timeout: 10s", "timeout: 30s").replace(
+OVERLOAD = SCENARIO.replace("name: cap", "name: overload").replace("timeout: 2s", "timeout: 30s").replace(
     "  - {name: steady, kind: users, duration: 5s, users: 1}",
     "  - {name: quiet, kind: arrival_rate, duration: 8s, rate: 10/s}\n  - {name: steady, kind: arrival_rate, duration: 12s, rate: RATE}")
 

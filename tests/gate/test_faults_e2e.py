@@ -17,7 +17,7 @@ import pytest
 
 from tests.processes import children as children_of, left_running
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
 SHORT_SCENARIO = """
 name: short

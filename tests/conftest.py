@@ -11,7 +11,7 @@ from sla.limits import CpuLimit, Limiter, suite_slowdown
 from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
 
 # The longest files of the part `make test` runs three at a time: started first, none ends the part alone.
-LONGEST_FIRST = ("tests/gate/test_capacity_e2e.py", "tests/history/test_history_e2e.py", "tests/gate/test_workers_e2e.py")
+LONGEST_FIRST = ("tests/gate/test_capacity_e2e.py", "tests/gate/test_workers_e2e.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

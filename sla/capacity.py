@@ -76,10 +76,19 @@ class Step:
     note: str = ""  # e.g. run again after a failure to run
     direction: str = ""  # start, up (the start passed), down (the start failed), refine (between the two), again (longer)
     why: str = ""  # an INCONCLUSIVE step: what its verdict lacked
+    took: float = 0.0  # seconds the step took, start to verdict (warm-up and analysis included)
 
     @property
     def passed(self) -> bool:
         return self.verdict == PASS and self.stable
+
+
+@dataclass
+class Bracket:
+    """What the steps so far tell: the highest passing rate and the lowest failing one above it."""
+
+    last_pass: float | None = None
+    first_fail: float | None = None
 
 
 @dataclass
@@ -133,11 +142,11 @@ class CapacitySearch:
         self.need = requests_needed(self.sla)
         self.result = CapacityResult()
         self.progress = SeriesProgress("capacity step", out)
-        self.bracket: tuple[float | None, float | None] = (None, None)  # last passing, first failing, while refining
+        self.bracket = Bracket()
 
     def steps_left(self) -> int | None:
         """Refinement steps still expected after the one starting (None: no rate has failed yet)."""
-        last_pass, first_fail = self.bracket
+        last_pass, first_fail = self.bracket.last_pass, self.bracket.first_fail
         if last_pass is None or first_fail is None:
             return None
         ratio = first_fail / last_pass
@@ -159,14 +168,14 @@ class CapacitySearch:
         outcome, note = run_gate_once_more_on_failure(RunOptions(
             scenario=self.opts.scenario, sla=self.opts.sla, prometheus=self.opts.prometheus, out=self.dir / "steps",
             run_id=f"step{index:02d}-{rate:.4g}", inputs=Inputs(scenario, self.sla)), self.out)
-        self.progress.end()
+        took = self.progress.end()
         s = outcome.analysis.phases.get(STEP_PHASE)
         stable = bool(s and s.stable)
         verdict = outcome.analysis.verdict if stable or outcome.analysis.verdict != PASS else UNSTABLE
         achieved, p50, p99, error_rate = (s.achieved_rate, s.p50, s.p99, s.error_rate) if s else (None, None, None, None)
         why = next((f"{x.id}: {x.detail}" for x in outcome.analysis.results if x.verdict == INCONCLUSIVE), "")
         step = Step(rate, achieved, p50, p99, error_rate, verdict, stable, str(outcome.run_dir.resolve()), duration, note, direction,
-                    why if verdict == INCONCLUSIVE else "")
+                    why if verdict == INCONCLUSIVE else "", took)
         self.result.steps.append(step)
         return step
 
@@ -176,8 +185,8 @@ class CapacitySearch:
         if done >= o.max_steps:
             raise SearchEnded(f"--max-steps {o.max_steps} reached")
         if o.max_time_s is not None:
-            overhead = max([STEP_OVERHEAD_S, *(d - s.duration for d, s in zip(self.progress.done, self.result.steps))])
-            if time.monotonic() - self.progress.started + duration + self.opts.warmup_s + overhead > o.max_time_s:
+            overhead = max([o.warmup_s + STEP_OVERHEAD_S, *(s.took - s.duration for s in self.result.steps)])
+            if time.monotonic() - self.progress.started + duration + overhead > o.max_time_s:
                 raise SearchEnded(f"--max-time {format_duration(o.max_time_s)} reached: the step at {rate:.3g}/s "
                                   f"({duration:.0f} s) would end past it")
 
@@ -187,13 +196,17 @@ class CapacitySearch:
         return f"; {format_duration(max(0.0, self.opts.max_time_s - (time.monotonic() - self.progress.started)))} of --max-time left"
 
     def measure(self, rate: float, direction: str) -> bool:
-        """Whether `rate` meets the SLA. A step UNSTABLE or INCONCLUSIVE is run once more, twice as
-        long; INCONCLUSIVE again, the search cannot go on (SearchEnded)."""
+        """Whether `rate` meets the SLA, kept in the bracket. A step UNSTABLE or INCONCLUSIVE is run
+        once more, twice as long; INCONCLUSIVE again, the search cannot go on (SearchEnded)."""
         step = self.run_step(rate, 1.0, direction)
         if step.verdict in (UNSTABLE, INCONCLUSIVE):
             step = self.run_step(rate, 2.0, "again")
         if step.verdict == INCONCLUSIVE:
             raise SearchEnded(f"the step at {rate:.3g}/s was INCONCLUSIVE twice ({step.why}): neither a pass nor a failure")
+        if step.passed:
+            self.bracket.last_pass = rate
+        else:
+            self.bracket.first_fail = rate
         return step.passed
 
     def _floor(self, rate: float) -> str | None:
@@ -205,43 +218,31 @@ class CapacitySearch:
                     "the SLA's claims need")
         return None
 
-    def _bracket(self) -> tuple[float, float]:
-        """(last passing, first failing): up from a start that passes, down (halving) from one that fails."""
-        o = self.opts
-        rate = o.start_rate
+    def _find_bracket(self) -> None:
+        """A passing and a failing rate: up from a start that passes, down (halving) from one that fails."""
+        rate = self.opts.start_rate
         if self.measure(rate, "start"):
-            while True:
-                last_pass, rate = rate, rate * o.factor
-                if not self.measure(rate, "up"):
-                    return last_pass, rate
-        first_fail = rate
+            while self.measure(rate := rate * self.opts.factor, "up"):
+                pass
+            return
         while (floor := self._floor(rate / 2)) is None:
-            rate /= 2
-            if self.measure(rate, "down"):
-                return rate, first_fail
-            first_fail = rate
+            if self.measure(rate := rate / 2, "down"):
+                return
         tried = ", ".join(f"{s.asked:.3g}/s" for s in self.result.steps)
         self.result.floor = True
-        raise SearchEnded(f"no rate met the SLA: tried {tried}; the next, {rate / 2:.3g}/s, is below {floor}", first_fail)
+        raise SearchEnded(f"no rate met the SLA: tried {tried}; the next, {rate / 2:.3g}/s, is below {floor}")
 
     def run(self) -> CapacityResult:
-        o, r = self.opts, self.result
+        o, r, b = self.opts, self.result, self.bracket
         try:
-            last_pass, first_fail = self._bracket()
-            while first_fail / last_pass > 1 + o.resolution:
-                self.bracket = (last_pass, first_fail)
-                mid = math.sqrt(last_pass * first_fail)
-                if self.measure(mid, "refine"):
-                    last_pass = mid
-                else:
-                    first_fail = mid
-            r.capacity, r.first_failing = last_pass, first_fail
+            self._find_bracket()
+            assert b.last_pass is not None and b.first_fail is not None  # both found, or SearchEnded
+            while b.first_fail / b.last_pass > 1 + o.resolution:
+                self.measure(math.sqrt(b.last_pass * b.first_fail), "refine")
             r.refined, r.ended = True, f"the passing and failing rates are within --resolution {o.resolution:.0%}"
         except SearchEnded as stop:  # what the steps so far tell
             r.ended = str(stop)
-            r.capacity = max((s.asked for s in r.steps if s.passed), default=None)
-            r.first_failing = min((s.asked for s in r.steps if not s.passed and s.verdict != INCONCLUSIVE
-                                   and (r.capacity is None or s.asked > r.capacity)), default=stop.first_fail)
+        r.capacity, r.first_failing = b.last_pass, b.first_fail
         r.knee = knee(r.steps)
         if r.capacity is not None:
             r.per_replica_target = r.capacity * (1 - o.headroom)
@@ -251,11 +252,7 @@ class CapacitySearch:
 
 
 class SearchEnded(Exception):
-    """The search cannot go on: why, and the lowest failing rate it knows."""
-
-    def __init__(self, why: str, first_fail: float | None = None) -> None:
-        super().__init__(why)
-        self.first_fail = first_fail
+    """The search cannot go on (why: its message)."""
 
 
 def knee(steps: list[Step]) -> float | None:

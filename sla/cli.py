@@ -161,6 +161,8 @@ def _history_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]"
     verb.add_argument("--objective", metavar="ID", help="only this objective, e.g. steady.latency.p99")
     verb.add_argument("--since", type=_since, help="only runs started since: a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h)")
     verb.add_argument("--limit", type=_positive_int, default=200, help="at most the last N runs (default 200)")
+    verb.add_argument("--min-change", type=_percent, default=0.01, help="report no change point smaller than this, either way "
+                      "(default 1%%; 0: every significant one)")
     verb.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
     verb.set_defaults(handler=_history)
 
@@ -330,7 +332,7 @@ def _alerts(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from sla.history.series import run_history
 
-    return run_history(args.history, args.scenario, args.objective, args.since, args.limit, args.out)
+    return run_history(args.history, args.scenario, args.objective, args.since, args.limit, args.out, args.min_change)
 
 
 def _demo(args: argparse.Namespace) -> int:

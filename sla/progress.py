@@ -119,5 +119,7 @@ class SeriesProgress:
         elapsed = format_duration(self._step_started - self.started)
         print(f"\n=== {self.what} {index}{of}: {label} (elapsed {elapsed}, {eta}) ===", file=self.out, flush=True)
 
-    def end(self) -> None:
+    def end(self) -> float:
+        """The seconds the step took."""
         self.done.append(time.monotonic() - self._step_started)
+        return self.done[-1]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.utils import floatToGoString
 
-from sla.analysis.promql import series
+from sla.analysis.promql import named, series
 
 from sla.alerts.model import AlertOptions, Case, Rule
 
@@ -108,16 +108,14 @@ class CaseSeries:
 
     def outcome_series(self, segments: Segments, per_interval: float = CASE_REQUESTS) -> list[tuple[str, str]]:
         """Request counters growing by `per_interval` per interval, a share of them failing."""
-        m = self.m
-        assert m.requests_counter, "the kinds ask `failures` first"
+        m, requests = self.m, named(self.m.requests_counter)
         good = counter([(per_interval * (1 - bad), n) for bad, n in segments])
         failed = counter([(per_interval * bad, n) for bad, n in segments])
         if m.status_label:
             failing = "500" if "500" not in m.success_values else "599"
-            return [(self.case_series(m.requests_counter, **{m.status_label: m.success_values[0]}), good),
-                    (self.case_series(m.requests_counter, **{m.status_label: failing}), failed)]
-        assert m.failures_counter
-        return [(self.case_series(m.requests_counter), good), (self.case_series(m.failures_counter), failed)]
+            return [(self.case_series(requests, **{m.status_label: m.success_values[0]}), good),
+                    (self.case_series(requests, **{m.status_label: failing}), failed)]
+        return [(self.case_series(requests), good), (self.case_series(named(m.failures_counter)), failed)]
 
     def _burn_cases(self, o: Objective, clauses, budget: float, series_for, rule: Rule) -> list[Case]:
         """A steady burn just over and just under the smallest factor. For pages also the fast

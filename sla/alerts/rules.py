@@ -26,7 +26,7 @@ from prometheus_client.utils import floatToGoString
 
 from sla.alerts.cases import CASE_REQUESTS, INSTANCE, CaseSeries, Segments, _equality_labels, counter
 from sla.alerts.model import AlertOptions, Case, Rule, RuleSet, Selectors, prom_duration
-from sla.analysis.promql import escape, restart_counter, series
+from sla.analysis.promql import escape, named, restart_counter, series
 from sla.objectives import Objective
 from sla.slafile import SlaSpec, key_path
 from sla.targets.metrics import MetricsMapping
@@ -108,19 +108,17 @@ class RuleBuilder(CaseSeries):
 
     def bad_ratio(self, window_s: float) -> str:
         """The share of failed requests over a window."""
-        m = self.m
-        assert m.requests_counter, "the kinds ask `failures` first"
+        m, requests = self.m, named(self.m.requests_counter)
         if m.status_label:
             failed = f'{m.status_label}!~"{self._success()}"'
-            return f"{self.rate(m.requests_counter, '', window_s, failed)} / {self.rate(m.requests_counter, '', window_s)}"
-        assert m.failures_counter
-        return (f"{self.rate(m.failures_counter, '', window_s)} / "
-                f"({self.rate(m.requests_counter, '', window_s)} + {self.rate(m.failures_counter, '', window_s)})")
+            return f"{self.rate(requests, '', window_s, failed)} / {self.rate(requests, '', window_s)}"
+        failures = named(m.failures_counter)
+        return (f"{self.rate(failures, '', window_s)} / "
+                f"({self.rate(requests, '', window_s)} + {self.rate(failures, '', window_s)})")
 
     def slower_than(self, limit: float):
         """The share of requests slower than `limit` over a window (needs a bucket at the limit)."""
-        spec, le = self.m.request_histogram, le_matcher(limit / self.m.unit)
-        assert spec, "the kinds ask `percentiles` first"
+        spec, le = named(self.m.request_histogram), le_matcher(limit / self.m.unit)
         return lambda window_s: (f"1 - ({self.rate(spec, '_bucket', window_s, le)} / "
                                  f"{self.rate(spec, '_count', window_s)})")
 
@@ -159,8 +157,7 @@ class RuleBuilder(CaseSeries):
         for request latency also burn-rate alerts on the share of requests slower than the limit."""
         q = o.q
         pct = f"p{o.percentile:g}".replace(".", "_")
-        spec = self.m.stage_histogram if stage else self.m.request_histogram
-        assert spec, "the kinds ask `percentiles` (and for stages) first"
+        spec = named(self.m.stage_histogram if stage else self.m.request_histogram)
         extra = {self.m.stage_label: stage} if stage else {}
         by, level = (f"job, {self.m.stage_label}, le", f"job_{self.m.stage_label}") if stage else ("job, le", "job")
         quantile = lambda **labels: self.selectors.quantile(q, spec, self.window, by=by, **labels)  # noqa: E731
@@ -183,8 +180,7 @@ class RuleBuilder(CaseSeries):
         if limit_s in self._bucket_checks:
             return
         self._bucket_checks.add(limit_s)
-        spec = self.m.request_histogram
-        assert spec
+        spec = named(self.m.request_histogram)
         name = spec.partition("{")[0]
         selector = self.sel(spec, "_bucket", le_matcher(limit_s / self.m.unit))
         limit = format_duration(limit_s)
@@ -225,8 +221,7 @@ class RuleBuilder(CaseSeries):
     @_supported
     def mean(self, o: Objective) -> None:
         h = self.m.request_histogram
-        spec_sum, spec_count = (series(h, "_sum"), series(h, "_count")) if h else (self.m.duration_sum, self.m.duration_count)
-        assert spec_sum and spec_count, "the kinds ask `mean` first"
+        spec_sum, spec_count = (series(h, "_sum"), series(h, "_count")) if h else (named(self.m.duration_sum), named(self.m.duration_count))
         rec = self.ref(f"job:{metric_base(h or spec_sum)}:mean_rate{self.window}",
                        self.selectors.scaled(f"{self.rate(spec_sum)} / {self.rate(spec_count)}"), self.opt.window_s)
         limit = format_duration(o.limit)
@@ -249,10 +244,9 @@ class RuleBuilder(CaseSeries):
 
     @_supported
     def throughput(self, o: Objective) -> None:
-        m = self.m
-        assert m.requests_counter
+        m, requests = self.m, named(self.m.requests_counter)
         raw = (f'{m.status_label}=~"{self._success()}"',) if m.status_label else ()
-        rec = self.ref(f"job:{metric_base(m.requests_counter)}:success_rate{self.window}", self.rate(m.requests_counter, "", None, *raw),
+        rec = self.ref(f"job:{metric_base(requests)}:success_rate{self.window}", self.rate(requests, "", None, *raw),
                        self.opt.window_s)
         rule = self._threshold(o, "ThroughputUnderFloor", rec, f"successful requests under {o.limit:g}/s",
                                f"Successful requests have been under {o.limit:g}/s (the SLA asks that much at its test load; "
@@ -265,9 +259,7 @@ class RuleBuilder(CaseSeries):
     def time_to_ready(self, o: Objective) -> None:
         """A replica still not ready `limit` after its start (page), and one that became ready later
         than that (ticket: a cold start shorter than the evaluation interval shows only afterwards)."""
-        m = self.m
-        process_start, ready_timestamp = m.process_start, m.ready_timestamp
-        assert process_start and ready_timestamp, "the kind asks the mapping first"
+        process_start, ready_timestamp = named(self.m.process_start), named(self.m.ready_timestamp)
         limit = format_duration(o.limit)
         started = f"max by (job, instance) ({self.sel(process_start)})"
         ready = f"max by (job, instance) ({self.sel(ready_timestamp)})"
@@ -294,8 +286,7 @@ class RuleBuilder(CaseSeries):
 
     @_supported
     def first_request(self, o: Objective) -> None:
-        gauge = self.m.first_request_gauge
-        assert gauge, "the kind asks the mapping first"
+        gauge = named(self.m.first_request_gauge)
         limit = format_duration(o.limit)
         rule = self._alert(o, camel(self.sla.name) + "FirstRequestSlow", f"max by (job, instance) ({self.sel(gauge)}) > {o.limit:g}",
                            "ticket", f"first request after start over {limit}",

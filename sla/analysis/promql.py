@@ -39,7 +39,7 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels.items()) + "}"
 
 
-def _named(spec: str | None) -> str:
+def named(spec: str | None) -> str:
     """A series of a mapping that its objective kind checked the mapping has."""
     if spec is None:
         raise ValueError("the server metrics mapping names no such series (the objective kind should have refused it)")
@@ -131,8 +131,8 @@ def server_delta(selector: str, by: str | None, start: float, end: float) -> str
 
 def server_buckets(m: "MetricsMapping", start: float, end: float, stage: str | None = None) -> str:
     if stage is None:
-        return server_delta(series(_named(m.request_histogram), "_bucket"), "le", start, end)
-    return server_delta(series(_named(m.stage_histogram), "_bucket", **{m.stage_label: stage}), "le", start, end)
+        return server_delta(series(named(m.request_histogram), "_bucket"), "le", start, end)
+    return server_delta(series(named(m.stage_histogram), "_bucket", **{m.stage_label: stage}), "le", start, end)
 
 
 def server_mean(m: "MetricsMapping", start: float, end: float) -> tuple[str, str]:
@@ -140,13 +140,13 @@ def server_mean(m: "MetricsMapping", start: float, end: float) -> tuple[str, str
     if m.request_histogram:
         return (server_delta(series(m.request_histogram, "_sum"), None, start, end),
                 server_delta(series(m.request_histogram, "_count"), None, start, end))
-    return (server_delta(series(_named(m.duration_sum)), None, start, end),
-            server_delta(series(_named(m.duration_count)), None, start, end))
+    return (server_delta(series(named(m.duration_sum)), None, start, end),
+            server_delta(series(named(m.duration_count)), None, start, end))
 
 
 def server_codes(m: "MetricsMapping", start: float, end: float) -> str:
     """Requests by status (the mapping's status label)."""
-    return server_delta(series(_named(m.requests_counter)), m.status_label, start, end)
+    return server_delta(series(named(m.requests_counter)), m.status_label, start, end)
 
 
 def server_count(spec: str, start: float, end: float) -> str:
@@ -169,7 +169,7 @@ def gauge(metric: str, at: float, job: str | None = None) -> str:
 
 
 def time_to_ready(m: "MetricsMapping", at: float) -> str:
-    return f"{gauge(_named(m.ready_timestamp), at)} - {gauge(_named(m.process_start), at, SERVER_JOB)}"
+    return f"{gauge(named(m.ready_timestamp), at)} - {gauge(named(m.process_start), at, SERVER_JOB)}"
 
 
 # -- over time, for the report's charts (range queries with explicit start, end and step) --------
@@ -185,7 +185,7 @@ def lag_quantile_over_time(run_id: str, q: float, window_s: int) -> str:
 
 
 def server_quantile_over_time(m: "MetricsMapping", q: float, window_s: int) -> str:
-    return f"histogram_quantile({q:g}, sum by (le) (rate({series(_named(m.request_histogram), '_bucket')}[{window_s}s])))"
+    return f"histogram_quantile({q:g}, sum by (le) (rate({series(named(m.request_histogram), '_bucket')}[{window_s}s])))"
 
 
 def loadgen_rate_over_time(run_id: str, window_s: int) -> str:

@@ -4,7 +4,9 @@ Change points are found by E-divisive means (Matteson and James 2014), as Apache
 Hunter, MongoDB's and DataStax's change detection) implements it, on the log of the values: a
 permutation test of the energy distance between the runs before and after each candidate split,
 applied recursively. The runs' order is their start time. A change point is named by the first run
-after it.
+after it. As Otava's `--magnitude`, a change point whose change (median after / median before - 1,
+between its neighbouring change points) is under `min_change` is dropped, the smallest first: a
+quiet series measured 0.3 % apart on two days is significant, yet no change a user can act on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ MAX_PVALUE = 0.01  # a change point's significance (permutation test)
 PERMUTATIONS = 199  # the smallest p-value it can show is 1/200
 SEED = 1  # the permutations are seeded: the same history gives the same change points
 MIN_RUNS = 5  # fewer runs than this: too short a series to split
+MIN_CHANGE = 0.01  # a smaller change (either way) is not reported
 DEFAULT_LIMIT = 200
 
 
@@ -65,7 +68,8 @@ def change_points(values: list[float], max_pvalue: float = MAX_PVALUE) -> list[t
     return sorted((int(cp.index), float(cp.stats.pvalue)) for cp in found)
 
 
-def find_series(store: HistoryStore, scenario: str | None, objective: str | None, since: float | None, limit: int) -> tuple[list[StoredRun], list[Series]]:
+def find_series(store: HistoryStore, scenario: str | None, objective: str | None, since: float | None, limit: int,
+                min_change: float = MIN_CHANGE) -> tuple[list[StoredRun], list[Series]]:
     runs = store.runs(scenario, since, limit)
     by_pk = {r.pk: r for r in runs}
     out = []
@@ -74,13 +78,24 @@ def find_series(store: HistoryStore, scenario: str | None, objective: str | None
         # runs that measured nothing (INCONCLUSIVE for want of data) are left out of the split
         kept = [i for i, (_, p) in enumerate(s.points) if p["value"] is not None and p["value"] > 0]
         values = [s.points[i][1]["value"] for i in kept]
-        found = change_points(values)
-        edges = [0, *(i for i, _ in found), len(values)]
-        for k, (i, pvalue) in enumerate(found):
-            before, after = _median(values[edges[k]:i]), _median(values[i:edges[k + 2]])
+        for i, pvalue, before, after in large_changes(values, change_points(values), min_change):
             s.change_points.append(ChangePoint(kept[i], s.points[kept[i]][0].run_id, before, after, pvalue))
         out.append(s)
     return runs, out
+
+
+def large_changes(values: list[float], found: list[tuple[int, float]], min_change: float) -> list[tuple[int, float, float, float]]:
+    """The change points `found` in `values` with the medians before and after each (up to its
+    neighbours), dropping the smallest change while it is under `min_change`: [(index, p-value,
+    before, after)]."""
+    found = list(found)
+    while True:
+        edges = [0, *(i for i, _ in found), len(values)]
+        medians = [(_median(values[edges[k]:i]), _median(values[i:edges[k + 2]])) for k, (i, _) in enumerate(found)]
+        sizes = [abs(after / before - 1) for before, after in medians]
+        if not sizes or min(sizes) >= min_change:
+            return [(i, p, *m) for (i, p), m in zip(found, medians)]
+        del found[sizes.index(min(sizes))]
 
 
 def _median(values: list[float]) -> float:
@@ -90,7 +105,7 @@ def _median(values: list[float]) -> float:
 
 
 def run_history(url: str, scenario: str | None, objective: str | None, since: float | None, limit: int, out_dir: Path,
-                out: TextIO = sys.stdout) -> int:
+                min_change: float = MIN_CHANGE, out: TextIO = sys.stdout) -> int:
     """Print each objective's series and change points; write history.html. Exit 0, or 3 when the
     store holds nothing that was asked for."""
     from sla.reports import show
@@ -98,7 +113,7 @@ def run_history(url: str, scenario: str | None, objective: str | None, since: fl
     store = HistoryStore(url, create=False).open()
     try:
         started = time.monotonic()
-        runs, series = find_series(store, scenario, objective, since, limit)
+        runs, series = find_series(store, scenario, objective, since, limit, min_change)
     finally:
         store.close()
     if not runs:
@@ -118,7 +133,8 @@ def run_history(url: str, scenario: str | None, objective: str | None, since: fl
             print(f"  change point at run {cp.run_id} (#{cp.index + 1} of {len(values)}): {show(cp.before, s.unit)} -> "
                   f"{show(cp.after, s.unit)} ({cp.change * 100:+.0f} %, p = {cp.pvalue:.3f})", file=out)
         if not s.change_points:
-            print("  no change point" + ("" if len(values) >= MIN_RUNS else f" (fewer than {MIN_RUNS} runs)"), file=out)
+            print("  no change point" + ("" if len(values) >= MIN_RUNS else f" (fewer than {MIN_RUNS} runs)")
+                  + f" (of {min_change:.0%} or more)" * (len(values) >= MIN_RUNS and min_change > 0), file=out)
     page = write_history_page(out_dir, url, runs, series)
     print(f"\nhistory page: {page}", file=out)
     return 0

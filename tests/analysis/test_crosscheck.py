@@ -40,6 +40,15 @@ def test_a_server_slower_than_anything_users_saw_is_a_warning():
     assert "higher than anything users saw" in disagreement(pair, 0.5, 0.0, "steady")
 
 
+def test_a_server_bucket_starting_a_hair_above_the_users_agrees():
+    """Ray Serve on a fresh clone: users' P95 in (45.3 ms, 49.8 ms], the server's in (50 ms, 100 ms]."""
+    client = Buckets((0.0453, 0.0498, math.inf), (0.0, 96.0, 100.0))
+    server = Buckets((0.025, 0.05, 0.1, math.inf), (0.0, 94.0, 100.0, 100.0))
+    assert disagreement(Pair("steady", server, client, rate=6), 0.95, 0.0, "steady") is None
+    later = Buckets((0.025, 0.06, 0.1, math.inf), (0.0, 0.0, 100.0, 100.0))  # all of it over 60 ms: 20 % above what users saw
+    assert "higher than anything users saw" in disagreement(Pair("steady", later, client, rate=6), 0.95, 0.0, "steady")
+
+
 def test_low_load_is_fewest_requests_in_flight_not_lowest_rate():
     one_user = Pair("warmup", buckets(*[0.06] * 100), buckets(*[0.06] * 100), rate=15)  # 0.9 in flight
     open_model = Pair("steady", buckets(*[0.04] * 100), buckets(*[0.3] * 100), rate=8)  # 2.4 in flight

@@ -37,9 +37,8 @@ class ModelSearch(CapacitySearch):
         self.inconclusive[rate] = self.inconclusive.get(rate, 0) - 1
         verdict = UNSTABLE if unstable else INCONCLUSIVE if inconclusive else PASS if rate <= self.capacity else FAIL
         step = Step(rate, rate, 0.05, p99, 0.0, verdict, not unstable, "", 10.0 * scale, direction=direction,
-                    why="steady.latency.p99: 40 requests, too few" if inconclusive else "")
+                    why="steady.latency.p99: 40 requests, too few" if inconclusive else "", took=10.0 * scale + 20.0)
         self.result.steps.append(step)
-        self.progress.done.append(10.0 * scale + 20.0)
         return step
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 
-from sla.history.series import change_points, find_series, write_history_page
+import pytest
+
+from sla.history.series import change_points, find_series, large_changes, write_history_page
 from sla.history.store import HistoryStore
 from tests.history.test_store import HDR, manifest, result
 
@@ -23,6 +25,18 @@ def test_a_15_percent_step_in_quiet_runs_is_found_where_it_happened():
 
 def test_unchanged_runs_have_no_change_point():
     assert sum(1 for seed in range(10) if change_points(series(0.0, 0.05, seed))) <= 1
+
+
+def test_a_significant_change_under_the_minimum_is_dropped_and_a_large_one_beside_it_kept():
+    quiet = series(-0.003, 0.0005, 1)  # 0.3 % down from run 8, in runs measured 0.05 % apart: significant, not actionable
+    found = change_points(quiet)
+    assert [i for i, _ in found] == [7], found
+    assert large_changes(quiet, found, 0.01) == []
+    [(i, _, before, after)] = large_changes(quiet, found, 0.0)
+    assert i == 7 and after / before - 1 == pytest.approx(-0.003, abs=0.001)
+    both = [v * (1.15 if i >= 16 else 1.0) for i, v in enumerate(quiet + series(-0.003, 0.0005, 2))]  # and 15 % up from run 17
+    kept = large_changes(both, change_points(both), 0.01)
+    assert [i for i, *_ in kept] == [16] and kept[0][3] / kept[0][2] - 1 == pytest.approx(0.15, abs=0.01), kept
 
 
 def test_too_short_or_empty_series_are_not_split():

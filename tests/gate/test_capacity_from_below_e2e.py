@@ -1,0 +1,23 @@
+"""`sla capacity` started far below the capacity: at 5/s, a tenth of what the synthetic server with
+one worker and 20 ms per request serves (exactly 50/s, timers only). The first step passes, so the
+search goes up (by --factor 2) until a step fails, then refines to 10 %: a capacity in [45, 50]/s.
+Real gate runs (Locust, Prometheus), the server started by the gate for each step."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gate.test_capacity_e2e import SLA_FILE
+from tests.synthetic import assert_found_within_10_percent, capacity_search, moves
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.timeout(900)
+def test_from_a_start_rate_that_passes_at_once_the_search_goes_up_and_finds_the_capacity(tmp_path):
+    search = capacity_search(tmp_path, "below", SLA_FILE, "--start-rate", "5/s", "--factor", "2", "--resolution", "10%")
+    assert_found_within_10_percent(search)
+    steps = moves(search.doc)
+    assert steps[:4] == [("start", 5.0, "PASS"), ("up", 10.0, "PASS"), ("up", 20.0, "PASS"), ("up", 40.0, "PASS")], steps
+    assert steps[4][:2] == ("up", 80.0) and steps[4][2] != "PASS" and {d for d, *_ in steps[5:]} == {"refine"}, steps
+    assert "| up | 40/s |" in (search.dir / "capacity.md").read_text()

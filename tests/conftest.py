@@ -10,12 +10,14 @@ import pytest
 from sla.limits import CpuLimit, Limiter, suite_slowdown
 from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
 
-# The longest files of the part `make test` runs three at a time: started first, none ends the part alone.
-LONGEST_FIRST = ("tests/gate/test_capacity_e2e.py", "tests/gate/test_workers_e2e.py")
+# The longest files of the part `make test` runs five at a time, longest first: started first, none ends the part alone.
+LONGEST_FIRST = ("tests/gate/test_capacity_from_below_e2e.py", "tests/gate/test_capacity_e2e.py", "tests/history/test_history_e2e.py",
+                 "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_workers_e2e.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.nodeid.partition("::")[0] not in LONGEST_FIRST)  # stable: the rest keep their order
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

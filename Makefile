@@ -38,13 +38,19 @@ endef
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The virtualenvs install side by side (-j; -O keeps each one's output together). The tests whose
-# verdict depends on the CPU a server or its load generator gets (marker cpu_bound) run alone; the
-# others (unit tests, the harness's logic against the timer-only synthetic server, mostly waiting)
-# five at a time, a test file per worker.
+# The virtualenvs install side by side (-j; -O keeps each one's output together). Then three parts:
+# the tests marked `waits` (minutes of gate runs against the timer-only synthetic server, a seventh
+# of a core each) four at a time, beside the rest of those not marked `cpu_bound` three at a time
+# (unit tests and the harness's logic, a test file per worker); the waiting part's output is shown
+# once both have ended. Last, the `cpu_bound` tests (their verdict depends on the CPU a server or
+# its load generator gets) alone.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
-	$(BIN)/pytest -n 5 --dist loadfile -m "not cpu_bound" --durations=10
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BIN)/pytest -n 4 --dist loadfile -m "waits" --basetemp "$$tmp/waits" --durations=10 > "$$tmp/waits.log" 2>&1 & waits=$$!; \
+	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound and not waits" --basetemp "$$tmp/rest" --durations=10; rest=$$?; \
+	wait $$waits; waited=$$?; echo "=== the tests marked waits, run beside these ==="; cat "$$tmp/waits.log"; \
+	[ $$rest = 0 ] && [ $$waited = 0 ]
 	$(BIN)/pytest -m cpu_bound --durations=10
 
 bench: setup

@@ -1,4 +1,4 @@
-"""The HTTP API (the README's "Reference server" section): POST /v1/ocr, GET /healthz, /readyz, /metrics.
+"""The HTTP API (docs/reference-server.md): POST /v1/ocr, GET /healthz, /readyz, /metrics.
 
 Bad input never gets a 5xx: empty body, bad JSON, bad base64, bytes that are not an image and
 truncated images get 400; a body or image over the limit 413; a wrong content type 415. When the

@@ -1,6 +1,6 @@
 """The server's Prometheus metrics, in a registry created with the app (never the global one).
 
-Names have the prefix `ocr_` (the README lists them; sla/targets/reference.py is what the harness
+Names have the prefix `ocr_` (docs/reference-server.md lists them; sla/targets/reference.py is what the harness
 reads). Every status code the server can answer is created at 0 at start-up: a series that first
 appears mid-run has no earlier sample, so `increase()` and a difference of two instants miss its
 first errors.

@@ -1,6 +1,6 @@
 """The `sla` command: run, check, explain, diff, capacity, compare, plan, alerts, history, demo.
 
-Exit codes (the README's table): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
+Exit codes (docs/verdicts.md): 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 could not run (bad input file,
 a part that did not start, Prometheus unreachable); 130 interrupted (everything started is stopped).
 """
 
@@ -41,7 +41,7 @@ def _run_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     verb = verbs.add_parser("run", help="drive a scenario, judge it against an SLA file, exit with the verdict")
     verb.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/smoke.yaml")
     verb.add_argument("-f", "--locustfile", type=Path, help="your locustfile (imports the harness's user base, shape and plugin; "
-                     "see README, 'Gate your own service'); default locustfiles/ocr.py")
+                     "see docs/own-service.md); default locustfiles/ocr.py")
     verb.add_argument("--sla", type=Path, help="SLA YAML (default sla/thresholds/<scenario name>.yaml if it exists, else sla/thresholds/ocr.yaml)")
     verb.add_argument("--host", help="a running service to aim at (loopback); default: target.host, else start "
                      "target.command or the reference server")

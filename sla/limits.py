@@ -29,7 +29,7 @@ from sla.errors import SlaError
 
 CGROUP_ROOT_ENV = "SLA_CGROUP_ROOT"  # where the cgroup hierarchies are mounted (default /sys/fs/cgroup)
 # Test-only: a quota for every service the gate starts whose scenario sets none, so that the whole
-# suite can run as on a slower CPU (`SLA_TEST_CPUS=0.33 make test`); see README, "Tests".
+# suite can run as on a slower CPU (`SLA_TEST_CPUS=0.33 make test`); see docs/getting-started.md.
 TEST_CPUS_ENV = "SLA_TEST_CPUS"
 DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup"
 PERIOD_US = 100_000  # the CFS period Docker and Kubernetes use

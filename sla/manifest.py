@@ -1,4 +1,4 @@
-"""The run manifest, `runs/<run id>/run.json` (format in the README): everything needed to judge a run
+"""The run manifest, `runs/<run id>/run.json` (format in docs/output-files.md): everything needed to judge a run
 again from Prometheus.
 
 One writer at a time: Locust writes it when it quits (phases as executed, load-generator facts);

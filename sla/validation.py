@@ -89,7 +89,7 @@ def load_yaml(path: Path | str, what: str) -> Any:
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise FileProblems(p, [f"not valid YAML: {str(exc)[:300]}"]) from None
     if doc is None:
-        raise FileProblems(p, [f"the file is empty; expected a {what} (see README.md for the format)"])
+        raise FileProblems(p, [f"the file is empty; expected a {what} (docs/scenarios.md and docs/sla-files.md give the formats)"])
     return doc
 
 

@@ -10,7 +10,7 @@ import pytest
 from sla.limits import CpuLimit, Limiter, suite_slowdown
 from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
 
-# The longest files of the part `make test` runs five at a time, longest first: started first, none ends the part alone.
+# The longest files, longest first: started first, so that none ends its part alone.
 LONGEST_FIRST = ("tests/gate/test_capacity_from_below_e2e.py", "tests/gate/test_capacity_e2e.py", "tests/history/test_history_e2e.py",
                  "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_workers_e2e.py")
 

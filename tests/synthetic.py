@@ -60,12 +60,13 @@ def capacity_search(tmp: Path, name: str, sla_file: str, *args: str, timeout_s: 
 
 
 def assert_found_within_10_percent(search: Search, capacity: float = 50.0) -> None:
-    """The search exited 0 and refined to a 10 % bracket around the known `capacity` (1 worker /
-    20 ms: 50/s): the capacity found in [45, 50]/s, the first failing rate above the known one."""
+    """The search exited 0 and refined to a 10 % bracket at the known `capacity` (1 worker / 20 ms:
+    50/s): the capacity found in [45, 50]/s (50/s itself may fail: at exactly what the server
+    serves, the generator's jitter queues requests that never drain)."""
     doc, output = search.doc, search.done.stdout[-4000:] + search.done.stderr[-2000:]
     assert search.done.returncode == 0, output
     found, failing = doc["capacity"], doc["first_failing"]
-    assert 45.0 <= found <= capacity < failing <= found * 1.10 + 1e-9 and doc["refined"], ([(s["asked"], s["verdict"]) for s in doc["steps"]], output)
+    assert 45.0 <= found <= capacity and found < failing <= found * 1.10 + 1e-9 and doc["refined"], ([(s["asked"], s["verdict"]) for s in doc["steps"]], output)
     assert doc["ended"] == "the passing and failing rates are within --resolution 10%"
 
 

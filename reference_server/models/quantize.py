@@ -5,7 +5,7 @@
 Paddle 3.3 cannot quantise these networks after training: its static PostTrainingQuantization
 needs a program in the old format, which 3.3 no longer exports from `paddle.nn` code, and the
 PTQ of `paddle.quantization` exports through PIR with a buffer shaped like its input, which fails
-on a dynamic batch or width (README, "Reduced precision"). Paddle 2.6 still does both, and Paddle
+on a dynamic batch or width (docs/reference-server.md, "Reduced precision"). Paddle 2.6 still does both, and Paddle
 3.3's inference runs the result through oneDNN's INT8 kernels. So this script runs under Paddle 2.6,
 in a virtualenv of its own (`.venvs/quant`, made by `make models`; never a dependency of the
 server), and writes `int8/<preset>/{det,rec}/inference.pdmodel|.pdiparams` beside the weights,

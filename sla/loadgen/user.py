@@ -2,7 +2,7 @@
 
 `SlaUser.send(client, payload)` makes one request. By default the scenario's target API builds it
 and judges the answer (body-level errors included). A user's own locustfile overrides `send` for a
-service no API covers (README, "Gate your own service"); the arrival-rate dispatcher calls the same
+service no API covers (docs/own-service.md, "Your own locustfile"); the arrival-rate dispatcher calls the same
 `send`, so both closed-model and arrival-rate phases use it.
 """
 

@@ -1,4 +1,4 @@
-"""A scenario file, parsed: its target (sla/scenario/target.py), payload mix, request settings and phases (see README.md)."""
+"""A scenario file, parsed: its target (sla/scenario/target.py), payload mix, request settings and phases (docs/scenarios.md)."""
 
 from __future__ import annotations
 

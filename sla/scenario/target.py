@@ -25,7 +25,7 @@ TARGET_KEYS = {
     "start_when": "when the first request may go: ready (the readiness endpoint answers 200; default) or alive",
     "fresh": "start a fresh server for this run (cold start), true/false",
     "server": "settings of the reference server when the harness starts it",
-    "metrics": f"its server metrics: a shipped mapping ({', '.join(MAPPINGS)}) or your stack's (see README); default the API's",
+    "metrics": f"its server metrics: a shipped mapping ({', '.join(MAPPINGS)}) or your stack's (see docs/own-service.md); default the API's",
     "command": "start the service under test for the run: an argv list, {port} {host} {run_dir} {metrics_port} substituted",
     "env": "environment variables for command (values substituted like command)",
     "cwd": "working directory of command, relative to the scenario file (default: the scenario's folder)",

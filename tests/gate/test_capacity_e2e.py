@@ -23,7 +23,7 @@ import pytest
 
 from tests.synthetic import assert_found_within_10_percent, capacity_scenario, capacity_search
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.waits]
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = str(Path(sys.executable).parent / "sla")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.synthetic import capacity_search
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.waits]
 
 SLA_FILE = "name: floor\nphases:\n  steady:\n    latency: {p99: 10ms}\n"
 

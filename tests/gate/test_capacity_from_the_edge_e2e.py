@@ -11,7 +11,7 @@ import pytest
 from tests.gate.test_capacity_e2e import SLA_FILE
 from tests.synthetic import assert_found_within_10_percent, capacity_search, moves
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.waits]
 
 
 @pytest.mark.timeout(900)

@@ -24,7 +24,7 @@ import pytest
 
 from sla.processes import ManagedProcess, free_port, wait_http_ok
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.waits]
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = str(Path(sys.executable).parent / "sla")

@@ -1,5 +1,5 @@
 """Server metrics mappings: what each shipped one supports (objectives it cannot back are refused
-at validation, with the reason), the README's table of stacks agreeing with that, and a
+at validation, with the reason), the table of stacks in docs/own-service.md agreeing with that, and a
 scenario's own mapping (`target.metrics`) read and checked."""
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ def test_a_mean_only_stack_points_percentiles_to_the_load_generator(tmp_path):
     assert "nv_inference_request_duration_us / nv_inference_request_success" in why and "source: loadgen" in why
 
 
-def test_the_readme_table_of_stacks_says_what_the_mappings_support(tmp_path):
-    """The README's table (one row per mapping, a column per objective) agrees with the code."""
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_table_of_stacks_says_what_the_mappings_support(tmp_path):
+    """The table of docs/own-service.md (one row per mapping, a column per objective) agrees with the code."""
+    readme = (ROOT / "docs" / "own-service.md").read_text()
     header = next(line for line in readme.splitlines() if line.startswith("| mapping |"))
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert columns[1:-2] == list(SERVER_OBJECTIVES) and columns[-2] == "run here"

@@ -38,19 +38,13 @@ endef
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The virtualenvs install side by side (-j; -O keeps each one's output together). Then three parts:
-# the tests marked `waits` (minutes of gate runs against the timer-only synthetic server, a seventh
-# of a core each) four at a time, beside the rest of those not marked `cpu_bound` three at a time
-# (unit tests and the harness's logic, a test file per worker); the waiting part's output is shown
-# once both have ended. Last, the `cpu_bound` tests (their verdict depends on the CPU a server or
-# its load generator gets) alone.
+# The virtualenvs install side by side (-j; -O keeps each one's output together). Then the tests
+# marked `waits` (minutes of gate runs against the timer-only synthetic server, mostly waiting)
+# beside the rest (tests/run_parts.py); last, the `cpu_bound` tests (their verdict depends on the
+# CPU a server or its load generator gets) alone.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(BIN)/pytest -n 4 --dist loadfile -m "waits" --basetemp "$$tmp/waits" --durations=10 > "$$tmp/waits.log" 2>&1 & waits=$$!; \
-	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound and not waits" --basetemp "$$tmp/rest" --durations=10; rest=$$?; \
-	wait $$waits; waited=$$?; echo "=== the tests marked waits, run beside these ==="; cat "$$tmp/waits.log"; \
-	[ $$rest = 0 ] && [ $$waited = 0 ]
+	$(BIN)/python tests/run_parts.py
 	$(BIN)/pytest -m cpu_bound --durations=10
 
 bench: setup

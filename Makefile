@@ -38,13 +38,16 @@ endef
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The virtualenvs install side by side (-j; -O keeps each one's output together). Then the tests
-# marked `waits` (minutes of gate runs against the timer-only synthetic server, mostly waiting)
-# beside the rest (tests/run_parts.py); last, the `cpu_bound` tests (their verdict depends on the
-# CPU a server or its load generator gets) alone.
+# The virtualenvs install side by side (-j; -O keeps each one's output together). Then three parts,
+# one after the other, as they cannot share the machine: the tests marked `waits` (minutes of gate
+# runs against the timer-only synthetic server, mostly waiting; beside busy test workers their
+# load generators lag and steps go UNSTABLE) five at a time; the rest not marked `cpu_bound` three
+# at a time, a test file per worker; the `cpu_bound` tests (their verdict depends on the CPU a
+# server or its load generator gets) alone.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
-	$(BIN)/python tests/run_parts.py
+	$(BIN)/pytest -n 5 --dist loadfile -m waits --durations=10
+	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound and not waits" --durations=10
 	$(BIN)/pytest -m cpu_bound --durations=10
 
 bench: setup

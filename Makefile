@@ -20,9 +20,10 @@ system-packages:
 			python3-venv libpython3.11 postgresql; }
 
 # uv installs the same wheels as pip (from PyPI), in seconds where pip takes minutes: each
-# virtualenv below is made with it. It comes from PyPI itself, into the harness's virtualenv.
+# virtualenv below is made with it. It comes from PyPI itself, into the harness's virtualenv, which is
+# made again when this Makefile changes (a virtualenv from an older one may lack uv).
 UV := $(BIN)/uv
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.13,<0.14'
 	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'

@@ -5,7 +5,7 @@ stale)."""
 from __future__ import annotations
 
 import argparse
-import os
+import functools
 from typing import cast
 
 HEADER = """# The `sla` command
@@ -15,26 +15,21 @@ HEADER = """# The `sla` command
 Every verb, with its arguments as `sla VERB --help` prints them. Exit codes:
 [Verdicts and exit codes](verdicts.md).
 """
-WIDTH = 100  # the help's width, fixed: the page does not depend on the terminal that made it
+WIDTH = 100  # the help's width (argparse's, as COLUMNS=100 gives it), fixed: the page does not depend on the terminal
 
 
 def cli_markdown() -> str:
     from sla.cli import build_parser
 
-    before = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(WIDTH)  # argparse's HelpFormatter reads it
-    try:
-        parser = build_parser()
-        verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        helps = {c.dest: c.help for c in verbs._choices_actions}
-        parts = [HEADER, "```text", parser.format_help().rstrip(), "```"]
-        for name, sub in cast(dict, verbs.choices).items():
-            parts += ["", f"## `sla {name}`", "", f"{helps.get(name) or ''}".strip(), "", "```text", sub.format_help().rstrip(), "```"]
-    finally:
-        if before is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = before
+    parser = build_parser()
+    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in verbs._choices_actions}
+    subs = cast(dict, verbs.choices)
+    for p in (parser, *subs.values()):  # a fixed width, not the terminal's
+        p.formatter_class = functools.partial(argparse.HelpFormatter, width=WIDTH - 2)
+    parts = [HEADER, "```text", parser.format_help().rstrip(), "```"]
+    for name, sub in subs.items():
+        parts += ["", f"## `sla {name}`", "", f"{helps.get(name) or ''}".strip(), "", "```text", sub.format_help().rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 

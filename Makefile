@@ -39,17 +39,19 @@ endef
 run: setup
 	$(BIN)/sla run scenarios/release.yaml
 
-# The virtualenvs install side by side (-j; -O keeps each one's output together). Then three parts,
+# The virtualenvs install side by side (-j; -O keeps each one's output together). Then four parts,
 # one after the other, as they cannot share the machine: the tests marked `waits` (minutes of gate
 # runs against the timer-only synthetic server, mostly waiting; beside busy test workers their
-# load generators lag and steps go UNSTABLE) five at a time; the rest not marked `cpu_bound` three
-# at a time, a test file per worker; the `cpu_bound` tests (their verdict depends on the CPU a
-# server or its load generator gets) alone.
+# load generators lag and steps go UNSTABLE) five at a time; the rest (unit tests, the harness's
+# logic against the synthetic server) three at a time, a test file per worker; the `cpu_bound`
+# tests (Paddle-backed and third-party servers, mostly waiting on cold starts and phases) two at a
+# time; the `alone` tests (what a server does with the cores it is given) by themselves.
 test:
 	$(MAKE) -j7 -O setup paddlex kserve stacks
 	$(BIN)/pytest -n 5 --dist loadfile -m waits --durations=10
-	$(BIN)/pytest -n 3 --dist loadfile -m "not cpu_bound and not waits" --durations=10
-	$(BIN)/pytest -m cpu_bound --durations=10
+	$(BIN)/pytest -n 3 --dist loadfile -m "not waits and not cpu_bound and not alone" --durations=10
+	$(BIN)/pytest -n 2 --dist loadfile -m cpu_bound --durations=10
+	$(BIN)/pytest -m alone --durations=10
 
 bench: setup
 	$(BIN)/python benchmarks/bench_server.py

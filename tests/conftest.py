@@ -12,7 +12,8 @@ from sla.processes import ManagedProcess, free_port, reference_server, wait_http
 
 # The longest files, longest first: started first, so that none ends its part alone.
 LONGEST_FIRST = ("tests/gate/test_capacity_from_below_e2e.py", "tests/gate/test_capacity_e2e.py", "tests/history/test_history_e2e.py",
-                 "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_workers_e2e.py")
+                 "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_workers_e2e.py",
+                 "tests/gate/test_stacks_e2e.py", "tests/gate/test_own_service_e2e.py", "tests/gate/test_faults_e2e.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -14,7 +14,7 @@ from sla.limits import GROUP_PREFIX, find_controller
 from tests.gate.test_own_service_e2e import ROOT, SLA
 from tests.processes import interrupt_when_up, left_running
 
-pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]
 
 # One user back to back on small pages: the server is busy all the time, so what it serves is
 # bounded by the CPU it gets (a closed loop: throughput = 1 / service time).

@@ -74,5 +74,9 @@ def test_the_p95_alert_fires_on_the_run_the_gate_failed_and_not_when_the_run_pas
     alerts, _ = replayed(failed_dir, tmp_path / "pass-alerts", str(lax))
     p95 = alerts["ReplayPassSteadyLatencyP95OverLimit"]
     assert p95["outcome"] == "does not fire" and p95["gate"] == "PASS", p95
-    assert alerts["ReplayPassSteadyThroughputUnderFloor"]["outcome"] == "does not fire"
-    assert not [a for a in alerts.values() if a["outcome"] == "fires"], alerts
+    # The throughput floor also fires when demand is low (its description says so): here only while
+    # the server idled through its cold start and the 3 s warm-up, which on a slow CPU outlast the
+    # window and `for` (fired 2 s after the start at a third of a core); never once steady is served.
+    floor = alerts["ReplayPassSteadyThroughputUnderFloor"]
+    assert floor["outcome"] == "does not fire" or floor["after_start_s"] < 3, floor
+    assert not [a for name, a in alerts.items() if a["outcome"] == "fires" and a is not floor], alerts

@@ -48,12 +48,12 @@ cold_start:
 """
 
 
-def gate_run(tmp_path: Path, scenario: str, sla_text: str):
-    """`sla run` of a scenario and an SLA written here: the result and the run's directory."""
+def gate_run(tmp_path: Path, scenario: str, sla_text: str, timeout: float = 300):
+    """`sla run` of a scenario and an SLA written here (killed after `timeout` s): the result and the run's directory."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "s.yaml").write_text(scenario)
     (tmp_path / "sla.yaml").write_text(sla_text)
-    result = sla("run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"))
+    result = sla("run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs"), timeout=timeout)
     runs = [p for p in (tmp_path / "runs").glob("*") if (p / "run.json").exists()]
     return result, runs[0] if len(runs) == 1 else None
 

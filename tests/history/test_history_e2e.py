@@ -105,9 +105,13 @@ def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(histo
     assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p50)
     every = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "-o", str(tmp / "page-all")],
                            capture_output=True, text=True, timeout=120).stdout
-    # the P99 (the HdrHistogram's second-highest of 160) may drown in the machine's noise; it never shows a change elsewhere
+    # the P50's change point at run 8, as above; the P99 (the HdrHistogram's second-highest of 160) may
+    # drown in the machine's noise, or show its change a run early or late: one slow request in run 7
+    # put it at run 7 (108 ms -> 121 ms) in one run of the suite. Never anywhere else.
     found = [line for line in every.splitlines() if "change point at run" in line]
-    assert 1 <= len(found) <= 2 and all(f"change point at run regressed-{CHANGE_AT:02d} " in line for line in found), every
+    near = [f"change point at run regressed-{i:02d} " for i in (CHANGE_AT - 1, CHANGE_AT, CHANGE_AT + 1)]
+    assert 1 <= len(found) <= 2 and any(f"change point at run regressed-{CHANGE_AT:02d} " in line for line in found), every
+    assert all(any(n in line for n in near) for line in found), every
     page = (tmp / "page" / "history.html").read_text()
     assert f'data-change-points="regressed-{CHANGE_AT:02d}"' in page and 'href="../runs/regressed-12/report.html"' in page
 

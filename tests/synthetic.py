@@ -10,13 +10,12 @@ starts it with target.command, as it starts a user's own service.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from sla.limits import TEST_CPUS_ENV
+from tests.processes import env_without_slowdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "benchmarks" / "synthetic_server.py"
@@ -55,13 +54,11 @@ def capacity_search(tmp: Path, name: str, sla_file: str, *args: str, timeout_s: 
     with the scenario capacity_scenario(name), the SLA `sla_file` (YAML) and `args`, no warm-up."""
     (tmp / "scenario.yaml").write_text(capacity_scenario(name))
     (tmp / "sla.yaml").write_text(sla_file)
-    # Never under the suite's slowdown (SLA_TEST_CPUS): the server's capacity is its timers', whatever
-    # the CPU, but a CPU quota stops it for the rest of a 100 ms period whenever it overruns its share:
-    # at a third of a core, 40/s (80 % of its capacity) went UNSTABLE twice, P99 92.6 ms for 20 ms.
-    env = {k: v for k, v in os.environ.items() if k != TEST_CPUS_ENV}
+    # Never under the suite's slowdown: the server's capacity is its timers', whatever the CPU; under a
+    # third of a core's quota, 40/s (80 % of its capacity) went UNSTABLE twice, P99 92.6 ms for 20 ms.
     done = subprocess.run([str(Path(sys.executable).parent / "sla"), "capacity", str(tmp / "scenario.yaml"), "--sla", str(tmp / "sla.yaml"),
-                           "--warmup", "0s", "--out", str(tmp / "cap"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout_s)
+                           "--warmup", "0s", "--out", str(tmp / "cap"), *args], cwd=ROOT, env=env_without_slowdown(),
+                          capture_output=True, text=True, timeout=timeout_s)
     folders = list((tmp / "cap").iterdir()) if (tmp / "cap").is_dir() else []
     assert len(folders) == 1, done.stdout[-4000:] + done.stderr[-2000:]
     return Search(done, folders[0], json.loads((folders[0] / "capacity.json").read_text()))

@@ -5,14 +5,13 @@ saturation case is in tests/gate/test_capacity_e2e.py (against the capacity `sla
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from sla.limits import TEST_CPUS_ENV
 from tests.gate.test_own_service_e2e import ROOT, SLA
+from tests.processes import env_without_slowdown
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cpu_bound]
 
@@ -34,13 +33,11 @@ SLA_FILE = "name: quiet\nphases:\n  quiet:\n    latency: {p50: 10s}\n"
 def quiet_run(tmp_path: Path, onednn: str) -> Path:
     (tmp_path / "s.yaml").write_text(SCENARIO.replace("ONEDNN", onednn))
     (tmp_path / "sla.yaml").write_text(SLA_FILE)
-    # Never under the suite's slowdown (SLA_TEST_CPUS): a CPU quota is not a slower CPU here. It stops
-    # the server for the rest of a 100 ms period whenever it overruns its share, so one request in a
-    # few waits, inside a stage or between two, and the stages' P50s no longer add up (72 ms against
-    # a server P50 of 97 ms at a third of a core, measured); on a slower CPU every stage slows alike.
-    env = {k: v for k, v in os.environ.items() if k != TEST_CPUS_ENV}
+    # Never under the suite's slowdown: the requests that wait out a quota's period, inside a stage or
+    # between two, break the P50s' sum (72 ms against a server P50 of 97 ms at a third of a core); on a
+    # slower CPU every stage slows alike.
     done = subprocess.run([*SLA, "run", str(tmp_path / "s.yaml"), "--sla", str(tmp_path / "sla.yaml"), "--out", str(tmp_path / "runs")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=env_without_slowdown(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [run_dir] = [p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists()]
     return run_dir

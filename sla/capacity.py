@@ -9,7 +9,8 @@ fails, they go down, halving, until a step passes (or the floor: `min_rate`, or 
 longest step cannot gather the requests the SLA's claims need). Then a binary search (geometric)
 refines between the last passing and the first failing rate until they are within `resolution`.
 A step counts only when it passes and its measurement is stable (the last three windows within
-10 % on throughput and P99); an unstable step is run once more, twice as long, and otherwise
+10 % on throughput and on P99, or P99s that their requests cannot tell apart: analyzer.stable);
+an unstable step is run once more, twice as long, and otherwise
 reported UNSTABLE (not passing). An INCONCLUSIVE step is neither a pass nor a failure: it is run
 once more, twice as long, and INCONCLUSIVE again ends the search, saying so. No step starts that
 would end past `max_time_s`. Why the search ended is reported (CapacityResult.ended).

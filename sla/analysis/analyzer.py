@@ -28,8 +28,11 @@ SUMMARY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 # Stability (after Triton perf_analyzer's rule): the last STABLE_WINDOWS windows agree within
 # STABLE_SPREAD on throughput (per window) and on P99 (of the measurement so far: a P99 of one
 # window of ~100 requests swings by 25 % on a steady server, while the cumulative one converges,
-# and keeps climbing when a queue grows). A window lasts at least WINDOW_MIN_S and holds about
-# WINDOW_MIN_REQUESTS.
+# and keeps climbing when a queue grows). P99s further apart still agree when their requests cannot
+# tell them apart: one value lies within every window's confidence interval for its P99
+# (Buckets.quantile_interval). The P99 of 100 requests is their slowest one or two, which a single
+# slow request moves by more than STABLE_SPREAD; a growing queue moves the whole interval. A window
+# lasts at least WINDOW_MIN_S and holds about WINDOW_MIN_REQUESTS.
 WINDOW_MIN_S, WINDOW_MIN_REQUESTS, STABLE_WINDOWS, STABLE_SPREAD = 5.0, 100, 3, 0.10
 
 
@@ -58,7 +61,7 @@ class PhaseSummary:
     hdr_p99: float | None = None
     uncorrected: dict[str, float | None] = field(default_factory=dict)  # arrival-rate phases: from the actual send time
     delivery: Delivery | None = None  # arrival-rate phases
-    windows: list[dict[str, float]] = field(default_factory=list)  # arrival-rate phases: throughput and P99 per window
+    windows: list[dict[str, float]] = field(default_factory=list)  # arrival-rate phases: per window (Analyzer.windows)
     stable: bool = False
     accuracy: dict[str, float | None] | None = None  # scored answers: answers, lines, exact_lines (share), cer
 
@@ -198,10 +201,11 @@ class Analyzer:
         return summary
 
     def windows(self, w: PhaseWindow) -> list[dict[str, float]]:
-        """Throughput and P99 (intended timing) per window of an arrival-rate phase. The P99 is of
-        the measurement so far, counted from the end of the first window: the start of a phase
-        (the load changing, connections opening) is a transient that a cumulative P99 of a few
-        hundred requests would otherwise carry for the whole step."""
+        """Per window of an arrival-rate phase: its end, its throughput, and the P99 (intended
+        timing) of the measurement so far with its confidence interval (`p99_low`, `p99_high`),
+        counted from the end of the first window: the start of a phase (the load changing,
+        connections opening) is a transient that a cumulative P99 of a few hundred requests would
+        otherwise carry for the whole step."""
         size = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / (w.asked_rate or 1.0))
         edges = [w.start + i * size for i in range(int(w.planned_duration // size) + 1)]
         out: list[dict[str, float]] = []
@@ -215,8 +219,9 @@ class Analyzer:
                 continue
             if previous is not None and previous[0].bounds == current.bounds and stamp > previous[1]:
                 since = current.minus(base) if base is not None and base.bounds == current.bounds else None
+                low, high = since.quantile_interval(0.99) if since is not None else (math.nan, math.nan)
                 out.append({"end": stamp, "throughput": (current.total - previous[0].total) / (stamp - previous[1]),
-                            "p99": since.quantile(0.99) if since is not None and since.total else math.nan})
+                            "p99": since.quantile(0.99) if since is not None and since.total else math.nan, "p99_low": low, "p99_high": high})
                 base = base or current
             previous = (current, stamp)
         return out
@@ -283,15 +288,16 @@ class Analyzer:
 
 
 def stable(windows: list[dict[str, float]]) -> bool:
-    """The last STABLE_WINDOWS windows within STABLE_SPREAD of each other on throughput and P99."""
+    """The last STABLE_WINDOWS windows within STABLE_SPREAD of each other on throughput, and on P99
+    or else within what their requests can tell apart (one value in every P99's interval)."""
     last = windows[-STABLE_WINDOWS:]
-    if len(last) < STABLE_WINDOWS:
+    if len(last) < STABLE_WINDOWS or not _agree([x["throughput"] for x in last]):
         return False
-    for key in ("throughput", "p99"):
-        values = [x[key] for x in last]
-        if any(not math.isfinite(v) or v <= 0 for v in values) or (max(values) - min(values)) / max(values) > STABLE_SPREAD:
-            return False
-    return True
+    return _agree([x["p99"] for x in last]) or max(x.get("p99_low", math.nan) for x in last) <= min(x.get("p99_high", math.nan) for x in last)
+
+
+def _agree(values: list[float]) -> bool:
+    return all(math.isfinite(v) and v > 0 for v in values) and (max(values) - min(values)) / max(values) <= STABLE_SPREAD
 
 
 def load_hdr(run_dir: Path) -> dict[str, Any]:

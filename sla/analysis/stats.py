@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 CONFIDENCE = 0.99  # MLPerf LoadGen's early-stopping confidence
 
@@ -59,6 +60,18 @@ class Buckets:
                 return lower, lower_count, b, c
             lower, lower_count = b, c
         return lower, lower_count, math.inf, self.total
+
+    def quantile_interval(self, q: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        """Where the `q` quantile of what these observations were drawn from lies, at `confidence`:
+        between the order statistics whose ranks bound Binomial(n, q) (normal approximation),
+        widened to whole buckets (the lower bound of the bucket holding the lower rank, the upper
+        bound of the one holding the upper rank). For a P99 of 100 observations: from the 96th
+        to the slowest. (nan, nan) when empty."""
+        n = self.total
+        if n <= 0:
+            return math.nan, math.nan
+        half = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt(n * q * (1.0 - q))
+        return self.rank_bucket(max(1.0, math.floor(n * q - half)))[0], self.rank_bucket(min(n, math.ceil(n * q + half)))[1]
 
     def quantile(self, q: float) -> float:
         """Prometheus' histogram_quantile: linear interpolation inside the bucket (NaN if empty).

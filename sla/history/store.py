@@ -71,7 +71,7 @@ def _tables(meta):
         Column("phase", String(200), primary_key=True),
         Column("vals", Text, nullable=False),  # {p99: s, throughput: /s, ...}
         Column("hdr", Text, nullable=False),  # {timing: encoded HdrHistogram}
-        Column("windows", Text, nullable=False),  # [{end, throughput, p99}, ...]
+        Column("windows", Text, nullable=False),  # [{end, throughput, p99, p99_low, p99_high}, ...]
     )
     objectives = Table(
         "objectives", meta,

@@ -174,3 +174,35 @@ def test_p99s_further_apart_than_10_percent_are_stable_when_their_requests_canno
     assert not stable(_step((0.0211, 0.0281, 0.0309), (0.034, 0.045, 0.0498), (0.0548, 0.070, 0.0804)))
     # a window without an interval (a run recorded before it) is judged on the 10 % rule alone
     assert not stable([{"throughput": 5.0, "p99": p} for p in (0.028, 0.0225, 0.0223)])
+
+
+SHORT = ("the load generator fell behind its arrival clock: lag P99 63.0 ms over 50 ms",)
+
+
+def test_a_generator_shortfall_never_lets_a_pass_through():
+    r = evaluate(P99, m(hist(1000, 1000, 1000, 1000, 1000), delivery=SHORT))
+    assert r.verdict == INCONCLUSIVE and "fell behind" in r.detail and "--processes" in r.recommendation
+
+
+def test_a_latency_fail_stands_when_the_actual_send_time_fails_too():
+    over = hist(0, 0, 0, 1000, 1000)
+    assert evaluate(P99, m(over, actual_buckets=over, delivery=SHORT)).verdict == FAIL
+
+
+def test_a_latency_fail_that_the_lag_could_explain_is_inconclusive():
+    r = evaluate(P99, m(hist(0, 0, 0, 1000, 1000), actual_buckets=hist(1000, 1000, 1000, 1000, 1000), delivery=SHORT))
+    assert r.verdict == INCONCLUSIVE
+
+
+def test_errors_are_failures_whatever_load_was_delivered():
+    r = evaluate(ERRORS, m(count=1000, failures=120, delivery=SHORT))
+    assert r.verdict == FAIL and "although" in r.detail
+
+
+def test_an_error_rate_of_100_percent_needs_no_sample_count(tmp_path):
+    """`error_rate: 100%` allows every request to fail: no claim size to compute (it once raised a math domain error)."""
+    from sla.objectives import KINDS
+    from sla.objectives.base import Objective
+
+    o = Objective("steady.error_rate", "error_rate", "steady", "loadgen", 1.0)
+    assert KINDS["error_rate"].needs(o) == 0

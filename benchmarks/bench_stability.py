@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sla.analysis.analyzer import STABLE_SPREAD, STABLE_WINDOWS, stable  # noqa: E402
 from sla.capacity import step_duration  # noqa: E402
+from sla.tables import ms  # noqa: E402
 from sla.units import parse_rate  # noqa: E402
 from tests.synthetic import synthetic_target  # noqa: E402
 
@@ -53,7 +54,7 @@ def main() -> int:
     rate = parse_rate(args.rate)
     duration = step_duration(rate, 100)
     print(f"steps at {rate:g}/s for {duration:.0f} s, {args.side_by_side} side by side, {args.rounds} round(s)", flush=True)
-    print("| step | P99 of the last 3 windows (ms) | spread | their intervals (ms) | 10 % rule | this rule |")
+    print("| step | P99 of the last 3 windows | spread | their intervals | 10 % rule | this rule |")
     print("|---|---|---|---|---|---|")
     p99_spreads, unstable_p99, unstable_now, steps = [], 0, 0, 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,8 +78,8 @@ def main() -> int:
                 unstable_p99 += not old_ok
                 unstable_now += not now_ok
                 p99_spreads.append(spread(p99s))
-                intervals = ", ".join(f"[{w['p99_low'] * 1e3:.1f}, {w['p99_high'] * 1e3:.1f}]" for w in last)
-                print(f"| r{r}-{i} | {', '.join(f'{v * 1e3:.1f}' for v in p99s)} | {spread(p99s):.0%} | {intervals} "
+                intervals = ", ".join(f"[{ms(w['p99_low'])}, {ms(w['p99_high'])}]" for w in last)
+                print(f"| r{r}-{i} | {', '.join(ms(v) for v in p99s)} | {spread(p99s):.0%} | {intervals} "
                       f"| {'stable' if old_ok else 'UNSTABLE'} | {'stable' if now_ok else 'UNSTABLE'} |", flush=True)
     if steps:
         print(f"\n{steps} steps: UNSTABLE on the 10 % rule {unstable_p99}, on this rule {unstable_now}; "

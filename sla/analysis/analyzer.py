@@ -61,7 +61,7 @@ class PhaseSummary:
     hdr_p99: float | None = None
     uncorrected: dict[str, float | None] = field(default_factory=dict)  # arrival-rate phases: from the actual send time
     delivery: Delivery | None = None  # arrival-rate phases
-    windows: list[dict[str, float]] = field(default_factory=list)  # arrival-rate phases: per window (Analyzer.windows)
+    windows: list[dict[str, float | None]] = field(default_factory=list)  # arrival-rate phases: per window (Analyzer.windows)
     stable: bool = False
     accuracy: dict[str, float | None] | None = None  # scored answers: answers, lines, exact_lines (share), cer
 
@@ -200,15 +200,16 @@ class Analyzer:
             summary.stable = stable(summary.windows)
         return summary
 
-    def windows(self, w: PhaseWindow) -> list[dict[str, float]]:
+    def windows(self, w: PhaseWindow) -> list[dict[str, float | None]]:
         """Per window of an arrival-rate phase: its end, its throughput, and the P99 (intended
         timing) of the measurement so far with its confidence interval (`p99_low`, `p99_high`),
         counted from the end of the first window: the start of a phase (the load changing,
         connections opening) is a transient that a cumulative P99 of a few hundred requests would
-        otherwise carry for the whole step."""
+        otherwise carry for the whole step. A value that cannot be had (the first window's P99) is
+        None: null in result.json, which strict JSON readers accept and NaN they do not."""
         size = max(WINDOW_MIN_S, WINDOW_MIN_REQUESTS / (w.asked_rate or 1.0))
         edges = [w.start + i * size for i in range(int(w.planned_duration // size) + 1)]
-        out: list[dict[str, float]] = []
+        out: list[dict[str, float | None]] = []
         previous: tuple[Buckets, float] | None = None
         base: Buckets | None = None  # at the end of the first window
         for edge in edges:
@@ -220,8 +221,9 @@ class Analyzer:
             if previous is not None and previous[0].bounds == current.bounds and stamp > previous[1]:
                 since = current.minus(base) if base is not None and base.bounds == current.bounds else None
                 low, high = since.quantile_interval(0.99) if since is not None else (math.nan, math.nan)
+                p99 = since.quantile(0.99) if since is not None else math.nan
                 out.append({"end": stamp, "throughput": (current.total - previous[0].total) / (stamp - previous[1]),
-                            "p99": since.quantile(0.99) if since is not None and since.total else math.nan, "p99_low": low, "p99_high": high})
+                            **{k: v if math.isfinite(v) else None for k, v in (("p99", p99), ("p99_low", low), ("p99_high", high))}})
                 base = base or current
             previous = (current, stamp)
         return out
@@ -287,17 +289,26 @@ class Analyzer:
         return out
 
 
-def stable(windows: list[dict[str, float]]) -> bool:
+def stable(windows: list[dict[str, float | None]]) -> bool:
     """The last STABLE_WINDOWS windows within STABLE_SPREAD of each other on throughput, and on P99
     or else within what their requests can tell apart (one value in every P99's interval)."""
     last = windows[-STABLE_WINDOWS:]
-    if len(last) < STABLE_WINDOWS or not _agree([x["throughput"] for x in last]):
+    if len(last) < STABLE_WINDOWS or not _agree([x.get("throughput") for x in last]):
         return False
-    return _agree([x["p99"] for x in last]) or max(x.get("p99_low", math.nan) for x in last) <= min(x.get("p99_high", math.nan) for x in last)
+    lows, highs = _known([x.get("p99_low") for x in last]), _known([x.get("p99_high") for x in last])
+    return _agree([x.get("p99") for x in last]) or (lows is not None and highs is not None and max(lows) <= min(highs))
 
 
-def _agree(values: list[float]) -> bool:
-    return all(math.isfinite(v) and v > 0 for v in values) and (max(values) - min(values)) / max(values) <= STABLE_SPREAD
+def _known(values: list[float | None]) -> list[float] | None:
+    """The values when every one is a finite number, else None."""
+    known = [v for v in values if v is not None and math.isfinite(v)]
+    return known if len(known) == len(values) else None
+
+
+def _agree(values: list[float | None]) -> bool:
+    """All known, positive, and within STABLE_SPREAD of the largest."""
+    known = _known(values)
+    return known is not None and min(known) > 0 and (max(known) - min(known)) / max(known) <= STABLE_SPREAD
 
 
 def load_hdr(run_dir: Path) -> dict[str, Any]:

@@ -174,6 +174,8 @@ def test_p99s_further_apart_than_10_percent_are_stable_when_their_requests_canno
     assert not stable(_step((0.0211, 0.0281, 0.0309), (0.034, 0.045, 0.0498), (0.0548, 0.070, 0.0804)))
     # a window without an interval (a run recorded before it) is judged on the 10 % rule alone
     assert not stable([{"throughput": 5.0, "p99": p} for p in (0.028, 0.0225, 0.0223)])
+    # the first window has no P99 of its own (None): three windows with it among them are not stable
+    assert not stable([{"throughput": 5.0, "p99": None, "p99_low": None, "p99_high": None}, *_step(*[(0.021, 0.022, 0.023)] * 2)])
 
 
 SHORT = ("the load generator fell behind its arrival clock: lag P99 63.0 ms over 50 ms",)

@@ -30,8 +30,13 @@ def gate(tmp_path: Path, phases: str, sla: str, *server_args: str) -> tuple[subp
         wait_http_ok(server, f"http://127.0.0.1:{port}/readyz", 10, "ready")
         result = subprocess.run([SLA, "run", str(scenario), "--sla", str(sla_file), "--host", f"http://127.0.0.1:{port}",
                                  "--out", str(tmp_path / "runs"), "--run-id", "r"], cwd=ROOT, capture_output=True, text=True, timeout=240)
-    doc = json.loads((tmp_path / "runs" / "r" / "result.json").read_text()) if (tmp_path / "runs" / "r" / "result.json").exists() else {}
-    return result, doc
+    path = tmp_path / "runs" / "r" / "result.json"
+    return result, json.loads(path.read_text(), parse_constant=not_json) if path.exists() else {}
+
+
+def not_json(token: str) -> None:
+    """result.json is strict JSON: a reader in JavaScript or Go rejects NaN and Infinity."""
+    raise AssertionError(f"result.json holds {token}, which strict JSON readers reject")
 
 
 def test_a_rate_the_server_handles_is_achieved_within_2_percent(tmp_path):
@@ -53,6 +58,9 @@ def test_a_stall_shows_in_the_corrected_p99_and_hides_from_the_uncorrected_one(t
     steady = doc["phases"]["steady"]
     assert steady["p99"] > 1.0, steady  # 40 of 240 arrivals fall in the 2 s stall
     assert steady["p99_uncorrected"] < 0.3, steady  # only the 2 requests on the connections saw it
+    # windows of 5 s: the first has no P99 of its own (null); the second's P99 lies in its interval
+    first, second = steady["windows"][:2]
+    assert first["p99"] is None and second["p99_low"] <= second["p99"] <= second["p99_high"], steady["windows"]
     assert result.returncode in (1, 2) and "steady.latency.p99" in result.stdout  # the stall breaks the P99 limit
 
 

@@ -30,13 +30,16 @@ def gate(tmp_path: Path, phases: str, sla: str, *server_args: str) -> tuple[subp
         wait_http_ok(server, f"http://127.0.0.1:{port}/readyz", 10, "ready")
         result = subprocess.run([SLA, "run", str(scenario), "--sla", str(sla_file), "--host", f"http://127.0.0.1:{port}",
                                  "--out", str(tmp_path / "runs"), "--run-id", "r"], cwd=ROOT, capture_output=True, text=True, timeout=240)
-    path = tmp_path / "runs" / "r" / "result.json"
-    return result, json.loads(path.read_text(), parse_constant=not_json) if path.exists() else {}
+    run_dir = tmp_path / "runs" / "r"
+    docs = {path.name: json.loads(path.read_text(), parse_constant=not_json(path)) for path in run_dir.glob("*.json")}
+    return result, docs.get("result.json", {})
 
 
-def not_json(token: str) -> None:
-    """result.json is strict JSON: a reader in JavaScript or Go rejects NaN and Infinity."""
-    raise AssertionError(f"result.json holds {token}, which strict JSON readers reject")
+def not_json(path: Path):
+    """Every JSON file of a run is strict JSON: a reader in JavaScript or Go rejects NaN and Infinity."""
+    def reject(token: str) -> None:
+        raise AssertionError(f"{path.name} holds {token}, which strict JSON readers reject")
+    return reject
 
 
 def test_a_rate_the_server_handles_is_achieved_within_2_percent(tmp_path):

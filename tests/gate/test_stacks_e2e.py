@@ -8,14 +8,13 @@ Real Prometheus, real Locust, the stacks' real servers."""
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sla.limits import TEST_CPUS_ENV
+from sla.limits import TEST_CPUS_ENV, CpuLimit, suite_slowdown
 from sla.payloads import make_payload
 from tests.gate.test_own_service_e2e import ROOT, locust_rows, objectives, run_dir_of, sla
 from tests.gate.test_v2_e2e import gate_run
@@ -31,8 +30,8 @@ def slowdown(stack: str) -> float | None:
     server on a 3x slower CPU; Ray runs a dozen processes side by side (raylet, GCS, its agents, the
     proxy, the replica; 0.1 core idle here), and a 3x slower 2-core machine gives them two slow cores:
     twice that."""
-    value = os.environ.get(TEST_CPUS_ENV)
-    return None if not value else float(value) * (2 if stack == "ray_serve" else 1)
+    cpus = suite_slowdown(CpuLimit()).cpus
+    return None if cpus is None else cpus * (2 if stack == "ray_serve" else 1)
 
 
 def prepared(stack: str) -> None:

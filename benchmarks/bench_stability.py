@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,17 +42,30 @@ def scenario(rate: float, duration: float) -> str:
             f"rate: {rate:g}/s, connections: 64, max_in_flight: 1024}}\n")
 
 
+def rate_arg(value: str) -> float:
+    try:
+        return parse_rate(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: a whole number, 1 or more")
+    return int(value)
+
+
 def spread(values: list[float]) -> float:
     return (max(values) - min(values)) / max(values)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", default="5/s")
-    parser.add_argument("--side-by-side", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=rate_arg, default="5/s")
+    parser.add_argument("--side-by-side", type=positive, default=5)
+    parser.add_argument("--rounds", type=positive, default=2)
     args = parser.parse_args()
-    rate = parse_rate(args.rate)
+    rate = args.rate
     duration = step_duration(rate, 100)
     print(f"steps at {rate:g}/s for {duration:.0f} s, {args.side_by_side} side by side, {args.rounds} round(s)", flush=True)
     print("| step | P99 of the last 3 windows | spread | their intervals | 10 % rule | this rule |")
@@ -63,10 +77,19 @@ def main() -> int:
         (work / "sla.yaml").write_text(SLA_FILE)
         for r in range(args.rounds):
             runs = [subprocess.Popen([*SLA, "run", str(work / "scenario.yaml"), "--sla", str(work / "sla.yaml"), "--out", str(work / "runs"),
-                                      "--run-id", f"r{r}-{i}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      "--run-id", f"r{r}-{i}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)  # Ctrl-C reaches them once, from here
                     for i in range(args.side_by_side)]
             for i, p in enumerate(runs):
-                p.wait()
+                try:
+                    p.wait()
+                except KeyboardInterrupt:  # each `sla run` stops what it started on SIGINT
+                    for q in runs:
+                        if q.poll() is None:
+                            q.send_signal(signal.SIGINT)
+                    for q in runs:
+                        q.wait()
+                    raise
                 result = work / "runs" / f"r{r}-{i}" / "result.json"
                 if not result.exists():
                     print(f"| r{r}-{i} | run failed (exit {p.returncode}) |", flush=True)

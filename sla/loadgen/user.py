@@ -12,6 +12,7 @@ import random
 import time
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, task
 
 from sla.loadgen.checks import response_problem, score_answer
@@ -69,8 +70,18 @@ class SlaUser(FastHttpUser):
         """One request; override for your own API (use `catch_response=True` and `name=payload.name`)."""
         send_with_api(client, self.sla, payload)
 
+    def in_closed_phase(self) -> bool:
+        """Whether the phase now is a `users` phase. Locust stops a phase's users only after the shape
+        moved on (an arrival-rate phase, or the end); until then they send nothing, so that an
+        arrival-rate phase holds exactly the arrivals of its schedule."""
+        phase = self.sla.current_phase()
+        return phase is not None and phase.asked_rate is None
+
     @task
     def request_payload(self) -> None:
+        if not self.in_closed_phase():
+            gevent.sleep(0.05)  # Locust stops this user within the shape's tick
+            return
         self.send(self.client, self.next_payload())
 
 

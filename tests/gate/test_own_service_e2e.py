@@ -171,7 +171,9 @@ def test_a_users_locustfile_gets_the_whole_gate_in_both_load_models(tmp_path):
     assert {row["Name"] for row in failures} == {"blank"} and "no text found (HTTP 200)" in failures[0]["Error"]
     doc = json.loads((run_dir / "result.json").read_text())
     open_phase = doc["phases"]["open"]
-    assert open_phase["sent"] == 40 and open_phase["requests"] == 40 and 0.2 < open_phase["error_rate"] < 0.8
+    assert open_phase["sent"] == 40 and open_phase["requests"] == 40 and 0.2 < open_phase["error_rate"] < 0.8, (
+        {name: {k: p[k] for k in ("requests", "sent", "duration") if k in p} for name, p in doc["phases"].items()},
+        (run_dir / "locust.log").read_text()[-3000:])
     assert doc["objectives"][0]["verdict"] == "FAIL"
 
 

@@ -5,6 +5,7 @@ interpolated quantile, and MLPerf's early-stopping sample counts.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -23,6 +24,12 @@ class Buckets:
     def from_pairs(cls, pairs: dict[float, float]) -> "Buckets":
         ordered = sorted(pairs.items())
         return cls(tuple(b for b, _ in ordered), tuple(c for _, c in ordered))
+
+    @classmethod
+    def from_le(cls, values: dict[str, float]) -> "Buckets | None":
+        """From counts by `le` label value as Prometheus gives them (a negative count, from a reset, as 0)."""
+        pairs = {float(le): max(v, 0.0) for le, v in values.items() if le}
+        return cls.from_pairs(pairs) if pairs else None
 
     @property
     def total(self) -> float:
@@ -156,3 +163,25 @@ def per_second(count: float, duration: float) -> float | None:
 def share(part: float, total: float) -> float | None:
     """Error and shed rates: the one place they are computed."""
     return part / total if total else None
+
+
+def value_at(samples: Sequence[tuple[float, float]], t: float) -> float:
+    """A cumulative counter's value at the instant `t`, from its scrapes (time, value) in ascending
+    order: linear between the two scrapes around `t`, 0 before its first (a series appears at its
+    first observation), its last value after its last."""
+    if not samples or t < samples[0][0]:
+        return 0.0
+    for (t0, v0), (t1, v1) in zip(samples, samples[1:]):
+        if t0 <= t < t1:
+            return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    return samples[-1][1]
+
+
+def growth_between(series: Iterable[tuple[str, Sequence[tuple[float, float]]]], start: float, end: float) -> dict[str, float]:
+    """How much cumulative series grew from `start` to `end`, summed by key: each read at both
+    instants by `value_at`. Two targets scraped at different moments, read this way, count the
+    same stretch of time; read at their last scrape before each instant, they do not."""
+    grown: dict[str, float] = {}
+    for key, samples in series:
+        grown[key] = grown.get(key, 0.0) + value_at(samples, end) - value_at(samples, start)
+    return grown

@@ -1,6 +1,13 @@
 """The figures an explanation is made from, read once per phase from the run's Prometheus over the
 verdict's own window (the analyzer's sources and PromQL), and from run.json (environment, CPU
 limit, throttling). Everything here is a reading; sla/explain/findings.py does the arithmetic.
+
+The parts of a request's time (the client's, the server's, its queue and stages) are read over the
+same instants on both sides: each counter's growth from the phase's start to its end, interpolated
+between its scrapes (`PromReader.growth`). Prometheus scrapes the load generator and the server at
+different moments of each interval; read at their last scrapes before the phase's edges, the two
+would count different stretches of time, and a change of latency in one of them (a neighbour
+freeing a core) would show as time outside the server, even below zero.
 """
 
 from __future__ import annotations
@@ -94,11 +101,26 @@ def _part(name: str, buckets: Buckets | None, seconds: float | None, count: floa
     return Part(name, mean, buckets.quantile(0.5), buckets.quantile(0.99), buckets)
 
 
+def _total(reader: Any, selector: str, start: float, end: float) -> float | None:
+    """A cumulative series' growth over [start, end], at the same instants on every target."""
+    grown = reader.growth(selector, None, start, end)
+    return sum(grown.values()) if grown else None
+
+
+def _buckets(reader: Any, selector: str, start: float, end: float) -> Buckets | None:
+    return Buckets.from_le(reader.growth(selector, "le", start, end))
+
+
+def _sum_count(reader: Any, sum_selector: str, count_selector: str, unit: float, start: float,
+               end: float) -> tuple[float | None, float | None]:
+    """A duration's summed value (in seconds) and its count over [start, end]."""
+    seconds = _total(reader, sum_selector, start, end)
+    return (seconds * unit if seconds is not None else None), _total(reader, count_selector, start, end)
+
+
 def _server_sum_count(reader: Any, spec: str, unit: float, start: float, end: float, **labels: str) -> tuple[float | None, float | None]:
     """A server histogram's summed value (in seconds for durations) and its count over [start, end]."""
-    seconds = reader.scalar(promql.server_delta(promql.series(spec, "_sum", **labels), None, start, end))
-    count = reader.scalar(promql.server_delta(promql.series(spec, "_count", **labels), None, start, end))
-    return (seconds * unit if seconds is not None else None), count
+    return _sum_count(reader, promql.series(spec, "_sum", **labels), promql.series(spec, "_count", **labels), unit, start, end)
 
 
 def _server_mean(reader: Any, spec: str, unit: float, start: float, end: float) -> float | None:
@@ -124,14 +146,14 @@ def _part_mean(reader: Any, m: Any, counter: str, start: float, end: float, coun
     """A cumulative duration counter's growth per request counted by the mapping's duration_count
     (`count`, read here when not given), in seconds: the mean of that part of a request's time
     (Triton's queue and compute counters)."""
-    seconds = reader.scalar(promql.server_count(counter, start, end))
+    seconds = _total(reader, promql.series(counter), start, end)
     if count is None:
-        count = reader.scalar(promql.server_count(m.duration_count, start, end))
+        count = _total(reader, promql.series(m.duration_count), start, end)
     return seconds * m.unit / count if seconds is not None and count else None
 
 
 def _server_histogram(reader: Any, name: str, spec: str, unit: float, start: float, end: float, **labels: str) -> Part:
-    buckets = reader.buckets(promql.server_delta(promql.series(spec, "_bucket", **labels), "le", start, end))
+    buckets = _buckets(reader, promql.series(spec, "_bucket", **labels), start, end)
     return _part(name, buckets.scaled(unit) if buckets else None, *_server_sum_count(reader, spec, unit, start, end, **labels))
 
 
@@ -164,8 +186,7 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     timing = loadgen.timing(w)
     counts = loadgen.outcomes(w)
     duration = analyzer.duration(w)
-    mean = loadgen.mean(w)
-    client = _part("client", loadgen.buckets(w, timing)[1], mean.seconds, mean.count)
+    client = _client(analyzer.reader, manifest.run_id, timing, w.start, w.end)
     ev = PhaseEvidence(
         w.name, w.kind, duration, w.asked_rate, counts.total if counts else 0.0,
         counts.throughput(duration) if counts else None, counts.failure if counts else 0.0, counts.shed if counts else 0.0, client)
@@ -196,6 +217,15 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     return ev
 
 
+def _client(reader: Any, run_id: str, timing: str, start: float, end: float) -> Part:
+    """What users saw of the requests that ended within [start, end] (every phase's series: the
+    server cannot tell phases apart, so both sides count the same requests)."""
+    def sel(suffix: str) -> str:
+        return promql.series(f"loadgen_request_duration_seconds{suffix}", run_id=run_id, outcome="success", timing=timing)
+
+    return _part("client", _buckets(reader, sel("_bucket"), start, end), *_sum_count(reader, sel("_sum"), sel("_count"), 1.0, start, end))
+
+
 def _server_evidence(ev: PhaseEvidence, analyzer: Any, w: PhaseWindow, thirds: list[float]) -> None:
     """What the server's metrics say of the phase: its own latency, queue, stages, batches, CPU."""
     reader, m = analyzer.reader, analyzer.server.metrics
@@ -203,8 +233,8 @@ def _server_evidence(ev: PhaseEvidence, analyzer: Any, w: PhaseWindow, thirds: l
     if m.request_histogram:
         ev.server = _server_histogram(reader, "server", m.request_histogram, m.unit, start, end)
     elif m.duration_count:
-        read = analyzer.server.mean(w)
-        ev.server = Part("server", read.value)
+        ev.server = _part("server", None, *_sum_count(reader, promql.series(promql.named(m.duration_sum)), promql.series(m.duration_count),
+                                                     m.unit, start, end))
     if m.requests_counter:
         out = analyzer.server.outcomes(w)
         ev.served = out.total if out else None
@@ -214,7 +244,7 @@ def _server_evidence(ev: PhaseEvidence, analyzer: Any, w: PhaseWindow, thirds: l
     if m.stage_histogram:
         ev.stages = [_server_histogram(reader, stage, m.stage_histogram, m.unit, start, end, **{m.stage_label: stage}) for stage in m.stages]
     else:
-        counted = reader.scalar(promql.server_count(m.duration_count, start, end)) if m.compute_durations else None
+        counted = _total(reader, promql.series(m.duration_count), start, end) if m.compute_durations else None
         ev.stages = [Part(name, _part_mean(reader, m, counter, start, end, counted)) for name, counter in part_names(m.compute_durations)]
     if m.batch_histogram:
         ev.batch_mean = _server_mean(reader, m.batch_histogram, 1.0, start, end)

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
-from sla.analysis.stats import Buckets
+from sla.analysis.stats import Buckets, growth_between
 from sla.errors import SlaError
 
 
@@ -67,5 +67,13 @@ class PromReader:
         return {r["metric"].get(label, ""): float(r["value"][1]) for r in self.query(expr)}
 
     def buckets(self, expr: str) -> Buckets | None:
-        pairs = {float(le): max(v, 0.0) for le, v in self.vector(expr, "le").items() if le}
-        return Buckets.from_pairs(pairs) if pairs else None
+        return Buckets.from_le(self.vector(expr, "le"))
+
+    def growth(self, selector: str, by: str | None, start: float, end: float, margin_s: float = 5.0) -> dict[str, float]:
+        """How much the cumulative series `selector` picks grew from `start` to `end`, summed by the
+        label `by` ("" without one): every series read at both instants from its raw scrapes
+        (sla.analysis.stats.growth_between), fetched `margin_s` either side in one pinned query."""
+        span = math.ceil(end - start + 2 * margin_s)
+        result = self.query(f"{selector}[{span}s] @ {end + margin_s:.3f}")
+        return growth_between(((r["metric"].get(by, "") if by else "", [(float(t), float(v)) for t, v in r["values"]])
+                               for r in result), start, end)

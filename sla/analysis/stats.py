@@ -5,7 +5,7 @@ interpolated quantile, and MLPerf's early-stopping sample counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -177,11 +177,17 @@ def value_at(samples: Sequence[tuple[float, float]], t: float) -> float:
     return samples[-1][1]
 
 
-def growth_between(series: Iterable[tuple[str, Sequence[tuple[float, float]]]], start: float, end: float) -> dict[str, float]:
-    """How much cumulative series grew from `start` to `end`, summed by key: each read at both
-    instants by `value_at`. Two targets scraped at different moments, read this way, count the
-    same stretch of time; read at their last scrape before each instant, they do not."""
+Scrapes = tuple[str, Sequence[tuple[float, float]]]  # a series' key (a label's value) and its scrapes (time, value)
+
+
+def growth_between(at_start: Mapping[Hashable, Scrapes], at_end: Mapping[Hashable, Scrapes], start: float, end: float) -> dict[str, float]:
+    """How much cumulative series grew from `start` to `end`, summed by key: each series (by its
+    identity) read at both instants by `value_at`, from its scrapes around each. A series with no
+    scrape around `start` was born after it (0 there); one with none around `end` is left out.
+    Two targets scraped at different moments, read this way, count the same stretch of time; read
+    at their last scrape before each instant, they do not."""
     grown: dict[str, float] = {}
-    for key, samples in series:
-        grown[key] = grown.get(key, 0.0) + value_at(samples, end) - value_at(samples, start)
+    for series, (key, samples) in at_end.items():
+        before = at_start.get(series)
+        grown[key] = grown.get(key, 0.0) + value_at(samples, end) - (value_at(before[1], start) if before else 0.0)
     return grown

@@ -2,12 +2,13 @@
 verdict's own window (the analyzer's sources and PromQL), and from run.json (environment, CPU
 limit, throttling). Everything here is a reading; sla/explain/findings.py does the arithmetic.
 
-The parts of a request's time (the client's, the server's, its queue and stages) are read over the
-same instants on both sides: each counter's growth from the phase's start to its end, interpolated
-between its scrapes (`PromReader.growth`). Prometheus scrapes the load generator and the server at
-different moments of each interval; read at their last scrapes before the phase's edges, the two
-would count different stretches of time, and a change of latency in one of them (a neighbour
-freeing a core) would show as time outside the server, even below zero.
+The server's parts of a request's time (its own, its queue's, its stages') are its counters'
+growth from the phase's start to its end, each interpolated between its scrapes at those two
+instants (`PromReader.growth`), so that they count the requests that ended within the phase, as
+the client's phase-labelled series do. Read at its last scrape before each edge instead, the
+server's window is shifted by up to a scrape interval from the client's: Prometheus scrapes the
+load generator and the server at different moments of each second, and a phase whose latency
+changed in its last second (a neighbour freeing a core) showed time outside the server below zero.
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
     timing = loadgen.timing(w)
     counts = loadgen.outcomes(w)
     duration = analyzer.duration(w)
-    client = _client(analyzer.reader, manifest.run_id, timing, w.start, w.end)
+    mean = loadgen.mean(w)
+    client = _part("client", loadgen.buckets(w, timing)[1], mean.seconds, mean.count)
     ev = PhaseEvidence(
         w.name, w.kind, duration, w.asked_rate, counts.total if counts else 0.0,
         counts.throughput(duration) if counts else None, counts.failure if counts else 0.0, counts.shed if counts else 0.0, client)
@@ -215,15 +217,6 @@ def gather(analyzer: Any, w: PhaseWindow) -> PhaseEvidence:
         return ev
     _server_evidence(ev, analyzer, w, thirds)
     return ev
-
-
-def _client(reader: Any, run_id: str, timing: str, start: float, end: float) -> Part:
-    """What users saw of the requests that ended within [start, end] (every phase's series: the
-    server cannot tell phases apart, so both sides count the same requests)."""
-    def sel(suffix: str) -> str:
-        return promql.series(f"loadgen_request_duration_seconds{suffix}", run_id=run_id, outcome="success", timing=timing)
-
-    return _part("client", _buckets(reader, sel("_bucket"), start, end), *_sum_count(reader, sel("_sum"), sel("_count"), 1.0, start, end))
 
 
 def _server_evidence(ev: PhaseEvidence, analyzer: Any, w: PhaseWindow, thirds: list[float]) -> None:

@@ -78,9 +78,9 @@ def _minus(a: float | None, b: float | None) -> float | None:
 
 def breakdown(ev: PhaseEvidence) -> list[dict[str, Any]]:
     """Where a request's time went: the client's total, the part outside the server (client minus
-    server), and inside it the queue wait, each stage and what the stages do not cover, all over the
-    same requests (sla/explain/evidence.py). Means add up; percentiles of parts do not add (each is
-    its own distribution) and are shown as read."""
+    server), and inside it the queue wait, each stage and what the stages do not cover; the server's
+    over the requests that ended within the phase (sla/explain/evidence.py). Means add up;
+    percentiles of parts do not add (each is its own distribution) and are shown as read."""
     rows: list[dict[str, Any]] = []
 
     def row(part: Part, level: int, note: str = "") -> None:

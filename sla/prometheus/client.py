@@ -9,13 +9,14 @@ with `@`, sla/analysis/promql.py); connection errors become an SlaError (exit 3)
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from datetime import datetime, timezone
 from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
-from sla.analysis.stats import Buckets, growth_between
+from sla.analysis.stats import Buckets, Scrapes, growth_between
 from sla.errors import SlaError
 
 
@@ -71,9 +72,10 @@ class PromReader:
 
     def growth(self, selector: str, by: str | None, start: float, end: float, margin_s: float = 5.0) -> dict[str, float]:
         """How much the cumulative series `selector` picks grew from `start` to `end`, summed by the
-        label `by` ("" without one): every series read at both instants from its raw scrapes
-        (sla.analysis.stats.growth_between), fetched `margin_s` either side in one pinned query."""
-        span = math.ceil(end - start + 2 * margin_s)
-        result = self.query(f"{selector}[{span}s] @ {end + margin_s:.3f}")
-        return growth_between(((r["metric"].get(by, "") if by else "", [(float(t), float(v)) for t, v in r["values"]])
-                               for r in result), start, end)
+        label `by` ("" without one): every series read at both instants from its raw scrapes within
+        `margin_s` of each (sla.analysis.stats.growth_between), not at its last scrape before it."""
+        def around(t: float) -> dict[Hashable, Scrapes]:
+            return {tuple(sorted(r["metric"].items())): (r["metric"].get(by, "") if by else "", [(float(ts), float(v)) for ts, v in r["values"]])
+                    for r in self.query(f"{selector}[{2 * margin_s:g}s] @ {t + margin_s:.3f}")}
+
+        return growth_between(around(start), around(end), start, end)

@@ -24,7 +24,9 @@ import pytest
 
 from sla.processes import ManagedProcess, free_port, wait_http_ok
 
-pytestmark = [pytest.mark.e2e, pytest.mark.waits]
+# The module's runs (24 gate runs, two at a time) take about 5 minutes here, in the first test's setup:
+# over the suite's 300 s default on a busy or slower machine, which makes them longer, never wrong.
+pytestmark = [pytest.mark.e2e, pytest.mark.waits, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA = str(Path(sys.executable).parent / "sla")

@@ -42,6 +42,10 @@ def not_json(path: Path):
     return reject
 
 
+# A PASS needs a load generator on time: beside the busy unit-test workers (promtool on both cores) its
+# lag P99 reached 53.8 ms, over the 50 ms its SLA allows, and the verdict was INCONCLUSIVE. So it runs
+# with the suite's other gate runs against the synthetic server, which mostly wait.
+@pytest.mark.waits
 def test_a_rate_the_server_handles_is_achieved_within_2_percent(tmp_path):
     result, doc = gate(tmp_path, "  - {name: steady, kind: arrival_rate, duration: 8s, rate: 40/s}\n",
                        "name: s\nphases:\n  steady: {at_rate: 40/s, throughput: 38/s}\n", "--median-ms", "5")

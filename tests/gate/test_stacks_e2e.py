@@ -72,7 +72,13 @@ phases:
 """
 
 
-@pytest.mark.parametrize("stack", sorted(STACKS))
+# Ray Serve runs a dozen processes: beside another test's server, on the slower CPU of this machine
+# kind (AMD EPYC at 2.45 GHz), they starved the load generator (lag P99 59.1 ms over the 50 ms its
+# SLA allows: INCONCLUSIVE, in a fresh-clone run). Its PASS is asked for with the machine to itself.
+ALONE = {"ray_serve"}
+
+
+@pytest.mark.parametrize("stack", [pytest.param(s, marks=pytest.mark.alone) if s in ALONE else s for s in sorted(STACKS)])
 def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(stack, tmp_path, monkeypatch):
     prepared(stack)
     if (cpus := slowdown(stack)) is not None:

@@ -1,6 +1,8 @@
 """Release over release, end to end: `sla run --history` (real Locust and Prometheus) against the
 synthetic server (timers only: its service time is exact, whatever the CPU), twelve runs per
-series, two series written into one SQLite store at once.
+series, two series written into one SQLite store at once. Each series' runs report to one
+Prometheus started before them, as a team's existing one (`--prometheus URL --metrics-port P`):
+that mode proven for real, and no Prometheus started and discovered per run.
 
 - unchanged: 100 ms per request in every run;
 - regressed: 100 ms in runs 1-7, 115 ms from run 8 on (another server, the same scenario file).
@@ -23,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from sla.processes import ManagedProcess, free_port, wait_http_ok
+from sla.prometheus.server import start_prometheus
 
-# The module's runs (24 gate runs, two at a time) take about 5 minutes here, in the first test's setup:
+# The module's runs (24 gate runs, two at a time) take 4 to 6 minutes here, in the first test's setup:
 # over the suite's 300 s default on a busy or slower machine, which makes them longer, never wrong.
 pytestmark = [pytest.mark.e2e, pytest.mark.waits, pytest.mark.timeout(900)]
 
@@ -52,6 +55,14 @@ def synthetic(stack: ExitStack, tmp: Path, service_ms: float) -> str:
     return url
 
 
+def existing_prometheus(stack: ExitStack, tmp: Path, series: str) -> list[str]:
+    """A running Prometheus that scrapes a series' load generator on a port of its own: the run's options."""
+    port = free_port()
+    prom, url = start_prometheus(tmp / f"prometheus-{series}", loadgen=f"127.0.0.1:{port}")
+    stack.callback(prom.stop)
+    return ["--prometheus", url, "--metrics-port", str(port)]
+
+
 def result(tmp: Path, series: str, i: int) -> dict:
     return json.loads((tmp / "runs" / f"{series}-{i:02d}" / "result.json").read_text())
 
@@ -71,10 +82,12 @@ def history(tmp_path_factory) -> tuple[Path, str]:
     with ExitStack() as stack:
         # a server per series and service time (8 workers of 100 ms: 80/s; a run asks 40/s)
         unchanged, before, after = synthetic(stack, tmp, 100), synthetic(stack, tmp, 100), synthetic(stack, tmp, 115)
+        prometheus = {name: existing_prometheus(stack, tmp, name) for name in ("unchanged", "regressed")}
         for i in range(1, RUNS + 1):
             runs = {name: subprocess.Popen(
                 [SLA, "run", str(tmp / f"{name}.yaml"), "--sla", str(sla), "--host", host, "--out", str(tmp / "runs"),
-                 "--run-id", f"{name}-{i:02d}", "--history", url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 "--run-id", f"{name}-{i:02d}", "--history", url, *prometheus[name]],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for name, host in (("unchanged", unchanged), ("regressed", after if i >= CHANGE_AT else before))}
             for name, proc in runs.items():
                 output = proc.communicate(timeout=240)[0]

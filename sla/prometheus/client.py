@@ -70,10 +70,12 @@ class PromReader:
     def buckets(self, expr: str) -> Buckets | None:
         return Buckets.from_le(self.vector(expr, "le"))
 
-    def growth(self, selector: str, by: str | None, start: float, end: float, margin_s: float = 5.0) -> dict[str, float]:
+    def growth(self, selector: str, by: str | None, start: float, end: float, margin_s: float = 30.0) -> dict[str, float]:
         """How much the cumulative series `selector` picks grew from `start` to `end`, summed by the
         label `by` ("" without one): every series read at both instants from its raw scrapes within
-        `margin_s` of each (sla.analysis.stats.growth_between), not at its last scrape before it."""
+        `margin_s` of each (sla.analysis.stats.growth_between), not at its last scrape before it.
+        The margin spans a few missed scrapes (a busy server's /metrics timing out), at which a
+        series would otherwise look born after the start."""
         def around(t: float) -> dict[Hashable, Scrapes]:
             return {tuple(sorted(r["metric"].items())): (r["metric"].get(by, "") if by else "", [(float(ts), float(v)) for ts, v in r["values"]])
                     for r in self.query(f"{selector}[{2 * margin_s:g}s] @ {t + margin_s:.3f}")}

@@ -8,9 +8,10 @@ that mode proven for real, and no Prometheus started and discovered per run.
 - regressed: 100 ms in runs 1-7, 115 ms from run 8 on (another server, the same scenario file).
 `sla history` must put the change point at run 8 of the regressed series and none in the other; the
 baseline objective (P50 +5 % against the last 6 runs) must FAIL on run 9 and never FAIL unchanged.
-(P50, not P99: the P99 of a run's 160 requests is its second-highest, which one scheduling hiccup
-of the load generator moves by 10 %; benchmarks/bench_history.py measures P99 baselines on the
-reference server's longer runs.)
+Both objectives are P50s. The P99 of a run's 160 requests is its second-highest, which one scheduling
+hiccup of the load generator moves by 10 %: beside the suite's other gate runs on the slower CPU, its
+series showed a real (p = 0.000) change at run 4 as the machine got busier, and at run 7 in another
+run. benchmarks/bench_history.py measures P99 baselines on the reference server's longer runs.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ request: {{timeout: 10s}}
 phases:
   - {{name: steady, kind: arrival_rate, duration: 4s, rate: 40/s}}
 """
-SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p99: 1s}\n    baseline: {p50: +5%, runs: 6}\n"
+SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p50: 1s}\n    baseline: {p50: +5%, runs: 6}\n"
 
 
 def synthetic(stack: ExitStack, tmp: Path, service_ms: float) -> str:
@@ -106,7 +107,7 @@ def test_both_series_written_at_once_are_stored_whole(history):
             (vals,) = db.execute("SELECT vals FROM phases WHERE run = ? AND phase = 'steady'", (pk,)).fetchone()
             assert json.loads(vals)["requests"] == 160, run_id
             objectives = {o for (o,) in db.execute("SELECT objective FROM objectives WHERE run = ?", (pk,))}
-            assert objectives == {"steady.latency.p99", "steady.baseline.p50"}, run_id
+            assert objectives == {"steady.latency.p50", "steady.baseline.p50"}, run_id
 
 
 def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(history):
@@ -120,13 +121,9 @@ def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(histo
     assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p50)
     every = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "-o", str(tmp / "page-all")],
                            capture_output=True, text=True, timeout=120).stdout
-    # the P50's change point at run 8, as above; the P99 (the HdrHistogram's second-highest of 160) may
-    # drown in the machine's noise, or show its change a run early or late: one slow request in run 7
-    # put it at run 7 (108 ms -> 121 ms) in one run of the suite. Never anywhere else.
+    # the latency objective's P50 (the run's HdrHistogram) changes at run 8 as well, and nowhere else
     found = [line for line in every.splitlines() if "change point at run" in line]
-    near = [f"change point at run regressed-{i:02d} " for i in (CHANGE_AT - 1, CHANGE_AT, CHANGE_AT + 1)]
-    assert 1 <= len(found) <= 2 and any(f"change point at run regressed-{CHANGE_AT:02d} " in line for line in found), every
-    assert all(any(n in line for n in near) for line in found), every
+    assert len(found) == 2 and all(f"change point at run regressed-{CHANGE_AT:02d} " in line for line in found), every
     page = (tmp / "page" / "history.html").read_text()
     assert f'data-change-points="regressed-{CHANGE_AT:02d}"' in page and 'href="../runs/regressed-12/report.html"' in page
 
@@ -143,7 +140,7 @@ def test_unchanged_runs_have_no_change_point_and_no_fail(history):
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "change point at run" not in shown.stdout, shown.stdout
-    assert shown.stdout.count("no change point") == 2  # steady.baseline.p50 and steady.latency.p99
+    assert shown.stdout.count("no change point") == 2  # steady.baseline.p50 and steady.latency.p50
     verdicts = [objective(result(tmp, "unchanged", i), "steady.baseline.p50") for i in range(1, RUNS + 1)]
     assert [v["verdict"] for v in verdicts[:6]] == ["INCONCLUSIVE"] * 6  # fewer than the 6 runs needed
     assert "comparable run(s) of the 6 needed" in verdicts[1]["detail"] and "no comparable runs" in verdicts[0]["detail"]

@@ -48,12 +48,15 @@ def _case_test(rule: Rule, case: Case) -> dict:
 
 def test_docs(rules: RuleSet, rules_file: str) -> dict[float, dict]:
     """`promtool test rules` documents, one per evaluation interval the cases need (the interval
-    is global to a test file): {interval s: document}."""
+    is global to a test file): {interval s: document}. The recordings are evaluated before the
+    alerts that read them (promtool's order is otherwise random: an alert evaluated first reads the
+    recording of the evaluation before, which lies beyond the 5-minute lookback at longer intervals)."""
     by_step: dict[float, list] = {}
     for rule in rules.alerts:
         for case in rule.cases:
             by_step.setdefault(case.eval_every_s, []).append(_case_test(rule, case))
-    return {step: {"rule_files": [rules_file], "evaluation_interval": prom_duration(step), "tests": tests}
+    order = [group["name"] for group in rules_doc(rules)["groups"]]
+    return {step: {"rule_files": [rules_file], "evaluation_interval": prom_duration(step), "group_eval_order": order, "tests": tests}
             for step, tests in sorted(by_step.items())}
 
 

@@ -108,7 +108,11 @@ def test_the_shipped_scenario_of_each_stack_passes_judged_from_its_own_metrics(s
         steady = next(e for e in explained["evidence"] if e["phase"] == "steady")
         parts = {s["name"]: s["mean"] for s in steady["stages"]}
         assert set(parts) == {"compute input", "compute infer", "compute output"} and parts["compute infer"] > 0.003, parts
-        assert steady["queue"]["mean"] is not None and sum(parts.values()) + steady["queue"]["mean"] <= mean["value"] * 1.01
+        # the parts of the server's own mean, read over the same window from the same scrapes (the verdict's
+        # mean is read at the phase's last scrapes: 2 % under the parts' sum in a run on the slower CPU)
+        server = steady["server"]["mean"]
+        assert steady["queue"]["mean"] is not None and sum(parts.values()) + steady["queue"]["mean"] <= server * 1.01, (parts, steady)
+        assert abs(server / mean["value"] - 1) < 0.1, (server, mean)
 
 
 WRONG_SHAPE = "name: wrong-shape\nphases:\n  steady:\n    error_rate: 5%\n"

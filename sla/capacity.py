@@ -133,9 +133,9 @@ def requests_needed(sla: SlaSpec) -> int:
 
 
 class CapacitySearch:
-    def __init__(self, opts: CapacityOptions, out: TextIO = sys.stdout) -> None:
+    def __init__(self, opts: CapacityOptions, out: TextIO | None = None) -> None:
         self.opts = opts
-        self.out = out
+        self.out = out = out or sys.stdout
         inputs = load_inputs(opts.scenario, opts.sla)
         self.scenario, self.sla = inputs.scenario, step_sla(inputs, opts.phase)
         self.dir = opts.out / new_run_id(f"capacity-{self.scenario.name}")
@@ -318,7 +318,8 @@ def write_outputs(search: CapacitySearch) -> dict[str, Path]:
     return paths
 
 
-def run_capacity(opts: CapacityOptions, out: TextIO = sys.stdout) -> int:
+def run_capacity(opts: CapacityOptions, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     search = CapacitySearch(opts, out)
     result = search.run()
     paths = write_outputs(search)

@@ -95,7 +95,8 @@ def judged_phase(sla_phases: list[str], scenario_phases: list[str]) -> str:
 
 
 def run_compare(scenario_path: Path, sla_path: Path | None, vary: list[str], out_dir: Path,
-                prometheus: str | None = None, out: TextIO = sys.stdout) -> int:
+                prometheus: str | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     inputs = load_inputs(scenario_path, sla_path)
     scenario, sla = inputs
     if scenario.target.command or scenario.target.api_name != "reference":

@@ -118,7 +118,8 @@ def locust_argv(opts: RunOptions, scenario: Scenario, sla: SlaSpec, locustfile: 
     ]
 
 
-def run_gate(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
+def run_gate(opts: RunOptions, out: TextIO | None = None) -> RunOutcome:
+    out = out or sys.stdout  # sys.stdout as it is at the call (a default would keep the one at import)
     inputs = opts.inputs or load_inputs(opts.scenario, opts.sla)
     scenario, sla = inputs.scenario, inputs.sla
     if scenario.balanced and opts.prometheus:
@@ -258,10 +259,11 @@ def _complete_manifest(run_dir: Path, reader: PromReader, sla: SlaSpec, mapping:
     return manifest
 
 
-def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO = sys.stdout) -> tuple[RunOutcome, str]:
+def run_gate_once_more_on_failure(opts: RunOptions, out: TextIO | None = None) -> tuple[RunOutcome, str]:
     """One run of a series (a capacity step, a compare configuration): a run that could not run
     (a port lost to a race, a part that did not start) is run again once, so one failure does not
     throw away the series. Returns the outcome and, when it was run again, why."""
+    out = out or sys.stdout
     try:
         return run_gate(opts, out), ""
     except SlaError as exc:
@@ -300,11 +302,12 @@ def _finish(out_dir: Path, manifest: RunManifest, analysis: Analysis, sla_path: 
 
 
 def check_run(run_dir: Path, sla_path: Path | None, baseline: Path | None, prometheus: str | None,
-              out_dir: Path | None = None, out: TextIO = sys.stdout, history_url: str | None = None,
+              out_dir: Path | None = None, out: TextIO | None = None, history_url: str | None = None,
               any_environment: bool = False) -> RunOutcome:
     """Judge a run again. Its reports go to `out_dir` (default `<run>/check-<time>`): the run's
     own result.json stays as it was, since it may be somebody's baseline. With a history store, the
     run is judged against the runs stored before it, and stored when it is not there yet."""
+    out = out or sys.stdout
     manifest, sla = open_run(run_dir, sla_path)
     manifest.sla = {"path": str(sla.path.resolve()), "sha256": sla.sha256}  # the SLA judging it now (history compares by it)
     base = load_baseline(baseline) if baseline else None

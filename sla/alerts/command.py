@@ -101,7 +101,8 @@ def _generate(rules: RuleSet, out_dir: Path, out: TextIO) -> bool:
     return ok
 
 
-def run_alerts(req: AlertsRequest, out: TextIO = sys.stdout) -> int:
+def run_alerts(req: AlertsRequest, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     if req.replay is not None:
         return _replay(req, req.replay, out)
     if req.sla is None:

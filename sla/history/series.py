@@ -105,9 +105,10 @@ def _median(values: list[float]) -> float:
 
 
 def run_history(url: str, scenario: str | None, objective: str | None, since: float | None, limit: int, out_dir: Path,
-                min_change: float = MIN_CHANGE, out: TextIO = sys.stdout) -> int:
+                min_change: float = MIN_CHANGE, out: TextIO | None = None) -> int:
     """Print each objective's series and change points; write history.html. Exit 0, or 3 when the
     store holds nothing that was asked for."""
+    out = out or sys.stdout
     from sla.reports import show
 
     store = HistoryStore(url, create=False).open()

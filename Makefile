@@ -58,9 +58,9 @@ run: setup compiled
 # scenario, whose dozen processes starve the load generator beside another test) by themselves.
 test:
 	$(MAKE) -j7 -O setup compiled paddlex kserve stacks
-	$(BIN)/pytest -n 5 --dist loadfile -m waits --durations=10
-	$(BIN)/pytest -n 3 --dist loadfile -m "not waits and not cpu_bound and not alone" --durations=10
-	$(BIN)/pytest -n 2 --dist loadfile -m "cpu_bound and not alone" --durations=10
+	$(BIN)/pytest -n 5 --dist loadfile --no-loadscope-reorder -m waits --durations=10
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not waits and not cpu_bound and not alone" --durations=10
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "cpu_bound and not alone" --durations=10
 	$(BIN)/pytest -m alone --durations=10
 
 bench: setup

@@ -10,14 +10,22 @@ import pytest
 from sla.limits import CpuLimit, Limiter, suite_slowdown
 from sla.processes import ManagedProcess, free_port, reference_server, wait_http_ok
 
-# The longest files, longest first: started first, so that none ends its part alone.
-LONGEST_FIRST = ("tests/gate/test_capacity_from_below_e2e.py", "tests/gate/test_capacity_e2e.py", "tests/history/test_history_e2e.py",
-                 "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_workers_e2e.py",
-                 "tests/gate/test_stacks_e2e.py", "tests/gate/test_own_service_e2e.py", "tests/gate/test_faults_e2e.py")
+# The order in which the test files are handed out (`make test` keeps it: --no-loadscope-reorder).
+# xdist's loadfile scheduler gives each worker one file, then at once a second file to each worker
+# whose first has at most 2 tests, in worker order. In the `waits` part (5 workers, 7 files) the two
+# shortest of the long files come first, so the two short ones go beside them (the floor search and
+# the workers e2e: 4.5 min; the search from the edge and the arrival test), and the three longest
+# (4.5 min each) run alone: with the longest first, the search from below and the workers e2e had
+# shared one worker, 7:21 for the part. Then the longest files of the other parts.
+SCHEDULE = ("tests/gate/test_capacity_floor_e2e.py", "tests/gate/test_capacity_from_the_edge_e2e.py", "tests/gate/test_capacity_e2e.py",
+            "tests/history/test_history_e2e.py", "tests/gate/test_capacity_from_below_e2e.py", "tests/gate/test_workers_e2e.py",
+            "tests/alerts/test_rules.py", "tests/history/test_postgres_e2e.py", "tests/gate/test_arrival_e2e.py",
+            "tests/gate/test_stacks_e2e.py", "tests/gate/test_own_service_e2e.py", "tests/gate/test_faults_e2e.py",
+            "tests/alerts/test_replay_e2e.py", "tests/gate/test_replicas_e2e.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    rank = {path: i for i, path in enumerate(SCHEDULE)}
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: the rest keep their order
 
 

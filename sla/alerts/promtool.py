@@ -19,12 +19,15 @@ from sla.alerts.rules import shown_path
 PROMTOOL_TIMEOUT_S = 300
 
 
+def group_names(rules: RuleSet) -> list[str]:
+    """The rule groups, in the order they must be evaluated: the recordings, then the alerts reading them."""
+    return [f"{rules.group_prefix}-recording", f"{rules.group_prefix}-alerts"]
+
+
 def rules_doc(rules: RuleSet) -> dict:
     interval = {"interval": prom_duration(rules.options.interval_s)} if rules.options.interval_s else {}
-    return {"groups": [
-        {"name": f"{rules.group_prefix}-recording", **interval, "rules": [r.to_yaml() for r in rules.records]},
-        {"name": f"{rules.group_prefix}-alerts", **interval, "rules": [r.to_yaml() for r in rules.alerts]},
-    ]}
+    return {"groups": [{"name": name, **interval, "rules": [r.to_yaml() for r in group]}
+                       for name, group in zip(group_names(rules), (rules.records, rules.alerts))]}
 
 
 def header(rules: RuleSet) -> str:
@@ -55,8 +58,8 @@ def test_docs(rules: RuleSet, rules_file: str) -> dict[float, dict]:
     for rule in rules.alerts:
         for case in rule.cases:
             by_step.setdefault(case.eval_every_s, []).append(_case_test(rule, case))
-    order = [group["name"] for group in rules_doc(rules)["groups"]]
-    return {step: {"rule_files": [rules_file], "evaluation_interval": prom_duration(step), "group_eval_order": order, "tests": tests}
+    return {step: {"rule_files": [rules_file], "evaluation_interval": prom_duration(step), "group_eval_order": group_names(rules),
+                   "tests": tests}
             for step, tests in sorted(by_step.items())}
 
 

@@ -22,21 +22,24 @@ system-packages:
 # uv installs the same wheels as pip (from PyPI), in seconds where pip takes minutes: each
 # virtualenv below is made with it. It comes from PyPI itself, into the harness's virtualenv, which is
 # made again when this Makefile changes (a virtualenv from an older one may lack uv).
-# --compile-bytecode: uv, unlike pip, leaves the .pyc files to the first import, and where
-# PYTHONDONTWRITEBYTECODE is set (CI machines) no import writes them: every process then compiles
-# what it imports, 7 s of a Paddle server's start and 3 s of each `sla run` on the slower CPU.
+# Bytecode: uv, unlike pip, leaves the .pyc files to the first import, and where
+# PYTHONDONTWRITEBYTECODE is set (CI machines) no import writes them: every process would then compile
+# what it imports, 7 s of a Paddle server's start and 3 s of each `sla run` on the slower CPU. So
+# make's commands write them (unexport), each module once, at its first import; the setup's imports
+# below write the most used (compiling every installed package instead took 1:40 more of setup).
+unexport PYTHONDONTWRITEBYTECODE
 UV := $(BIN)/uv
-UV_INSTALL = $(UV) pip install --quiet --compile-bytecode
+UV_INSTALL = $(UV) pip install --quiet
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.13,<0.14'
 	$(UV_INSTALL) --python $(BIN)/python -e '.[dev]'
 	touch $@
 
-# The project's own sources, compiled likewise (an edited file is compiled again on import, as always).
-SOURCES := sla reference_server locustfiles integrations benchmarks
+# What the gate, Locust and the reference server import, imported once (locust first: it patches the
+# standard library), so that their bytecode is written before the tests start many of them at once.
 compiled: $(VENV)/.installed
-	$(BIN)/python -m compileall -q $(SOURCES) >/dev/null
+	$(BIN)/python -W ignore::UserWarning -c 'import locust, sla.cli, sla.gate, reference_server.app, reference_server.workers, paddle, cv2'
 
 # $(call venv,DIR,PYTHON,REQUIREMENTS): a fresh virtualenv at DIR (with pip, as `python -m venv` makes it)
 define venv

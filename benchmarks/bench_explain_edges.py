@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sla.analysis.analyzer import Analyzer  # noqa: E402
+from sla.cli import positive_int  # noqa: E402
 from sla.explain.evidence import gather  # noqa: E402
 from sla.rundir import read_manifest, run_prometheus  # noqa: E402
 from sla.tables import ms  # noqa: E402
@@ -48,12 +49,6 @@ phases:
 """
 SLA_FILE = "name: edges\nphases:\n  quiet:\n    latency: {p50: 10s}\n"
 HOG = "import os\nos.sched_setaffinity(0, {1})\nwhile True:\n    pass\n"
-
-
-def positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: a whole number, 1 or more")
-    return int(value)
 
 
 def wait_for_phase(out: Path, run: subprocess.Popen, timeout_s: float = 300.0) -> bool:
@@ -103,7 +98,7 @@ def server_both_ways(run_dir: Path) -> tuple[float, float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=positive, default=5)
+    parser.add_argument("--runs", type=positive_int, default=5)
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2 or 1 not in os.sched_getaffinity(0):
         print("this bench pins the server and the busy loop to core 1: it needs cores 0 and 1", file=sys.stderr)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sla.analysis.analyzer import STABLE_SPREAD, STABLE_WINDOWS, stable  # noqa: E402
 from sla.capacity import step_duration  # noqa: E402
+from sla.cli import positive_int  # noqa: E402
 from sla.tables import ms  # noqa: E402
 from sla.units import parse_rate  # noqa: E402
 from tests.synthetic import synthetic_target  # noqa: E402
@@ -49,12 +50,6 @@ def rate_arg(value: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: a whole number, 1 or more")
-    return int(value)
-
-
 def spread(values: list[float]) -> float:
     return (max(values) - min(values)) / max(values)
 
@@ -62,8 +57,8 @@ def spread(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=rate_arg, default="5/s")
-    parser.add_argument("--side-by-side", type=positive, default=5)
-    parser.add_argument("--rounds", type=positive, default=2)
+    parser.add_argument("--side-by-side", type=positive_int, default=5)
+    parser.add_argument("--rounds", type=positive_int, default=2)
     args = parser.parse_args()
     rate = args.rate
     duration = step_duration(rate, 100)

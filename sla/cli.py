@@ -108,7 +108,7 @@ def _capacity_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]
     verb.add_argument("--max-time", type=_duration(1.0), help="no step starts that would end past this, e.g. 30m (default: no bound)")
     verb.add_argument("--factor", type=_over_one, default=1.5, help="rate multiplier between steps going up (default 1.5)")
     verb.add_argument("--resolution", type=_percent, default=0.10, help="refine until the failing rate is within this of the passing one (default 10%%)")
-    verb.add_argument("--max-steps", type=_positive_int, default=16, help="at most this many steps (default 16)")
+    verb.add_argument("--max-steps", type=positive_int, default=16, help="at most this many steps (default 16)")
     verb.add_argument("--warmup", type=_duration(0.0), default=10.0, help="each step's warm-up at 2 users before its rate "
                      "(default 10s; 0s for a service with nothing to warm up)")
     verb.add_argument("--prometheus", help="URL of a running Prometheus; default: start one per step")
@@ -160,7 +160,7 @@ def _history_parser(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]"
     verb.add_argument("--scenario", help="only runs of this scenario (its name)")
     verb.add_argument("--objective", metavar="ID", help="only this objective, e.g. steady.latency.p99")
     verb.add_argument("--since", type=_since, help="only runs started since: a date (2026-12-01), a time (2026-12-01T08:00) or an age (7d, 12h)")
-    verb.add_argument("--limit", type=_positive_int, default=200, help="at most the last N runs (default 200)")
+    verb.add_argument("--limit", type=positive_int, default=200, help="at most the last N runs (default 200)")
     verb.add_argument("--min-change", type=_percent, default=0.01, help="report no change point smaller than this, either way "
                       "(default 1%%; 0: every significant one)")
     verb.add_argument("-o", "--out", type=Path, default=Path("runs"), help="where history.html goes (default runs)")
@@ -180,7 +180,7 @@ def _history_args(verb: argparse.ArgumentParser) -> None:
                       "(default: only runs on the same CPU, cores, CPU limit and memory)")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:

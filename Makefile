@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 # What the gate, Locust and the reference server import, imported once (locust first: it patches the
 # standard library), so that their bytecode is written before the tests start many of them at once.
 compiled: $(VENV)/.installed
-	$(BIN)/python -W ignore::UserWarning -c 'import locust, sla.cli, sla.gate, reference_server.app, reference_server.workers, paddle, cv2'
+	$(BIN)/python -W ignore::UserWarning -c 'import locust, sla.loadgen.api, sla.cli, sla.gate, reference_server.app, reference_server.workers, paddle, cv2'
 
 # $(call venv,DIR,PYTHON,REQUIREMENTS): a fresh virtualenv at DIR (with pip, as `python -m venv` makes it)
 define venv

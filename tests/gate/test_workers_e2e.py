@@ -25,8 +25,9 @@ from tests.synthetic import synthetic_target
 pytestmark = [pytest.mark.e2e, pytest.mark.waits]
 
 # The subject is how the load is split and counted: the synthetic server (20 ms, two workers: 100/s
-# whatever the CPU) serves 20/s with room, and the warm-up's 2 users send ~200 requests in 4 s,
-# enough for its error-rate claim on any machine.
+# whatever the CPU) serves 20/s with room. The warm-up's 2 users sent 239 requests in 4 s, and 68 when
+# the capacity searches beside them held the cores (a closed loop sends what the CPU lets it): its
+# error-rate claim is 20 %, which 21 requests decide.
 SCENARIO = f"""
 name: workers-e2e
 target:
@@ -45,7 +46,7 @@ LAX = """
 name: workers-e2e
 generator: {max_lag_p99: 2s, min_achieved: 90%}
 phases:
-  warmup: {error_rate: 5%}
+  warmup: {error_rate: 20%}
   steady: {latency: {p50: 5s}, throughput: 18/s, error_rate: 5%}
   tail: {latency: {p50: 5s}}
 """

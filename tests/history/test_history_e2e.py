@@ -43,6 +43,11 @@ request: {{timeout: 10s}}
 phases:
   - {{name: steady, kind: arrival_rate, duration: 4s, rate: 40/s}}
 """
+# The runs share the machine with the suite's other gate runs: an unchanged series' P50 drifted 1 %
+# (102.7 -> 103.7 ms, p = 0.005) as it got busier, a change `sla history` rightly reports at its
+# default --min-change 1 %. The subject is the planted 15 %, so the history is read as a user of a
+# shared CI runner would: changes of 3 % or more.
+SHARED_RUNNER = ("--min-change", "3%")
 SLA_FILE = "name: history\nphases:\n  steady:\n    latency: {p50: 1s}\n    baseline: {p50: +5%, runs: 6}\n"
 
 
@@ -113,13 +118,13 @@ def test_both_series_written_at_once_are_stored_whole(history):
 def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(history):
     tmp, url = history
     p50 = [objective(result(tmp, "regressed", i), "steady.baseline.p50")["value"] for i in range(1, RUNS + 1)]
-    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "--objective", "steady.baseline.p50",
+    shown = subprocess.run([SLA, "history", "--history", url, *SHARED_RUNNER, "--scenario", "regressed", "--objective", "steady.baseline.p50",
                             "-o", str(tmp / "page")], capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "12 run(s) of regressed" in shown.stdout
     changes = [line for line in shown.stdout.splitlines() if "change point at run" in line]
     assert len(changes) == 1 and f"change point at run regressed-{CHANGE_AT:02d} (#{CHANGE_AT} of 12)" in changes[0], (shown.stdout, p50)
-    every = subprocess.run([SLA, "history", "--history", url, "--scenario", "regressed", "-o", str(tmp / "page-all")],
+    every = subprocess.run([SLA, "history", "--history", url, *SHARED_RUNNER, "--scenario", "regressed", "-o", str(tmp / "page-all")],
                            capture_output=True, text=True, timeout=120).stdout
     # the latency objective's P50 (the run's HdrHistogram) changes at run 8 as well, and nowhere else
     found = [line for line in every.splitlines() if "change point at run" in line]
@@ -136,7 +141,7 @@ def test_the_planted_regression_is_a_change_point_at_run_8_and_fails_run_9(histo
 
 def test_unchanged_runs_have_no_change_point_and_no_fail(history):
     tmp, url = history
-    shown = subprocess.run([SLA, "history", "--history", url, "--scenario", "unchanged", "-o", str(tmp / "page-unchanged")],
+    shown = subprocess.run([SLA, "history", "--history", url, *SHARED_RUNNER, "--scenario", "unchanged", "-o", str(tmp / "page-unchanged")],
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "change point at run" not in shown.stdout, shown.stdout

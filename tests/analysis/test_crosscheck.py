@@ -49,6 +49,16 @@ def test_a_server_bucket_starting_a_hair_above_the_users_agrees():
     assert "higher than anything users saw" in disagreement(Pair("steady", later, client, rate=6), 0.95, 0.0, "steady")
 
 
+def test_a_server_window_short_of_a_few_fast_requests_agrees_with_users_at_the_same_rank():
+    """Ray Serve on a fresh clone: its window held 116 of users' 120 requests, the same 6 slow ones among
+    them, so its P95 (6 above it) fell on a slow one and users' P95 (6 above it of 120) on a fast one."""
+    client = buckets(*[0.09] * 114, *[0.3] * 6)
+    server = buckets(*[0.08] * 110, *[0.28] * 6)
+    assert disagreement(Pair("steady", server, client, rate=3), 0.95, 0.0, "steady") is None
+    other = buckets(*[0.08] * 100, *[0.28] * 20)  # the server counted slow requests that users never sent
+    assert "higher than anything users saw" in disagreement(Pair("steady", other, client, rate=3), 0.95, 0.0, "steady")
+
+
 def test_low_load_is_fewest_requests_in_flight_not_lowest_rate():
     one_user = Pair("warmup", buckets(*[0.06] * 100), buckets(*[0.06] * 100), rate=15)  # 0.9 in flight
     open_model = Pair("steady", buckets(*[0.04] * 100), buckets(*[0.3] * 100), rate=8)  # 2.4 in flight

@@ -24,7 +24,7 @@ PLANS = {  # an arrival_rate phase plans one dispatcher ("1 user")
     "paddlex.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
     "kserve.yaml": (160, {0: 0, 1: 1, 9: 1, 10: 1, 159: 1}),
     "precision.yaml": (65, {0: 0, 1: 1, 4: 1, 5: 1, 64: 1}),
-    **{f"{stack}.yaml": (44, {0: 0, 1: 1, 2: 1, 3: 0, 4: 1, 43: 1}) for stack in ("triton", "mlserver", "bentoml", "ray_serve")},
+    **{f"{stack}.yaml": (34, {0: 0, 1: 1, 2: 1, 3: 0, 4: 1, 33: 1}) for stack in ("triton", "mlserver", "bentoml", "ray_serve")},
 }
 
 

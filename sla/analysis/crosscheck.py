@@ -63,9 +63,14 @@ class Pair:
         return self.client.quantile(q) - self.server.quantile(q)
 
 
+def rank(b: Buckets, q: float) -> float:
+    """The rank (1-based, from the smallest) of quantile q's observation."""
+    return max(1.0, math.ceil(q * b.total))
+
+
 def bounds(b: Buckets, q: float) -> tuple[float, float]:
     """The bucket that holds quantile q: (lower, upper)."""
-    return b.rank_bucket(max(1.0, math.ceil(q * b.total)))
+    return b.rank_bucket(rank(b, q))
 
 
 def low_load_overhead(pairs: list[Pair], q: float) -> tuple[float, str]:
@@ -101,7 +106,7 @@ def disagreement(pair: Pair, q: float, overhead: float, low_phase: str) -> str |
 def same_rank_from_top(pair: Pair, q: float) -> tuple[float, float]:
     """The client's bucket holding the value with as many requests above it as the server's
     quantile q has."""
-    above = pair.server.total - max(1.0, math.ceil(q * pair.server.total))
+    above = pair.server.total - rank(pair.server, q)
     return pair.client.rank_bucket(max(1.0, pair.client.total - above))
 
 
